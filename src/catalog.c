@@ -1,0 +1,2 @@
+/* catalog: work in progress. */
+#include "strbuf.h"

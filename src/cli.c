@@ -1,0 +1,2 @@
+/* cli: work in progress. */
+#include "strbuf.h"

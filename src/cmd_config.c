@@ -1,0 +1,2 @@
+/* cmd_config: work in progress. */
+#include "strbuf.h"

@@ -1,0 +1,2 @@
+/* cmd_route: work in progress. */
+#include "strbuf.h"

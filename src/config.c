@@ -1,0 +1,2 @@
+/* config: work in progress. */
+#include "strbuf.h"

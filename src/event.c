@@ -1,0 +1,2 @@
+/* event: work in progress. */
+#include "strbuf.h"

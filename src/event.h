@@ -1,0 +1,119 @@
+/*
+ * event: herald's event model and its JSON form.
+ *
+ * Every source (the HTTP API, the CLI, later Flux and Alertmanager adapters)
+ * produces a struct event. Parsing validates strictly and names the bad field
+ * as a JSON pointer ("/status: \"done\" is not a deploy status; expected
+ * started, succeeded or failed"). Pure: no I/O.
+ */
+#ifndef HERALD_EVENT_H
+#define HERALD_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "errbuf.h"
+
+#define EVENT_MAX_BYTES (256u * 1024)
+#define EVENT_ID_MAX 128
+#define EVENT_MAX_DEPTH 32
+
+enum event_type {
+	EVENT_DEPLOY,
+	EVENT_ROLLBACK,
+	EVENT_DELETE,
+	EVENT_GITOPS,
+	EVENT_ALERT,
+	EVENT_MESSAGE,
+	EVENT_TYPE_NR
+};
+
+enum event_status {
+	EVENT_STATUS_NONE,	/* a message, or no status given */
+	EVENT_STARTED,
+	EVENT_SUCCEEDED,
+	EVENT_FAILED,
+	EVENT_PROGRESSING,
+	EVENT_APPLIED,
+	EVENT_HEALTHY,
+	EVENT_UNHEALTHY,
+	EVENT_FIRING,
+	EVENT_RESOLVED,
+	EVENT_STATUS_NR
+};
+
+/*
+ * All strings are owned by the event (freed by event_release()), valid
+ * UTF-8, and NULL when the field was absent or empty.
+ */
+struct event {
+	enum event_type type;
+	enum event_status status;
+	char *app;
+	char *env;
+	char *actor;
+	char *repository;	/* owner/name */
+	char *sha;
+	char *version;
+	char *url;		/* http(s) only */
+	char *gitops_repository;
+	char *gitops_sha;
+	char *title;
+	char *description;
+	char *alert_name;	/* from "alert": {"name", "object", "url"} */
+	char *alert_object;
+	char *alert_url;	/* http(s) only */
+	char *channel;		/* explicit destination, overrides routing */
+	char *id;		/* idempotency key, at most EVENT_ID_MAX bytes */
+	char *correlation;
+	time_t timestamp;	/* "timestamp" (RFC 3339) if given, else 0 */
+};
+
+#define EVENT_INIT { 0 }
+
+const char *event_type_name(enum event_type type);
+const char *event_status_name(enum event_status status);
+/* Return 0 and set *out, or -1 for an unknown name. */
+int event_type_parse(const char *name, enum event_type *out);
+int event_status_parse(const char *name, enum event_status *out);
+/* Whether status is allowed for type (EVENT_STATUS_NONE only for messages). */
+int event_status_valid(enum event_type type, enum event_status status);
+/* Whether the event reports a failure (failed, unhealthy, firing). */
+int event_is_failure(const struct event *ev);
+
+/*
+ * Fills ev from a decoded JSON object. pointer is the JSON pointer of obj
+ * ("" for a lone event, "/3" for the fourth of an array) and prefixes field
+ * names in errors. On error ev is released and err says which field.
+ */
+int event_from_json(struct event *ev, const json_t *obj, const char *pointer,
+		    struct errbuf *err);
+
+/*
+ * Parses text holding one event object or an array of them. On success
+ * *events is a new array of *nr events (free with event_array_free()).
+ * Every invalid event is listed in problems (all of them, not just the first)
+ * and the call fails with HERALD_EINVAL; too large or too deep input fails
+ * with HERALD_ELIMIT. max_events bounds the array length (0: no bound).
+ */
+int event_parse_many(const char *text, size_t len, size_t max_events,
+		     struct event **events, size_t *nr,
+		     struct errlist *problems);
+
+/* Encodes the event back to herald's JSON form (new reference). */
+json_t *event_to_json(const struct event *ev);
+
+/*
+ * The key that ties this event to the message of an earlier one ("one message
+ * per story"): the event's correlation; else for deploy and rollback
+ * type/app/env/sha-or-version; for gitops env/gitops_sha; for alerts
+ * app/env/name/object. Returns a new string (caller frees) or NULL when the
+ * event has none.
+ */
+char *event_correlation_key(const struct event *ev);
+
+void event_release(struct event *ev);
+void event_array_free(struct event *events, size_t nr);
+
+#endif

@@ -1,0 +1,2 @@
+/* render: work in progress. */
+#include "strbuf.h"

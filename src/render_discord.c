@@ -1,0 +1,2 @@
+/* render_discord: work in progress. */
+#include "strbuf.h"

@@ -1,0 +1,2 @@
+/* render_slack: work in progress. */
+#include "strbuf.h"

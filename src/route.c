@@ -1,0 +1,2 @@
+/* route: work in progress. */
+#include "strbuf.h"

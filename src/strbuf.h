@@ -1,0 +1,72 @@
+/*
+ * strbuf: a growable, NUL-terminated byte buffer with a hard size cap.
+ *
+ * Modelled on git's strbuf and curl's dynbuf. A strbuf owns its memory;
+ * strbuf_release() frees it, strbuf_detach() hands it to the caller, who then
+ * frees it with free(). Every add function returns 0, or -1 when the result
+ * would exceed the cap (the buffer is then left unchanged). Running out of
+ * memory aborts.
+ */
+#ifndef HERALD_STRBUF_H
+#define HERALD_STRBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define STRBUF_DEFAULT_MAX (64u * 1024 * 1024)
+
+struct strbuf {
+	char *buf;	/* always NUL-terminated; "" before the first add */
+	size_t len;
+	size_t alloc;
+	size_t max;	/* hard cap on len */
+};
+
+extern char strbuf_slopbuf[];
+#define STRBUF_INIT { strbuf_slopbuf, 0, 0, STRBUF_DEFAULT_MAX }
+
+/* A string view: bytes that belong to someone else, not NUL-terminated. */
+struct strview {
+	const char *ptr;
+	size_t len;
+};
+
+#define STRVIEW(s) ((struct strview){ (s), strlen(s) })
+
+void strbuf_init(struct strbuf *sb, size_t max);
+void strbuf_release(struct strbuf *sb);
+void strbuf_reset(struct strbuf *sb);
+/* Returns the buffer (caller frees) and resets sb; *len may be NULL. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
+int strbuf_add(struct strbuf *sb, const void *data, size_t len);
+int strbuf_addstr(struct strbuf *sb, const char *s);
+int strbuf_addch(struct strbuf *sb, char c);
+int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Shortens to len bytes (no-op when already shorter). */
+void strbuf_setlen(struct strbuf *sb, size_t len);
+/* Removes leading and trailing ASCII white space. */
+void strbuf_trim(struct strbuf *sb);
+
+/* Trims ASCII white space off both ends of a view. */
+struct strview strview_trim(struct strview v);
+int strview_eq(struct strview v, const char *s);
+
+/*
+ * Bounded number parsing: the whole of s (no white space, no sign unless
+ * noted) must be a number within [min, max]. Return 0 or -1.
+ */
+int parse_long(const char *s, long min, long max, long *out);
+int parse_double(const char *s, double min, double max, double *out);
+
+/* strdup/strndup that abort on out of memory; xstrdup(NULL) is NULL. */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+
+#endif

@@ -1,0 +1,2 @@
+/* text: work in progress. */
+#include "strbuf.h"
