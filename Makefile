@@ -1,0 +1,43 @@
+# Convenience wrapper around Meson: installs what is missing, builds, runs.
+#   make run    build herald and run its main job with the embedded defaults
+#   make test   build and run the whole test suite
+#   make asan   the whole suite again under ASan+UBSan
+#   make fuzz   build the libFuzzer targets (clang) and run each briefly
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build run test asan fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	scripts/run-example $(BUILD)
+
+test: build
+	tests/run $(BUILD)
+
+asan: deps
+	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(ASAN_BUILD)
+	tests/run $(ASAN_BUILD)
+
+fuzz:
+	@scripts/install-deps --ci
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true
+	ninja -C $(FUZZ_BUILD)
+	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,2 @@
+/* cmd_check: work in progress. */
+#include "strbuf.h"

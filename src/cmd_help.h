@@ -1,0 +1,10 @@
+/*
+ * cmd_help: the help texts of the commands defined outside cli.c.
+ */
+#ifndef HERALD_CMD_HELP_H
+#define HERALD_CMD_HELP_H
+
+extern const char cmd_send_help[];
+extern const char cmd_check_help[];
+
+#endif

@@ -1,0 +1,2 @@
+/* cmd_send: work in progress. */
+#include "strbuf.h"

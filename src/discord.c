@@ -1,0 +1,2 @@
+/* discord: work in progress. */
+#include "strbuf.h"

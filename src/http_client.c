@@ -1,0 +1,2 @@
+/* http_client: work in progress. */
+#include "strbuf.h"

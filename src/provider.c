@@ -1,0 +1,2 @@
+/* provider: work in progress. */
+#include "strbuf.h"

@@ -1,0 +1,2 @@
+/* slack: work in progress. */
+#include "strbuf.h"
