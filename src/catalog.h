@@ -36,10 +36,14 @@ struct catalog {
 #define CATALOG_INIT { NULL, 0, NULL, 0 }
 
 /*
- * Parses YAML text. filename is used in messages only ("catalog.yaml:12:
- * service \"api\" is listed twice (first at line 3): remove one"). Unknown
- * keys are skipped with one warning each appended to warnings (may be NULL).
- * On error the catalog is left empty and err says file and line.
+ * Parses YAML text into cat, which must be initialised (CATALOG_INIT) and
+ * whose previous content is replaced. filename is used in messages only
+ * ("catalog.yaml:12: service \"api\" is listed twice (first at line 3):
+ * remove one or rename it"). Unknown keys are skipped, their values too,
+ * with one warning each appended to warnings (may be NULL; after 50, one
+ * line counts the rest). Anchors and aliases, and nesting deeper than 64
+ * levels, are errors. On error the catalog is left empty and err says file
+ * and line.
  */
 int catalog_parse(struct catalog *cat, const char *text, size_t len,
 		  const char *filename, struct errlist *warnings,
@@ -49,6 +53,7 @@ int catalog_parse(struct catalog *cat, const char *text, size_t len,
 const struct catalog_service *catalog_lookup(const struct catalog *cat,
 					     const char *name);
 
+/* Frees everything; cat is left empty (CATALOG_INIT). */
 void catalog_release(struct catalog *cat);
 
 #endif

@@ -86,16 +86,20 @@ extern const struct config_source config_source_process;
 
 void config_init(struct config *cfg);
 /*
- * Loads the configuration. Every problem is appended to problems; returns 0
- * when there were none, HERALD_EINVAL otherwise (cfg then holds what could
- * be read and must still be released).
+ * Loads the configuration into cfg (set up by config_init(), which fills in
+ * the defaults). Unset and empty variables keep their defaults; values
+ * other than the tokens are trimmed of surrounding white space. Every
+ * problem is appended to problems; returns 0 when there were none,
+ * HERALD_EINVAL otherwise (cfg then holds the defaults in place of the bad
+ * values and must still be released).
  */
 int config_load(struct config *cfg, const struct config_source *src,
 		struct errlist *problems);
 
 /*
  * Parses NOTIFICATIONS_CHANNEL_MAPPING syntax into cfg->mapping, replacing
- * what was there. Problems are appended; returns 0 or HERALD_EINVAL.
+ * what was there; value may be NULL. Every bad item is appended to problems
+ * (the good ones are kept); returns 0 or HERALD_EINVAL.
  */
 int config_parse_mapping(struct config *cfg, const char *value,
 			 struct errlist *problems);
@@ -110,6 +114,7 @@ const char *config_channel_for_env(const struct config *cfg, const char *env);
  */
 const char *config_redact(const char *secret, char *out, size_t outlen);
 
+/* Frees everything (secrets wiped first); cfg is left zeroed. */
 void config_release(struct config *cfg);
 
 #endif

@@ -23,17 +23,19 @@ int errbuf_set(struct errbuf *err, int code, const char *fmt, ...)
 
 void errbuf_prefix(struct errbuf *err, const char *fmt, ...)
 {
-	char prefix[ERRBUF_SIZE];
-	char old[ERRBUF_SIZE];
+	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
 
 	if (!err)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	strbuf_addf(&sb, ": %s", err->msg);
+	if (sb.len >= sizeof(err->msg))
+		strbuf_setlen(&sb, sizeof(err->msg) - 1);
+	memcpy(err->msg, sb.buf, sb.len + 1);
+	strbuf_release(&sb);
 }
 
 void errbuf_clear(struct errbuf *err)

@@ -23,8 +23,8 @@
 #define HTTP_HEADERS_MAX 32
 
 struct http_client_options {
-	long connect_timeout_ms;	/* default 5000 */
-	long request_timeout_ms;	/* default 15000 */
+	long connect_timeout_ms;	/* 0: 5000 */
+	long request_timeout_ms;	/* 0: 15000 */
 	int allow_insecure_http;
 	const char *user_agent;		/* NULL: "herald/<version>" */
 };
@@ -37,7 +37,22 @@ struct http_request {
 	size_t headers_nr;
 	char *body;		/* NULL for none */
 	size_t body_len;
+	long timeout_ms;	/* whole request, at most the client's
+				   request_timeout_ms; 0: that default */
 };
+
+/* Zeroes req and sets its method and URL (copied). */
+void http_request_init(struct http_request *req, const char *method,
+		       const char *url);
+/* Sets the body (copied); a request with a body needs a Content-Type. */
+void http_request_set_body(struct http_request *req, const char *body,
+			   size_t len);
+
+/*
+ * Appends s percent-encoded for a query string or path segment: everything
+ * but A-Z a-z 0-9 - . _ ~ becomes %XX.
+ */
+void http_url_encode(struct strbuf *out, const char *s);
 
 /*
  * Adds a header line. Headers that carry secrets (Authorization) are never
@@ -88,7 +103,14 @@ void http_client_free(struct http_client *c);
 int http_client_check_url(const struct http_client *c, const char *url,
 			  struct errbuf *err);
 
-/* Runs req to completion and fills resp (initialized by this call). */
+/*
+ * Runs req to completion and fills resp (initialized by this call, so it
+ * always needs http_response_release()). Returns 0 when resp holds the
+ * outcome, an answer or a transport error (check resp->transport), or a
+ * negative code with err set when the request could not be made at all (a
+ * URL http_client_check_url() refuses); resp->transport is then
+ * HTTP_ERR_OTHER with the same text in resp->error.
+ */
 int http_client_perform(struct http_client *c, const struct http_request *req,
 			struct http_response *resp, struct errbuf *err);
 

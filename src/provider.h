@@ -94,6 +94,12 @@ struct provider_ops {
 	int (*identify)(struct provider *p, struct http_client *c,
 			struct strbuf *who, struct delivery_result *out);
 
+	/*
+	 * Releases the platform's own state and frees p itself (the whole
+	 * struct that embeds struct provider). Called by provider_free() after
+	 * it has released the common fields (token, api_url, guild, cache) and
+	 * set them to NULL.
+	 */
 	void (*free)(struct provider *p);
 };
 
@@ -118,9 +124,38 @@ int provider_new(struct provider **out, const struct config *cfg,
 		 struct errbuf *err);
 void provider_free(struct provider *p);
 
+/* The platform constructors provider_new() dispatches to. */
+int slack_provider_new(struct provider **out, const struct config *cfg,
+		       struct errbuf *err);
+int discord_provider_new(struct provider **out, const struct config *cfg,
+			 struct errbuf *err);
+
+/*
+ * For the constructors: fills the common fields of p (already allocated,
+ * zeroed, as the first member of the platform's struct): ops, a copy of
+ * cfg->token, api_url (copied, trailing slashes removed), a copy of
+ * cfg->discord_guild, and an empty resolution cache.
+ */
+void provider_init(struct provider *p, const struct provider_ops *ops,
+		   const struct config *cfg, const char *api_url);
+
+/*
+ * Fills r's outcome, code and message (printf-style). code is cut to fit
+ * and reduced to printable ASCII; the message is cut at a UTF-8 character
+ * boundary, so both are always valid UTF-8 and safe to put into JSON.
+ */
+void delivery_result_set(struct delivery_result *r, enum delivery_outcome o,
+			 const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* HERALD_OK, HERALD_ERETRY, HERALD_EPERM or HERALD_EAUTH for an outcome. */
+int delivery_outcome_errcode(enum delivery_outcome o);
+
 /*
  * The resolution cache: destination (as written) -> channel ID, with an
- * expiry, so people and names are looked up once. The daemon persists it.
+ * expiry (wall-clock seconds, compared with now), so people and names are
+ * looked up once. The daemon persists it. get returns NULL for a missing
+ * or expired entry; put replaces an existing entry for key.
  */
 const char *provider_cache_get(struct provider *p, const char *key, time_t now);
 void provider_cache_put(struct provider *p, const char *key,
@@ -139,6 +174,12 @@ void provider_nonce(const char *identity, char out[26]);
  * the platform's retry-after, until deadline (a CLOCK_MONOTONIC time in
  * seconds). edit_message_id, when set, edits that message in
  * edit_channel_id instead of posting. *attempts counts the tries.
+ */
+/*
+ * Returns 0 (delivered: out has channel_id and message_id), HERALD_EPERM,
+ * HERALD_EAUTH, or HERALD_ERETRY when retryable failures lasted until the
+ * deadline; out then holds the last failure. The token never appears in
+ * out.
  */
 int provider_deliver(struct provider *p, struct http_client *c,
 		     const struct destination *d, const json_t *body,

@@ -118,13 +118,25 @@ static int bad_dest(struct errbuf *err, struct strview raw, const char *what,
 	strbuf_addch(&q, '"');
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)raw.ptr[i];
+		size_t extra = c < 0xC2 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+		size_t k = 1;
 
-		if (c == '"' || c == '\\')
+		if (c >= 0xC2 && c <= 0xF4)
+			while (k <= extra && i + k < len &&
+			       ((unsigned char)raw.ptr[i + k] & 0xC0) == 0x80)
+				k++;
+		if (c == '"' || c == '\\') {
 			strbuf_addf(&q, "\\%c", c);
-		else if (c < 0x20 || c == 0x7F)
+		} else if (c < 0x20 || c == 0x7F) {
 			strbuf_addf(&q, "\\u%04x", c);
-		else
+		} else if (c < 0x80) {
 			strbuf_addch(&q, (char)c);
+		} else if (c < 0xC2 || c > 0xF4 || k <= extra) {
+			strbuf_addf(&q, "\\x%02x", c);	/* not UTF-8 */
+		} else {
+			strbuf_add(&q, raw.ptr + i, extra + 1);
+			i += extra;
+		}
 	}
 	if (len < raw.len)
 		strbuf_addstr(&q, "…");
@@ -164,7 +176,11 @@ static int parse_user(struct destination *d, struct strview raw,
 				"@<user id> or @email");
 	chars = count_chars(v, &why);
 	if (chars < 0)
-		return bad_dest(err, raw, "a user", why);
+		return bad_dest(err, raw, "a user name", why);
+	if (memchr(v.ptr, '<', v.len) || memchr(v.ptr, '>', v.len))
+		return bad_dest(err, raw, "a user name", "cannot contain \"<\" or "
+				"\">\"; write the name or ID without mention "
+				"brackets");
 	if (memchr(v.ptr, '@', v.len)) {
 		if (provider == PROVIDER_DISCORD)
 			return bad_dest(err, raw, "", "Discord cannot message by email; "
@@ -185,10 +201,8 @@ static int parse_user(struct destination *d, struct strview raw,
 	}
 	if (chars > USER_NAME_MAX)
 		return bad_dest(err, raw, "a user name", "is longer than 80 characters");
-	if (memchr(v.ptr, '#', v.len) || memchr(v.ptr, '<', v.len) ||
-	    memchr(v.ptr, '>', v.len))
-		return bad_dest(err, raw, "a user name",
-				"cannot contain \"#\", \"<\" or \">\"");
+	if (memchr(v.ptr, '#', v.len))
+		return bad_dest(err, raw, "a user name", "cannot contain \"#\"");
 	d->kind = DEST_USER_NAME;
 	return 0;
 }

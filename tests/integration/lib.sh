@@ -23,7 +23,7 @@ trap _cleanup EXIT
 
 # Clear every herald and platform variable the caller's environment has.
 for v in $(env | sed -n 's/^\(NOTIFICATIONS_[A-Z_]*\|HERALD_[A-Z_]*\)=.*/\1/p'); do
-	case "$v" in HERALD_SRC) ;; *) unset "$v" ;; esac
+	case "$v" in HERALD_SRC|HERALD|HERALD_FAKE) ;; *) unset "$v" ;; esac
 done
 
 ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
