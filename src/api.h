@@ -49,9 +49,9 @@ struct api_snapshot {
 };
 
 /*
- * Takes over cfg and cat (their contents are moved; the caller's structs
- * are left initialized and empty). cat may be NULL. Starts with one
- * reference, the caller's.
+ * Takes over cfg and cat: their contents are moved and the caller's structs
+ * zeroed (releasing them again is harmless). cat may be NULL. Starts with
+ * one reference, the caller's.
  */
 struct api_snapshot *api_snapshot_new(struct config *cfg, struct catalog *cat);
 struct api_snapshot *api_snapshot_get(struct api_snapshot *s);

@@ -45,7 +45,10 @@ enum event_status {
 
 /*
  * All strings are owned by the event (freed by event_release()), valid
- * UTF-8, and NULL when the field was absent or empty.
+ * UTF-8, and NULL when the field was absent, null or empty. Parsed events
+ * hold no control characters in single-line fields (all but title and
+ * description), which are at most 1000 bytes (id EVENT_ID_MAX, correlation
+ * 256); docs/events.md has the format.
  */
 struct event {
 	enum event_type type;
@@ -93,9 +96,12 @@ int event_from_json(struct event *ev, const json_t *obj, const char *pointer,
 /*
  * Parses text holding one event object or an array of them. On success
  * *events is a new array of *nr events (free with event_array_free()).
- * Every invalid event is listed in problems (all of them, not just the first)
- * and the call fails with HERALD_EINVAL; too large or too deep input fails
- * with HERALD_ELIMIT. max_events bounds the array length (0: no bound).
+ * Every invalid event is listed in problems (all of them, not just the first,
+ * with every problem of each) and the call fails with HERALD_EINVAL; too
+ * large or too deep input fails with HERALD_ELIMIT. EVENT_MAX_BYTES bounds a
+ * lone event's text and each array element (as compact JSON); the caller
+ * bounds the whole text. max_events bounds the array length (0: no bound).
+ * problems may be NULL. On failure *events is NULL and *nr 0.
  */
 int event_parse_many(const char *text, size_t len, size_t max_events,
 		     struct event **events, size_t *nr,
@@ -106,10 +112,18 @@ json_t *event_to_json(const struct event *ev);
 
 /*
  * The key that ties this event to the message of an earlier one ("one message
- * per story"): the event's correlation; else for deploy and rollback
- * type/app/env/sha-or-version; for gitops env/gitops_sha; for alerts
- * app/env/name/object. Returns a new string (caller frees) or NULL when the
- * event has none.
+ * per story"). Parts are joined with U+001F (unit separator, written US
+ * here), which no part can contain since single-line fields reject control
+ * characters:
+ *
+ *   "c" US correlation                     when correlation is given
+ *   type US app US env US sha-or-version   deploy, rollback (NULL without
+ *                                          sha and version)
+ *   "gitops" US env US gitops_sha          gitops (NULL without gitops_sha)
+ *   "alert" US app US env US name US object   alert (absent parts empty)
+ *
+ * delete and message events have none. Returns a new string (caller frees)
+ * or NULL.
  */
 char *event_correlation_key(const struct event *ev);
 

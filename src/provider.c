@@ -139,6 +139,9 @@ void delivery_result_set(struct delivery_result *r, enum delivery_outcome o,
 		r->code[i] = c > 0x20 && c < 0x7F ? (char)c : '?';
 	}
 	r->code[i] = '\0';
+	r->message[0] = '\0';
+	if (!fmt)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(r->message, sizeof(r->message), fmt, ap);
 	va_end(ap);

@@ -186,7 +186,7 @@ static int parse_user(struct destination *d, struct strview raw,
 			return bad_dest(err, raw, "", "Discord cannot message by email; "
 					"use @username or @<user id>");
 		if (v.len > EMAIL_MAX || !is_email(v))
-			return bad_dest(err, raw, "", "is not a valid email address; "
+			return bad_dest(err, raw, "", "not a valid email address; "
 					"expected @name@example.com");
 		d->kind = DEST_USER_EMAIL;
 		return 0;
@@ -279,7 +279,7 @@ int destination_parse(struct destination *d, const char *s,
 		return errbuf_set(err, HERALD_EINVAL, "empty destination; expected "
 				  "#channel, a channel ID or @person");
 	if (raw.len > DEST_MAX_BYTES)
-		return bad_dest(err, raw, "", "is too long for a destination");
+		return bad_dest(err, raw, "", "too long for a destination");
 	v = raw;
 	if (v.ptr[0] == '@') {
 		v.ptr++;

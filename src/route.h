@@ -39,7 +39,8 @@ const char *destination_kind_word(const struct destination *d);
 
 /*
  * Parses destination syntax for a provider (IDs look different on Slack and
- * Discord; PROVIDER_LOG accepts both). Errors say what is wrong with s.
+ * Discord; PROVIDER_LOG accepts both), ignoring white space around s. Errors
+ * say what is wrong with s; d then holds NULL strings. See docs/events.md.
  */
 int destination_parse(struct destination *d, const char *s,
 		      enum provider_kind provider, struct errbuf *err);
@@ -62,9 +63,12 @@ struct route {
 #define ROUTE_INIT { ROUTE_UNROUTED, { 0, NULL, NULL }, NULL }
 
 /*
- * Routes ev. cat may be NULL. An unrouted event is not an error: it returns
- * 0 with source ROUTE_UNROUTED and a reason saying what was tried. An invalid
- * destination (a bad "channel" in the event, say) returns HERALD_EINVAL.
+ * Routes ev; r is an output (need not be initialised) and cfg and cat may be
+ * NULL. An unrouted event is not an error: it returns 0 with source
+ * ROUTE_UNROUTED and a reason saying what was tried. An invalid destination
+ * at the level that applies (a bad "channel" in the event, say) returns
+ * HERALD_EINVAL with err naming where it came from; lower levels are not
+ * tried. On error r is left as ROUTE_INIT.
  */
 int route_event(struct route *r, const struct event *ev,
 		const struct config *cfg, const struct catalog *cat,

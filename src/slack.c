@@ -47,23 +47,23 @@ static const struct slack_error {
 	const char *hint;
 } slack_errors[] = {
 	{ "ratelimited", DELIVERY_RETRY,
-	  "Slack is rate-limiting herald; it waits as long as Retry-After says "
-	  "and tries again" },
+	  "Slack is rate-limiting herald: wait as long as Retry-After says, "
+	  "then retry" },
 	/*
 	 * "posted too many messages": a limit on the app's own posting rate,
 	 * not a property of the message, so waiting helps: retryable.
 	 */
 	{ "rate_limited", DELIVERY_RETRY,
-	  "the app posted too many messages in a short time; herald backs off "
-	  "and tries again (send fewer notifications to this channel)" },
+	  "the app posted too many messages in a short time: back off and "
+	  "retry, and send fewer notifications to this channel" },
 	{ "internal_error", DELIVERY_RETRY,
-	  "a temporary Slack failure; herald tries again" },
+	  "a temporary Slack failure: retry later" },
 	{ "fatal_error", DELIVERY_RETRY,
-	  "Slack failed while handling the request; herald tries again" },
+	  "Slack failed while handling the request: retry later" },
 	{ "service_unavailable", DELIVERY_RETRY,
-	  "Slack is temporarily unavailable; herald tries again" },
+	  "Slack is temporarily unavailable: retry later" },
 	{ "request_timeout", DELIVERY_RETRY,
-	  "Slack timed out handling the request; herald tries again" },
+	  "Slack timed out handling the request: retry later" },
 	{ "invalid_auth", DELIVERY_AUTH,
 	  "the token is not valid: check that NOTIFICATIONS_TOKEN holds the "
 	  "app's Bot User OAuth Token (xoxb-…) for this workspace" },
@@ -316,8 +316,9 @@ static void classify_transport(const struct http_response *resp,
 	switch (resp->transport) {
 	case HTTP_ERR_TIMEOUT:
 		code = "timeout";
-		strbuf_addf(&what, "no answer in time (%s); herald tries again",
-			    resp->error);
+		strbuf_addf(&what, "no answer in time (%s): retry later; if "
+			    "this persists, check the network or raise "
+			    "HERALD_REQUEST_TIMEOUT", resp->error);
 		break;
 	case HTTP_ERR_CONNECT:
 		code = "network";
@@ -338,8 +339,8 @@ static void classify_transport(const struct http_response *resp,
 		break;
 	default:
 		code = "network";
-		strbuf_addf(&what, "the connection failed (%s); herald tries "
-			    "again", resp->error);
+		strbuf_addf(&what, "the connection failed (%s): retry later",
+			    resp->error);
 		break;
 	}
 	set_failure(out, o, code, dest_raw, what.buf);
@@ -387,14 +388,14 @@ static void classify(const struct http_response *resp, const char *dest_raw,
 		snprintf(code_buf, sizeof(code_buf), "http_%ld", status);
 		if (status == 429) {
 			strbuf_addf(&what, "Slack is rate-limiting herald (HTTP 429, "
-				    "Retry-After %g s); it waits and tries again",
+				    "Retry-After %g s): retry after that",
 				    out->retry_after_s);
 			set_failure(out, DELIVERY_RETRY, "ratelimited", dest_raw,
 				    what.buf);
 		} else if (status >= 500) {
 			strbuf_addf(&what, "HTTP %ld without a Slack API answer: a "
-				    "temporary Slack or proxy failure; herald "
-				    "tries again", status);
+				    "temporary Slack or proxy failure: retry "
+				    "later", status);
 			set_failure(out, DELIVERY_RETRY, code_buf, dest_raw, what.buf);
 		} else {
 			strbuf_addf(&what, "HTTP %ld without a Slack API answer: "
@@ -442,7 +443,7 @@ static void classify(const struct http_response *resp, const char *dest_raw,
 		struct strbuf rl = STRBUF_INIT;
 
 		strbuf_addf(&rl, "Slack is rate-limiting herald (HTTP %ld, "
-			    "Retry-After %g s); it waits and tries again",
+			    "Retry-After %g s): retry after that",
 			    status, out->retry_after_s);
 		set_failure(out, DELIVERY_RETRY, code, dest_raw, rl.buf);
 		strbuf_release(&rl);

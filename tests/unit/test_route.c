@@ -154,10 +154,10 @@ static void test_invalid_destinations(void **state)
 	expect_bad_dest("@jane@example.com", PROVIDER_DISCORD,
 			"\"@jane@example.com\": Discord cannot message by email; use "
 			"@username or @<user id>");
-	expect_bad_dest("@jane@example", PROVIDER_SLACK, "\"@jane@example\": is not a "
+	expect_bad_dest("@jane@example", PROVIDER_SLACK, "\"@jane@example\": not a "
 			"valid email address; expected @name@example.com");
 	expect_bad_dest("@jane@@example.com", PROVIDER_SLACK, "\"@jane@@example.com\": "
-			"is not a valid email address; expected @name@example.com");
+			"not a valid email address; expected @name@example.com");
 	expect_bad_dest("@ja ne", PROVIDER_SLACK,
 			"\"@ja ne\": a user name cannot contain white space");
 	expect_bad_dest("@<@U0123ABCDEF>", PROVIDER_SLACK, "\"@<@U0123ABCDEF>\": a "

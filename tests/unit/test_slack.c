@@ -226,8 +226,8 @@ static const struct {
 	const char *hint;	/* a piece of the advice */
 } codes[] = {
 	/* Retryable (the reference's list, and rate_limited). */
-	{ "internal_error", DELIVERY_RETRY, "tries again" },
-	{ "fatal_error", DELIVERY_RETRY, "tries again" },
+	{ "internal_error", DELIVERY_RETRY, "retry later" },
+	{ "fatal_error", DELIVERY_RETRY, "retry later" },
 	{ "service_unavailable", DELIVERY_RETRY, "temporarily unavailable" },
 	{ "request_timeout", DELIVERY_RETRY, "timed out" },
 	{ "rate_limited", DELIVERY_RETRY, "too many messages" },

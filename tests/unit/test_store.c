@@ -1,0 +1,1140 @@
+/*
+ * Unit tests for the store on SQLite: migrations, accept with idempotency
+ * and all-or-nothing batches, group commit under concurrency, the delivery
+ * states, requeue, stories, resolutions, crash recovery and shutdown.
+ * Every test works in its own mkdtemp directory, removed at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "strbuf.h"
+
+struct tmpdb {
+	char dir[256];
+	char path[300];
+};
+
+static void tmpdb_make(struct tmpdb *t)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(t->dir, sizeof(t->dir), "%s/herald-store-XXXXXX",
+		 base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof(t->path), "%s/herald.db", t->dir);
+}
+
+static void tmpdb_remove(struct tmpdb *t)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[340];
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(t->dir), 0);
+}
+
+static struct store *open_ok(const char *path)
+{
+	struct store *st = NULL;
+	struct errbuf err = { "" };
+	int ret = store_open(&st, path, &err);
+
+	if (ret)
+		fail_msg("store_open: %s", err.msg);
+	assert_non_null(st);
+	return st;
+}
+
+/* A routed deploy event with this key (NULL: none). */
+static struct store_item item(const char *key, const char *app, const char *env)
+{
+	struct store_item it = {
+		.idem_key = key,
+		.type = "deploy",
+		.status = "succeeded",
+		.app = app,
+		.env = env,
+		.body = "{\"type\":\"deploy\",\"status\":\"succeeded\"}",
+		.provider = "slack",
+		.destination = "#deploys",
+		.dest_kind = "channel",
+		.reason = "default channel",
+		.correlation_key = NULL,
+		.state = STORE_QUEUED,
+	};
+	return it;
+}
+
+static int64_t accept_one(struct store *st, const struct store_item *it)
+{
+	struct store_accepted a;
+	struct errbuf err = { "" };
+	int64_t id;
+
+	if (store_accept(st, it, 1, &a, &err))
+		fail_msg("store_accept: %s", err.msg);
+	id = a.id;
+	store_accepted_release(&a);
+	return id;
+}
+
+static enum store_state state_of(struct store *st, int64_t id)
+{
+	struct store_record rec;
+	enum store_state state;
+
+	assert_int_equal(store_get(st, id, &rec, NULL), 0);
+	state = rec.state;
+	store_record_release(&rec);
+	return state;
+}
+
+static uint64_t total(struct store *st)
+{
+	uint64_t counts[STORE_STATE_NR], sum = 0;
+
+	assert_int_equal(store_counts(st, counts, NULL), 0);
+	for (int i = 0; i < STORE_STATE_NR; i++)
+		sum += counts[i];
+	return sum;
+}
+
+/* One integer from SQL run on a separate connection. */
+static long long query_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	long long v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_state_names(void **state)
+{
+	enum store_state s;
+
+	for (int i = 0; i < STORE_STATE_NR; i++) {
+		assert_int_equal(store_state_parse(store_state_name(i), &s), 0);
+		assert_int_equal(s, i);
+	}
+	assert_string_equal(store_state_name(STORE_DEAD), "dead");
+	assert_int_equal(store_state_parse("done", &s), -1);
+	assert_int_equal(store_state_parse(NULL, &s), -1);
+}
+
+static void test_open_migrates(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	store_close(st);
+	assert_int_equal(query_int(t.path, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(query_int(t.path,
+				   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+				   " ('events', 'notifications', 'stories', 'resolutions', 'attempts')"),
+			 5);
+	/* Reopening an up-to-date database changes nothing. */
+	st = open_ok(t.path);
+	assert_int_equal(total(st), 0);
+	assert_int_equal(store_ping(st, NULL), 0);
+	store_close(st);
+	assert_int_equal(query_int(t.path, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	tmpdb_remove(&t);
+}
+
+static void test_open_wal(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1,
+					    &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(stmt, 0), "wal");
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct tmpdb t;
+	struct store *st = NULL;
+	struct errbuf err = { "" };
+	sqlite3 *db;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	store_close(st);
+	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+				      NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = NULL;
+	assert_int_equal(store_open(&st, t.path, &err), HERALD_EIO);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "schema version 99"));
+	assert_non_null(strstr(err.msg, "newer"));
+	assert_non_null(strstr(err.msg, t.path));
+	/* Refusing left it alone. */
+	assert_int_equal(query_int(t.path, "PRAGMA user_version"), 99);
+	tmpdb_remove(&t);
+}
+
+static void test_open_errors(void **state)
+{
+	struct store *st = NULL;
+	struct errbuf err = { "" };
+
+	assert_int_equal(store_open(&st, "postgres://herald@db/herald", &err),
+			 HERALD_EINVAL);
+	assert_null(st);
+	assert_string_equal(err.msg,
+			    "PostgreSQL support is not available yet; set HERALD_DATABASE to a SQLite file path");
+	assert_int_equal(store_open(&st, "postgresql://db/herald", &err),
+			 HERALD_EINVAL);
+	assert_int_equal(store_open(&st, "", &err), HERALD_EINVAL);
+	assert_int_equal(store_open(&st, "/nonexistent-herald-dir/x/herald.db",
+				    &err), HERALD_EIO);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "/nonexistent-herald-dir/x/herald.db"));
+	store_close(NULL);
+}
+
+static void test_accept_and_get(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item items[2];
+	struct store_accepted out[2];
+	struct store_record rec;
+	struct errbuf err = { "" };
+	json_t *js;
+	uint64_t counts[STORE_STATE_NR];
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	items[0] = item("ev-1", "api", "production");
+	items[0].correlation_key = "deploy\x1f" "api\x1f" "production\x1f" "abc";
+	items[1] = item("ev-2", "web", "staging");
+	items[1].destination = NULL;
+	items[1].dest_kind = NULL;
+	items[1].reason = "no route: web has no owner IM and staging no mapping";
+	items[1].state = STORE_FAILED;
+
+	assert_int_equal(store_accept(st, items, 2, out, &err), 0);
+	assert_true(out[0].id > 0);
+	assert_true(out[1].id > out[0].id);
+	assert_false(out[0].existing);
+	assert_int_equal(out[0].state, STORE_QUEUED);
+	assert_string_equal(out[0].destination, "#deploys");
+	assert_string_equal(out[0].dest_kind, "channel");
+	assert_string_equal(out[0].reason, "default channel");
+	assert_int_equal(out[1].state, STORE_FAILED);
+	assert_null(out[1].destination);
+
+	assert_int_equal(store_get(st, out[0].id, &rec, &err), 0);
+	assert_int_equal(rec.id, out[0].id);
+	assert_string_equal(rec.event_key, "ev-1");
+	assert_string_equal(rec.type, "deploy");
+	assert_string_equal(rec.status, "succeeded");
+	assert_string_equal(rec.app, "api");
+	assert_string_equal(rec.env, "production");
+	assert_string_equal(rec.body, items[0].body);
+	assert_string_equal(rec.provider, "slack");
+	assert_string_equal(rec.destination, "#deploys");
+	assert_string_equal(rec.correlation_key, items[0].correlation_key);
+	assert_int_equal(rec.state, STORE_QUEUED);
+	assert_int_equal(rec.attempts, 0);
+	assert_null(rec.last_error_code);
+	assert_true(rec.created_at > 1.6e9);
+	assert_true(rec.delivered_at == 0);
+
+	js = store_record_to_json(&rec);
+	assert_int_equal(json_integer_value(json_object_get(js, "id")), rec.id);
+	assert_string_equal(json_string_value(json_object_get(js, "state")), "queued");
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(js, "event"), "app")), "api");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_object_get(js, "event"), "body"), "type")), "deploy");
+	assert_true(json_is_null(json_object_get(js, "last_error")));
+	assert_true(json_is_null(json_object_get(js, "delivered_at")));
+	assert_int_equal(strlen(json_string_value(json_object_get(js, "created_at"))),
+			 strlen("2024-05-01T12:00:00.123Z"));
+	json_decref(js);
+	store_record_release(&rec);
+
+	assert_int_equal(store_get(st, out[1].id, &rec, &err), 0);
+	assert_int_equal(rec.state, STORE_FAILED);
+	assert_null(rec.destination);
+	assert_string_equal(rec.last_error_code, "unrouted");
+	assert_string_equal(rec.last_error, items[1].reason);
+	js = store_record_to_json(&rec);
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(js, "last_error"), "code")), "unrouted");
+	json_decref(js);
+	store_record_release(&rec);
+
+	assert_int_equal(store_get(st, 9999, &rec, &err), HERALD_ENOENT);
+	assert_string_equal(err.msg, "notification 9999 does not exist");
+
+	assert_int_equal(store_counts(st, counts, &err), 0);
+	assert_int_equal(counts[STORE_QUEUED], 1);
+	assert_int_equal(counts[STORE_FAILED], 1);
+	assert_int_equal(counts[STORE_DELIVERED], 0);
+
+	store_accepted_array_release(out, 2);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_record_json_times(void **state)
+{
+	struct store_record rec = { 0 };
+	json_t *js;
+
+	rec.id = 7;
+	rec.state = STORE_RETRYING;
+	rec.created_at = 1714564800.1234;	/* 2024-05-01T12:00:00.123Z */
+	rec.next_attempt_at = 1714564801.9999;
+	rec.http_status = 429;
+	rec.last_error_code = (char *)"rate_limited";
+	js = store_record_to_json(&rec);
+	assert_string_equal(json_string_value(json_object_get(js, "created_at")),
+			    "2024-05-01T12:00:00.123Z");
+	assert_string_equal(json_string_value(json_object_get(js, "next_attempt_at")),
+			    "2024-05-01T12:00:02.000Z");
+	assert_int_equal(json_integer_value(json_object_get(
+		json_object_get(js, "last_error"), "http_status")), 429);
+	assert_true(json_is_null(json_object_get(js, "destination")));
+	assert_null(json_object_get(json_object_get(js, "event"), "body"));
+	json_decref(js);
+}
+
+static void test_list_filters(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_filter f = STORE_FILTER_INIT;
+	struct store_record *recs;
+	struct errbuf err = { "" };
+	int64_t ids[10];
+	size_t nr, seen = 0;
+	char key[16];
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < 10; i++) {
+		struct store_item it;
+
+		snprintf(key, sizeof(key), "k%d", i);
+		it = item(key, i % 2 ? "web" : "api",
+			  i < 5 ? "production" : "staging");
+		ids[i] = accept_one(st, &it);
+	}
+	assert_int_equal(store_mark_failed(st, ids[3], STORE_FAILED,
+					   "channel_not_found", "no such channel",
+					   200, store_now(), &err), 0);
+	assert_int_equal(store_mark_failed(st, ids[8], STORE_FAILED,
+					   "channel_not_found", "no such channel",
+					   200, store_now(), &err), 0);
+
+	assert_int_equal(store_list(st, NULL, &recs, &nr, &err), 0);
+	assert_int_equal(nr, 10);
+	for (size_t i = 0; i < nr; i++) {
+		assert_int_equal(recs[i].id, ids[9 - i]);
+		assert_null(recs[i].body);
+	}
+	store_record_array_free(recs, nr);
+
+	f.state = STORE_FAILED;
+	assert_int_equal(store_list(st, &f, &recs, &nr, &err), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(recs[0].id, ids[8]);
+	assert_int_equal(recs[1].id, ids[3]);
+	assert_string_equal(recs[0].last_error_code, "channel_not_found");
+	store_record_array_free(recs, nr);
+
+	f.state = -1;
+	f.app = "web";
+	f.env = "production";
+	assert_int_equal(store_list(st, &f, &recs, &nr, &err), 0);
+	assert_int_equal(nr, 2);		/* k1, k3 */
+	assert_int_equal(recs[0].id, ids[3]);
+	assert_int_equal(recs[1].id, ids[1]);
+	assert_string_equal(recs[0].app, "web");
+	store_record_array_free(recs, nr);
+
+	f.app = "nobody";
+	f.env = NULL;
+	assert_int_equal(store_list(st, &f, &recs, &nr, &err), 0);
+	assert_int_equal(nr, 0);
+	assert_null(recs);
+
+	/* Pages of 3 through the cursor see every one exactly once. */
+	f = (struct store_filter)STORE_FILTER_INIT;
+	f.limit = 3;
+	do {
+		assert_int_equal(store_list(st, &f, &recs, &nr, &err), 0);
+		assert_true(nr <= 3);
+		for (size_t i = 0; i < nr; i++)
+			assert_int_equal(recs[i].id, ids[9 - seen - i]);
+		seen += nr;
+		if (nr)
+			f.before = recs[nr - 1].id;
+		store_record_array_free(recs, nr);
+	} while (nr == 3);
+	assert_int_equal(seen, 10);
+
+	f = (struct store_filter)STORE_FILTER_INIT;
+	f.limit = 100000;
+	assert_int_equal(store_list(st, &f, &recs, &nr, &err), 0);
+	assert_int_equal(nr, 10);
+	store_record_array_free(recs, nr);
+	f.state = 42;
+	assert_int_equal(store_list(st, &f, &recs, &nr, &err), HERALD_EINVAL);
+
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_idempotency(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item items[3];
+	struct store_accepted out[3];
+	struct errbuf err = { "" };
+	int64_t first;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	items[0] = item("same", "api", "production");
+	first = accept_one(st, &items[0]);
+
+	/* Same key, different routing: the first answer, nothing stored. */
+	items[0].destination = "#elsewhere";
+	items[0].reason = "owner IM";
+	assert_int_equal(store_accept(st, items, 1, out, &err), 0);
+	assert_true(out[0].existing);
+	assert_int_equal(out[0].id, first);
+	assert_string_equal(out[0].destination, "#deploys");
+	assert_string_equal(out[0].reason, "default channel");
+	assert_int_equal(out[0].state, STORE_QUEUED);
+	store_accepted_release(&out[0]);
+	assert_int_equal(total(st), 1);
+
+	/* The existing answer reports the current state. */
+	assert_int_equal(store_mark_delivered(st, first, "C1", "1.2", store_now(),
+					      &err), 0);
+	assert_int_equal(store_accept(st, items, 1, out, &err), 0);
+	assert_true(out[0].existing);
+	assert_int_equal(out[0].state, STORE_DELIVERED);
+	store_accepted_release(&out[0]);
+
+	/* Twice in one batch: the second is the first's. */
+	items[0] = item("dup", "api", "production");
+	items[1] = item("dup", "api", "production");
+	items[2] = item(NULL, "api", "production");
+	assert_int_equal(store_accept(st, items, 3, out, &err), 0);
+	assert_false(out[0].existing);
+	assert_true(out[1].existing);
+	assert_int_equal(out[1].id, out[0].id);
+	assert_false(out[2].existing);
+	store_accepted_array_release(out, 3);
+
+	/* Without a key there is no deduplication. */
+	accept_one(st, &items[2]);
+	assert_int_equal(total(st), 4);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM events"), 4);
+
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_batch_all_or_nothing(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item items[3];
+	struct store_accepted out[3];
+	struct errbuf err = { "" };
+	char *longkey = xmalloc(STORE_IDEM_KEY_MAX + 2);
+	struct store_stats stats;
+
+	memset(longkey, 'k', STORE_IDEM_KEY_MAX + 1);
+	longkey[STORE_IDEM_KEY_MAX + 1] = '\0';
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+
+	/* Items 0 and 1 are written before item 2 is refused. */
+	items[0] = item("a", "api", "production");
+	items[1] = item("b", "api", "production");
+	items[2] = item(longkey, "api", "production");
+	assert_int_equal(store_accept(st, items, 3, out, &err), HERALD_EINVAL);
+	assert_non_null(strstr(err.msg, "event 2"));
+	assert_int_equal(total(st), 0);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM events"), 0);
+
+	items[2] = item("c", "api", "production");
+	items[2].body = NULL;
+	assert_int_equal(store_accept(st, items, 3, out, &err), HERALD_EINVAL);
+	assert_string_equal(err.msg, "event 2: no body to store");
+	items[2] = item("c", "api", "production");
+	items[2].state = STORE_DELIVERED;
+	assert_int_equal(store_accept(st, items, 3, out, &err), HERALD_EINVAL);
+	assert_int_equal(total(st), 0);
+
+	/* The keys were not kept either: now they are new. */
+	items[2].state = STORE_QUEUED;
+	assert_int_equal(store_accept(st, items, 3, out, &err), 0);
+	for (int i = 0; i < 3; i++)
+		assert_false(out[i].existing);
+	store_accepted_array_release(out, 3);
+	assert_int_equal(total(st), 3);
+
+	assert_int_equal(store_accept(st, items, 0, out, &err), HERALD_ELIMIT);
+	assert_int_equal(store_accept(st, items, STORE_ACCEPT_MAX + 1, out, &err),
+			 HERALD_ELIMIT);
+	store_stats(st, &stats);
+	assert_int_equal(stats.accept_calls, 1);
+	assert_int_equal(stats.accept_items, 3);
+
+	store_close(st);
+	tmpdb_remove(&t);
+	free(longkey);
+}
+
+static void test_commit_failure(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it;
+	struct store_accepted out;
+	struct errbuf err = { "" };
+	struct strbuf big = STRBUF_INIT;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	it = item("small", "api", "production");
+	accept_one(st, &it);
+
+	/* A full disk: the database may not grow. */
+	strbuf_addch(&big, '"');
+	for (int i = 0; i < 200000; i++)
+		strbuf_addch(&big, 'x');
+	strbuf_addch(&big, '"');
+	assert_int_equal(store_test_limit_pages(st, 1, &err), 0);
+	it = item("big", "api", "production");
+	it.body = big.buf;
+	assert_int_equal(store_accept(st, &it, 1, &out, &err), HERALD_EIO);
+	assert_non_null(strstr(err.msg, "full"));
+	assert_non_null(strstr(err.msg, t.path));
+	assert_int_equal(total(st), 1);
+
+	/* Space again: the same event goes in, as new. */
+	assert_int_equal(store_test_limit_pages(st, 0, &err), 0);
+	assert_int_equal(store_accept(st, &it, 1, &out, &err), 0);
+	assert_false(out.existing);
+	store_accepted_release(&out);
+	assert_int_equal(total(st), 2);
+
+	strbuf_release(&big);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+#define GC_THREADS 8
+#define GC_EACH 500
+
+struct gc_worker {
+	pthread_t thread;
+	struct store *st;
+	int n;
+	int failures;
+	int64_t ids[GC_EACH];
+};
+
+static void *gc_main(void *arg)
+{
+	struct gc_worker *w = arg;
+	char key[32];
+
+	for (int i = 0; i < GC_EACH; i++) {
+		struct store_item it;
+		struct store_accepted out;
+
+		snprintf(key, sizeof(key), "t%d-%d", w->n, i);
+		it = item(key, "api", "production");
+		if (store_accept(w->st, &it, 1, &out, NULL)) {
+			w->failures++;
+			continue;
+		}
+		w->ids[i] = out.id;
+		store_accepted_release(&out);
+	}
+	return NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void test_group_commit(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct gc_worker *w = xcalloc(GC_THREADS, sizeof(*w));
+	int64_t *all = xcalloc(GC_THREADS * GC_EACH, sizeof(*all));
+	struct store_stats stats;
+	uint64_t counts[STORE_STATE_NR];
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < GC_THREADS; i++) {
+		w[i].st = st;
+		w[i].n = i;
+		assert_int_equal(pthread_create(&w[i].thread, NULL, gc_main, &w[i]), 0);
+	}
+	for (int i = 0; i < GC_THREADS; i++) {
+		assert_int_equal(pthread_join(w[i].thread, NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+		memcpy(all + i * GC_EACH, w[i].ids, sizeof(w[i].ids));
+	}
+	qsort(all, GC_THREADS * GC_EACH, sizeof(*all), cmp_id);
+	assert_true(all[0] > 0);
+	for (int i = 1; i < GC_THREADS * GC_EACH; i++)
+		assert_true(all[i] > all[i - 1]);
+
+	assert_int_equal(store_counts(st, counts, NULL), 0);
+	assert_int_equal(counts[STORE_QUEUED], GC_THREADS * GC_EACH);
+	store_stats(st, &stats);
+	assert_int_equal(stats.accept_calls, GC_THREADS * GC_EACH);
+	assert_int_equal(stats.accept_items, GC_THREADS * GC_EACH);
+	assert_true(stats.accept_commits >= 1);
+	assert_true(stats.accept_commits < GC_THREADS * GC_EACH);
+	print_message("# group commit: %d accepts in %llu transactions\n",
+		      GC_THREADS * GC_EACH,
+		      (unsigned long long)stats.accept_commits);
+	store_close(st);
+
+	/* All of them are on disk. */
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM notifications"),
+			 GC_THREADS * GC_EACH);
+	tmpdb_remove(&t);
+	free(all);
+	free(w);
+}
+
+static void test_state_transitions(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item("x", "api", "production");
+	struct store_record rec;
+	struct errbuf err = { "" };
+	int64_t a, b;
+	double now = store_now();
+	struct store_update ups[4];
+	struct store_stats stats;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	a = accept_one(st, &it);
+	it.idem_key = "y";
+	b = accept_one(st, &it);
+
+	assert_int_equal(store_mark_sending(st, a, now, &err), 0);
+	assert_int_equal(state_of(st, a), STORE_SENDING);
+	assert_int_equal(store_record_attempt(st, a, 1, now, "retry",
+					      "rate_limited", 429, 120, &err), 0);
+	assert_int_equal(store_mark_retrying(st, a, 1, now + 30, "rate_limited",
+					     "slack answered 429", 429, now + 1,
+					     &err), 0);
+	assert_int_equal(store_get(st, a, &rec, &err), 0);
+	assert_int_equal(rec.state, STORE_RETRYING);
+	assert_int_equal(rec.attempts, 1);
+	assert_true(rec.next_attempt_at > now + 29);
+	assert_string_equal(rec.last_error_code, "rate_limited");
+	assert_string_equal(rec.last_error, "slack answered 429");
+	assert_int_equal(rec.http_status, 429);
+	assert_true(rec.updated_at > now);
+	store_record_release(&rec);
+
+	assert_int_equal(store_mark_sending(st, a, now + 31, &err), 0);
+	assert_int_equal(store_mark_delivered(st, a, "C123", "1700000000.0001",
+					      now + 32, &err), 0);
+	assert_int_equal(store_get(st, a, &rec, &err), 0);
+	assert_int_equal(rec.state, STORE_DELIVERED);
+	assert_int_equal(rec.attempts, 1);	/* 0 leaves it */
+	assert_string_equal(rec.channel_id, "C123");
+	assert_string_equal(rec.message_id, "1700000000.0001");
+	assert_true(rec.delivered_at > now + 31);
+	assert_null(rec.last_error_code);
+	assert_true(rec.next_attempt_at == 0);
+	store_record_release(&rec);
+
+	/* A batch: all of it in one transaction. */
+	store_stats(st, &stats);
+	memset(ups, 0, sizeof(ups));
+	ups[0] = (struct store_update){ .kind = STORE_UP_SENDING, .id = b, .at = now };
+	ups[1] = (struct store_update){ .kind = STORE_UP_ATTEMPT, .id = b,
+		.attempts = 1, .at = now, .outcome = "permanent",
+		.code = "channel_not_found", .http_status = 200, .duration_ms = 80 };
+	ups[2] = (struct store_update){ .kind = STORE_UP_FAILED, .id = b,
+		.at = now, .state = STORE_DEAD, .attempts = 1,
+		.code = "channel_not_found", .msg = "no such channel" };
+	ups[3] = (struct store_update){ .kind = STORE_UP_SENDING, .id = 4242, .at = now };
+	assert_int_equal(store_apply(st, ups, 4, &err), 0);
+	assert_int_equal(state_of(st, b), STORE_DEAD);
+	{
+		struct store_stats after;
+
+		store_stats(st, &after);
+		assert_int_equal(after.apply_commits, stats.apply_commits + 1);
+	}
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM attempts"), 2);
+
+	/* An attempt of an unknown notification is dropped, not an error. */
+	ups[0] = (struct store_update){ .kind = STORE_UP_ATTEMPT, .id = 4242,
+		.attempts = 1, .at = now, .outcome = "ok" };
+	assert_int_equal(store_apply(st, ups, 1, &err), 0);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM attempts"), 2);
+
+	/* A malformed batch changes nothing. */
+	ups[0] = (struct store_update){ .kind = STORE_UP_SENDING, .id = a, .at = now };
+	ups[1] = (struct store_update){ .kind = STORE_UP_FAILED, .id = a,
+		.at = now, .state = STORE_QUEUED };
+	assert_int_equal(store_apply(st, ups, 2, &err), HERALD_EINVAL);
+	assert_non_null(strstr(err.msg, "update 1"));
+	assert_int_equal(state_of(st, a), STORE_DELIVERED);
+	assert_int_equal(store_mark_failed(st, a, STORE_RETRYING, "x", "y", 0, now,
+					   &err), HERALD_EINVAL);
+
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_requeue_rules(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item("r1", "api", "production");
+	struct store_record rec;
+	struct errbuf err = { "" };
+	char want[128];
+	int64_t a, b;
+	double now = store_now();
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	a = accept_one(st, &it);
+	it.idem_key = "r2";
+	b = accept_one(st, &it);
+
+	assert_int_equal(store_requeue(st, 999, &err), HERALD_ENOENT);
+	assert_string_equal(err.msg, "notification 999 does not exist");
+
+	assert_int_equal(store_requeue(st, a, &err), HERALD_EINVAL);
+	snprintf(want, sizeof(want),
+		 "notification %lld is queued; only failed or dead notifications can be retried",
+		 (long long)a);
+	assert_string_equal(err.msg, want);
+
+	assert_int_equal(store_mark_delivered(st, a, "C1", "m1", now, &err), 0);
+	assert_int_equal(store_requeue(st, a, &err), HERALD_EINVAL);
+	snprintf(want, sizeof(want),
+		 "notification %lld is delivered; only failed or dead notifications can be retried",
+		 (long long)a);
+	assert_string_equal(err.msg, want);
+
+	assert_int_equal(store_mark_retrying(st, b, 3, now + 5, "timeout", "timed out",
+					     0, now, &err), 0);
+	assert_int_equal(store_requeue(st, b, &err), HERALD_EINVAL);
+	assert_int_equal(store_mark_failed(st, b, STORE_FAILED, "channel_not_found",
+					   "no such channel", 200, now, &err), 0);
+	assert_int_equal(store_requeue(st, b, &err), 0);
+	assert_int_equal(store_get(st, b, &rec, &err), 0);
+	assert_int_equal(rec.state, STORE_QUEUED);
+	assert_int_equal(rec.attempts, 0);
+	assert_null(rec.last_error_code);
+	assert_int_equal(rec.http_status, 0);
+	store_record_release(&rec);
+
+	assert_int_equal(store_mark_failed(st, b, STORE_DEAD, "timeout", "gave up",
+					   0, now, &err), 0);
+	assert_int_equal(store_requeue(st, b, &err), 0);
+	assert_int_equal(state_of(st, b), STORE_QUEUED);
+
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_stories(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_story s = { 0 }, got;
+	struct store_update u;
+	struct errbuf err = { "" };
+	const char *key = "deploy\x1f" "api\x1f" "production\x1f" "abc";
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	assert_int_equal(store_story_get(st, key, &got, &err), HERALD_ENOENT);
+
+	s.provider = (char *)"slack";
+	s.destination = (char *)"#deploys";
+	s.channel_id = (char *)"C1";
+	s.message_id = (char *)"111.1";
+	s.first_notification_id = 5;
+	assert_int_equal(store_story_put(st, key, &s, 100, &err), 0);
+	assert_int_equal(store_story_get(st, key, &got, &err), 0);
+	assert_string_equal(got.provider, "slack");
+	assert_string_equal(got.destination, "#deploys");
+	assert_string_equal(got.channel_id, "C1");
+	assert_string_equal(got.message_id, "111.1");
+	assert_int_equal(got.first_notification_id, 5);
+	assert_true(got.updated_at == 100);
+	store_story_release(&got);
+
+	/* A new post (the old message was deleted) replaces the message. */
+	u = (struct store_update){ .kind = STORE_UP_STORY, .id = 9, .at = 200,
+		.correlation_key = key, .provider = "slack",
+		.destination = "#deploys", .channel_id = "C1",
+		.message_id = "222.2" };
+	assert_int_equal(store_apply(st, &u, 1, &err), 0);
+	assert_int_equal(store_story_get(st, key, &got, &err), 0);
+	assert_string_equal(got.message_id, "222.2");
+	assert_int_equal(got.first_notification_id, 5);
+	assert_true(got.updated_at == 200);
+	store_story_release(&got);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM stories"), 1);
+
+	u.correlation_key = NULL;
+	assert_int_equal(store_apply(st, &u, 1, &err), HERALD_EINVAL);
+
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_resolutions(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct errbuf err = { "" };
+	char *ch = NULL;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	assert_int_equal(store_resolution_get(st, "slack", "@jane", 1000, &ch,
+					      &err), HERALD_ENOENT);
+	assert_null(ch);
+	assert_int_equal(store_resolution_put(st, "slack", "@jane", "D123", 2000,
+					      &err), 0);
+	assert_int_equal(store_resolution_get(st, "slack", "@jane", 1000, &ch,
+					      &err), 0);
+	assert_string_equal(ch, "D123");
+	free(ch);
+	/* Another provider's name is another name. */
+	assert_int_equal(store_resolution_get(st, "discord", "@jane", 1000, &ch,
+					      &err), HERALD_ENOENT);
+	/* Expired. */
+	assert_int_equal(store_resolution_get(st, "slack", "@jane", 2000, &ch,
+					      &err), HERALD_ENOENT);
+	assert_null(ch);
+	/* Refreshed. */
+	assert_int_equal(store_resolution_put(st, "slack", "@jane", "D456", 3000,
+					      &err), 0);
+	assert_int_equal(store_resolution_get(st, "slack", "@jane", 2500, &ch,
+					      &err), 0);
+	assert_string_equal(ch, "D456");
+	free(ch);
+	assert_int_equal(store_resolution_put(st, "slack", NULL, "D1", 1, &err),
+			 HERALD_EINVAL);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+struct pending {
+	size_t nr;
+	size_t sending;
+	int64_t last;
+	int ordered;
+	int bodies;
+	size_t stop_after;
+};
+
+static int collect_pending(void *arg, const struct store_record *rec)
+{
+	struct pending *p = arg;
+
+	if (rec->id <= p->last)
+		p->ordered = 0;
+	p->last = rec->id;
+	if (rec->body && rec->provider)
+		p->bodies++;
+	if (rec->state == STORE_SENDING)
+		p->sending++;
+	p->nr++;
+	if (p->stop_after && p->nr == p->stop_after)
+		return 7;
+	return 0;
+}
+
+static void test_recover_after_crash(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item("c1", "api", "production");
+	struct pending p = { 0, 0, 0, 1, 0, 0 };
+	struct errbuf err = { "" };
+	int64_t ids[4];
+	size_t nr = 99;
+	double now = store_now();
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < 4; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "c%d", i);
+		it.idem_key = key;
+		ids[i] = accept_one(st, &it);
+	}
+	assert_int_equal(store_mark_sending(st, ids[0], now, &err), 0);
+	assert_int_equal(store_mark_sending(st, ids[1], now, &err), 0);
+	assert_int_equal(store_mark_sending(st, ids[3], now, &err), 0);
+	assert_int_equal(store_mark_delivered(st, ids[3], "C", "m", now, &err), 0);
+	/* herald dies here: no delivered for 0 and 1. */
+	store_close(st);
+
+	st = open_ok(t.path);
+	assert_int_equal(store_load_pending(st, collect_pending, &p, &err), 0);
+	assert_int_equal(p.nr, 3);
+	assert_int_equal(p.sending, 2);
+
+	assert_int_equal(store_recover(st, &nr, &err), 0);
+	assert_int_equal(nr, 2);
+	assert_int_equal(state_of(st, ids[0]), STORE_QUEUED);
+	assert_int_equal(state_of(st, ids[1]), STORE_QUEUED);
+	assert_int_equal(state_of(st, ids[3]), STORE_DELIVERED);
+
+	memset(&p, 0, sizeof(p));
+	p.ordered = 1;
+	assert_int_equal(store_load_pending(st, collect_pending, &p, &err), 0);
+	assert_int_equal(p.nr, 3);
+	assert_int_equal(p.sending, 0);
+	assert_int_equal(p.bodies, 3);
+	assert_true(p.ordered);
+	assert_int_equal(p.last, ids[2]);
+
+	assert_int_equal(store_recover(st, NULL, &err), 0);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_load_pending_many(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item *items = xcalloc(STORE_ACCEPT_MAX, sizeof(*items));
+	struct store_accepted *out = xcalloc(STORE_ACCEPT_MAX, sizeof(*out));
+	struct pending p = { 0, 0, 0, 1, 0, 0 };
+	struct errbuf err = { "" };
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < STORE_ACCEPT_MAX; i++)
+		items[i] = item(NULL, "api", "production");
+	items[10].state = STORE_FAILED;
+	assert_int_equal(store_accept(st, items, STORE_ACCEPT_MAX, out, &err), 0);
+	assert_int_equal(store_mark_retrying(st, out[20].id, 1, 5, "x", "y", 0, 1,
+					     &err), 0);
+	store_accepted_array_release(out, STORE_ACCEPT_MAX);
+
+	assert_int_equal(store_load_pending(st, collect_pending, &p, &err), 0);
+	assert_int_equal(p.nr, STORE_ACCEPT_MAX - 1);
+	assert_true(p.ordered);
+
+	memset(&p, 0, sizeof(p));
+	p.stop_after = 600;
+	assert_int_equal(store_load_pending(st, collect_pending, &p, &err), 7);
+	assert_int_equal(p.nr, 600);
+
+	store_close(st);
+	tmpdb_remove(&t);
+	free(items);
+	free(out);
+}
+
+#define CL_THREADS 4
+
+struct cl_worker {
+	pthread_t thread;
+	struct store *st;
+	int n;
+	atomic_int *ok_total;
+	int64_t *ids;
+	size_t nr, alloc;
+	int last_rc;
+	char last_err[ERRBUF_SIZE];
+};
+
+static void *cl_main(void *arg)
+{
+	struct cl_worker *w = arg;
+	struct errbuf err = { "" };
+	char key[32];
+
+	for (int i = 0;; i++) {
+		struct store_item it;
+		struct store_accepted out;
+
+		snprintf(key, sizeof(key), "cl%d-%d", w->n, i);
+		it = item(key, "api", "production");
+		w->last_rc = store_accept(w->st, &it, 1, &out, &err);
+		if (w->last_rc) {
+			memcpy(w->last_err, err.msg, sizeof(err.msg));
+			break;
+		}
+		if (w->nr == w->alloc) {
+			w->alloc = w->alloc ? 2 * w->alloc : 64;
+			w->ids = xrealloc(w->ids, w->alloc * sizeof(*w->ids));
+		}
+		w->ids[w->nr++] = out.id;
+		store_accepted_release(&out);
+		atomic_fetch_add(w->ok_total, 1);
+	}
+	return NULL;
+}
+
+static void test_close_while_accepting(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct cl_worker w[CL_THREADS];
+	atomic_int ok_total;
+	struct store_item it = item("late", "api", "production");
+	struct store_accepted out;
+	struct errbuf err = { "" };
+	size_t stored = 0;
+
+	atomic_init(&ok_total, 0);
+	memset(w, 0, sizeof(w));
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < CL_THREADS; i++) {
+		w[i].st = st;
+		w[i].n = i;
+		w[i].ok_total = &ok_total;
+		assert_int_equal(pthread_create(&w[i].thread, NULL, cl_main, &w[i]), 0);
+	}
+	/* Progress, not time: wait until some accepts went through. */
+	while (atomic_load(&ok_total) < 20)
+		sched_yield();
+	store_shutdown(st);
+	for (int i = 0; i < CL_THREADS; i++) {
+		assert_int_equal(pthread_join(w[i].thread, NULL), 0);
+		assert_int_equal(w[i].last_rc, HERALD_EIO);
+		assert_non_null(strstr(w[i].last_err, "shutting down"));
+	}
+	assert_int_equal(store_accept(st, &it, 1, &out, &err), HERALD_EIO);
+	assert_non_null(strstr(err.msg, "shutting down"));
+	store_close(st);
+
+	/* Every accept that succeeded is on disk. */
+	st = open_ok(t.path);
+	for (int i = 0; i < CL_THREADS; i++) {
+		for (size_t j = 0; j < w[i].nr; j++)
+			assert_int_equal(state_of(st, w[i].ids[j]), STORE_QUEUED);
+		stored += w[i].nr;
+		free(w[i].ids);
+	}
+	assert_true(stored >= 20);
+	assert_int_equal(total(st), stored);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static void test_ping_and_stats(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_stats stats;
+	struct errbuf err = { "" };
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	assert_int_equal(store_ping(st, &err), 0);
+	store_stats(st, &stats);
+	assert_int_equal(stats.accept_commits, 0);
+	assert_int_equal(stats.apply_commits, 0);
+	assert_true(store_now() > 1.6e9);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_open_migrates),
+		cmocka_unit_test(test_open_wal),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_accept_and_get),
+		cmocka_unit_test(test_record_json_times),
+		cmocka_unit_test(test_list_filters),
+		cmocka_unit_test(test_idempotency),
+		cmocka_unit_test(test_batch_all_or_nothing),
+		cmocka_unit_test(test_commit_failure),
+		cmocka_unit_test(test_group_commit),
+		cmocka_unit_test(test_state_transitions),
+		cmocka_unit_test(test_requeue_rules),
+		cmocka_unit_test(test_stories),
+		cmocka_unit_test(test_resolutions),
+		cmocka_unit_test(test_recover_after_crash),
+		cmocka_unit_test(test_load_pending_many),
+		cmocka_unit_test(test_close_while_accepting),
+		cmocka_unit_test(test_ping_and_stats),
+	};
+
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
