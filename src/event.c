@@ -9,6 +9,7 @@
  * field. Every problem names its field as a JSON pointer.
  */
 #include "event.h"
+#include "text.h"
 #include "strbuf.h"
 
 #include <stdarg.h>
@@ -122,53 +123,6 @@ int event_is_failure(const struct event *ev)
 }
 
 /*
- * Returns the offset of the first byte that is not part of valid UTF-8
- * (overlongs, surrogates and code points past U+10FFFF are invalid), or len.
- */
-static size_t utf8_bad_offset(const char *text, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		unsigned lo = 0x80, hi = 0xBF;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return i;
-		}
-		if (len - i <= n)
-			return i;
-		for (size_t k = 1; k <= n; k++) {
-			unsigned b = s[i + k];
-
-			if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF))
-				return i;
-		}
-		i += n + 1;
-	}
-	return len;
-}
-
-/*
  * The offset of the first control character in valid UTF-8 s (C0, DEL or
  * C1), or len; *cp gets its code point.
  */
@@ -205,7 +159,7 @@ static void add_quoted(struct strbuf *sb, const char *s, size_t len)
 		while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
 			cut--;
 	}
-	raw_ok = utf8_bad_offset(s, cut) == cut;
+	raw_ok = utf8_valid_prefix(s, cut) == cut;
 	strbuf_addch(sb, '"');
 	for (size_t i = 0; i < cut; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -356,7 +310,7 @@ static int get_string(struct sink *sk, const json_t *obj, const char *name,
 		problem(sk, field, "contains a NUL character");
 		return -1;
 	}
-	bad = utf8_bad_offset(s, len);
+	bad = utf8_valid_prefix(s, len);
 	if (bad < len) {
 		problem(sk, field, "invalid UTF-8 at byte %zu of the value", bad);
 		return -1;
@@ -812,7 +766,7 @@ int event_parse_many(const char *text, size_t len, size_t max_events,
 		ret = HERALD_ELIMIT;
 		goto out;
 	}
-	bad = utf8_bad_offset(text, len);
+	bad = utf8_valid_prefix(text, len);
 	if (bad < len) {
 		errlist_add(problems, "invalid UTF-8 at byte %zu", bad);
 		ret = HERALD_EINVAL;

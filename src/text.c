@@ -69,7 +69,7 @@ static size_t decode(const unsigned char *s, size_t len, uint32_t *cp,
 	return need + 1;
 }
 
-int utf8_valid(const char *s, size_t len)
+size_t utf8_valid_prefix(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, n, bad;
@@ -82,10 +82,15 @@ int utf8_valid(const char *s, size_t len)
 		}
 		n = decode(p + i, len - i, &cp, &bad);
 		if (!n)
-			return 0;
+			return i;
 		i += n;
 	}
-	return 1;
+	return len;
+}
+
+int utf8_valid(const char *s, size_t len)
+{
+	return utf8_valid_prefix(s, len) == len;
 }
 
 size_t text_units(const char *s, size_t len)

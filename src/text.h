@@ -24,6 +24,9 @@
 
 /* Whether s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
 int utf8_valid(const char *s, size_t len);
+/* The length of the longest valid UTF-8 prefix of s[0..len): the offset of
+ * the first bad byte, or len when all of it is valid. */
+size_t utf8_valid_prefix(const char *s, size_t len);
 /* Length of valid UTF-8 in UTF-16 code units. */
 size_t text_units(const char *s, size_t len);
 
