@@ -9,6 +9,7 @@
  * field. Every problem names its field as a JSON pointer.
  */
 #include "event.h"
+#include "route.h"
 #include "text.h"
 #include "strbuf.h"
 
@@ -517,6 +518,20 @@ static void check_required(struct sink *sk, const struct event *ev,
 			type_names[ev->type]);
 }
 
+/*
+ * The syntax of an explicit destination, for either platform; whether it
+ * suits the configured one is routing's question.
+ */
+static void check_channel(struct sink *sk, const char *channel)
+{
+	struct destination d;
+	struct errbuf err;
+
+	if (destination_parse(&d, channel, PROVIDER_LOG, &err))
+		problem(sk, "/channel", "%s", err.msg);
+	destination_release(&d);
+}
+
 static int from_json(struct event *ev, const json_t *obj, struct sink *sk)
 {
 	const json_t *alert;
@@ -549,7 +564,9 @@ static int from_json(struct event *ev, const json_t *obj, struct sink *sk)
 	bad_title = get_string(sk, obj, "title", "/title", FIELD_TEXT, &ev->title);
 	bad_desc = get_string(sk, obj, "description", "/description", FIELD_TEXT,
 			      &ev->description);
-	get_string(sk, obj, "channel", "/channel", FIELD_LINE, &ev->channel);
+	if (!get_string(sk, obj, "channel", "/channel", FIELD_LINE,
+			&ev->channel) && ev->channel)
+		check_channel(sk, ev->channel);
 	get_string(sk, obj, "id", "/id", FIELD_ID, &ev->id);
 	get_string(sk, obj, "correlation", "/correlation", FIELD_CORRELATION,
 		   &ev->correlation);

@@ -449,6 +449,34 @@ static void test_array_reports_all(void **state)
 	parsed_release(&p);
 }
 
+/* A channel's syntax is part of the event, so a batch reports it too. */
+static void test_channel_syntax(void **state)
+{
+	struct parsed p;
+
+	parse(&p, "[{\"type\": \"message\", \"title\": \"a\", "
+	      "\"channel\": \"# bad channel\"}, "
+	      "{\"type\": \"rocket\"}, "
+	      "{\"type\": \"message\", \"title\": \"c\", \"channel\": \"@\"}]");
+	assert_int_equal(p.ret, HERALD_EINVAL);
+	assert_int_equal(p.problems.nr, 3);
+	assert_string_equal(p.problems.items[0], "/0/channel: \"# bad channel\": "
+			    "a channel name cannot contain white space");
+	assert_true(strncmp(p.problems.items[1], "/1/type: ", 9) == 0);
+	assert_true(strncmp(p.problems.items[2], "/2/channel: \"@\": ", 17) == 0);
+	parsed_release(&p);
+
+	parse(&p, "[{\"type\": \"message\", \"title\": \"a\", \"channel\": \"#deploys\"}, "
+	      "{\"type\": \"message\", \"title\": \"b\", \"channel\": \"C0123ABCD\"}, "
+	      "{\"type\": \"message\", \"title\": \"c\", "
+	      "\"channel\": \"1180000000000000201\"}, "
+	      "{\"type\": \"message\", \"title\": \"d\", \"channel\": \"@jane@example.com\"}]");
+	assert_int_equal(p.ret, 0);
+	assert_int_equal(p.nr, 4);
+	assert_string_equal(p.evs[3].channel, "@jane@example.com");
+	parsed_release(&p);
+}
+
 static void test_from_json_pointer(void **state)
 {
 	json_t *obj = json_pack("{s:s, s:s, s:s}", "type", "deploy", "status",
@@ -718,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_top_level),
 		cmocka_unit_test(test_array_reports_all),
+		cmocka_unit_test(test_channel_syntax),
 		cmocka_unit_test(test_from_json_pointer),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_size_limit),
