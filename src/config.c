@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define TOKEN_FILE_MAX (64u * 1024)
+#define MAPPING_FILE_MAX (256u * 1024)
 #define QUOTE_MAX 120		/* bytes of a value shown in a problem */
 #define MAX_AGE_LIMIT (30L * 24 * 3600)
 
@@ -59,6 +60,8 @@ void config_init(struct config *cfg)
 	cfg->database = xstrdup(CONFIG_DEFAULT_DATABASE);
 	cfg->slack_rate = 1.0;
 	cfg->slack_burst = 3.0;
+	cfg->slack_workspace_rate = 20.0;
+	cfg->discord_global_rate = 50.0;
 	cfg->max_attempts = 25;
 	cfg->max_age_s = 24 * 3600;
 	cfg->shutdown_grace_ms = 10 * 1000;
@@ -617,6 +620,52 @@ static void load_guild(const struct config_source *src, struct config *cfg,
 	replace(&cfg->discord_guild, v);
 }
 
+static int parse_mapping(struct config *cfg, const char *value,
+			 const char *where, int in_file,
+			 struct errlist *problems);
+
+/*
+ * NOTIFICATIONS_CHANNEL_MAPPING, or NOTIFICATIONS_CHANNEL_MAPPING_FILE: a
+ * file in the same syntax (one item a line is fine), read again on each
+ * load, so `herald serve` picks up an edit on SIGHUP.
+ */
+static void load_mapping(const struct config_source *src, struct config *cfg,
+			 struct errlist *problems)
+{
+	const char *value = src->getenv(src->ctx, "NOTIFICATIONS_CHANNEL_MAPPING");
+	const char *path = src->getenv(src->ctx,
+				       "NOTIFICATIONS_CHANNEL_MAPPING_FILE");
+	struct strbuf text = STRBUF_INIT, where = STRBUF_INIT;
+	struct errbuf err;
+
+	if (path && !*path)
+		path = NULL;
+	if (!path) {
+		config_parse_mapping(cfg, value, problems);
+		goto out;
+	}
+	config_parse_mapping(cfg, NULL, problems);
+	if (value && *value) {
+		errlist_add(problems, "NOTIFICATIONS_CHANNEL_MAPPING and "
+			    "NOTIFICATIONS_CHANNEL_MAPPING_FILE are both set: "
+			    "set only one");
+		goto out;
+	}
+	strbuf_init(&text, MAPPING_FILE_MAX);
+	errbuf_clear(&err);
+	if (src->read_file(src->ctx, path, &text, &err) < 0) {
+		errlist_add(problems, "NOTIFICATIONS_CHANNEL_MAPPING_FILE: %s",
+			    err.msg[0] ? err.msg : "cannot read the file");
+		goto out;
+	}
+	strbuf_addstr(&where, "NOTIFICATIONS_CHANNEL_MAPPING_FILE ");
+	quote(&where, STRVIEW(path));
+	parse_mapping(cfg, text.buf, where.buf, 1, problems);
+out:
+	strbuf_release(&text);
+	strbuf_release(&where);
+}
+
 int config_load(struct config *cfg, const struct config_source *src,
 		struct errlist *problems)
 {
@@ -625,7 +674,6 @@ int config_load(struct config *cfg, const struct config_source *src,
 		"debug", "info", "warn", "error", NULL
 	};
 	size_t before = problems->nr;
-	const char *mapping;
 	int r;
 
 	load_provider(src, cfg, problems);
@@ -640,8 +688,7 @@ int config_load(struct config *cfg, const struct config_source *src,
 	replace(&cfg->default_channel,
 		get_trimmed(src, "NOTIFICATIONS_DEFAULT_CHANNEL"));
 
-	mapping = src->getenv(src->ctx, "NOTIFICATIONS_CHANNEL_MAPPING");
-	config_parse_mapping(cfg, mapping, problems);
+	load_mapping(src, cfg, problems);
 
 	replace(&cfg->catalog_path, get_trimmed(src, "HERALD_CATALOG"));
 	load_commit_url(src, cfg, problems);
@@ -667,6 +714,10 @@ int config_load(struct config *cfg, const struct config_source *src,
 		    problems);
 	load_double(src, "HERALD_SLACK_BURST", 1, 0, 1000, &cfg->slack_burst,
 		    problems);
+	load_double(src, "HERALD_SLACK_WORKSPACE_RATE", 0, 0, 100000,
+		    &cfg->slack_workspace_rate, problems);
+	load_double(src, "HERALD_DISCORD_GLOBAL_RATE", 0, 0, 100000,
+		    &cfg->discord_global_rate, problems);
 	load_long(src, "HERALD_MAX_ATTEMPTS", 1, 1000, &cfg->max_attempts,
 		  problems);
 	load_max_age(src, cfg, problems);
@@ -680,45 +731,58 @@ int config_load(struct config *cfg, const struct config_source *src,
 	return problems->nr == before ? 0 : HERALD_EINVAL;
 }
 
-/* Adds 'NOTIFICATIONS_CHANNEL_MAPPING: item N "<text>" <what>'. */
-static void mapping_problem(struct errlist *problems, size_t item,
-			    struct strview text, const char *what)
+/*
+ * Adds '<where>: item N "<text>" <what>', where is the variable, or the
+ * file variable and the file's path.
+ */
+static void mapping_problem(struct errlist *problems, const char *where,
+			    size_t item, struct strview text, const char *what)
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	strbuf_addf(&sb, "NOTIFICATIONS_CHANNEL_MAPPING: item %zu ", item);
+	strbuf_addf(&sb, "%s: item %zu ", where, item);
 	quote(&sb, text);
 	strbuf_addf(&sb, " %s", what);
 	errlist_add(problems, "%s", sb.buf);
 	strbuf_release(&sb);
 }
 
-int config_parse_mapping(struct config *cfg, const char *value,
+/*
+ * The mapping syntax; items are separated by commas and, in a file
+ * (in_file), also by line ends, and there a line starting with "#" is a
+ * comment.
+ */
+static int parse_mapping(struct config *cfg, const char *value,
+			 const char *where, int in_file,
 			 struct errlist *problems)
 {
 	struct strbuf what = STRBUF_INIT;
 	size_t *items = NULL;	/* the item number of each mapping entry */
 	size_t alloc = 0, item = 0;
 	const char *p = value;
-	int ret = 0;
+	int ret = 0, line_start = 1;
 
 	mapping_clear(cfg);
 	if (!value)
 		goto out;
 	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		const char *comma = p + strcspn(p, in_file ? ",\n" : ",");
+		size_t len = (size_t)(comma - p);
 		struct strview whole = strview_trim((struct strview){ p, len });
 		struct strview env, channel;
 		const char *eq;
 		size_t dup = 0;
 
+		if (in_file && line_start && whole.len && whole.ptr[0] == '#') {
+			comma = p + strcspn(p, "\n");
+			goto next;
+		}
 		item++;
 		if (!whole.len)
 			goto next;
 		eq = memchr(whole.ptr, '=', whole.len);
 		if (!eq) {
-			mapping_problem(problems, item, whole,
+			mapping_problem(problems, where, item, whole,
 					"has no \"=\": expected env=channel");
 			ret = HERALD_EINVAL;
 			goto next;
@@ -728,14 +792,14 @@ int config_parse_mapping(struct config *cfg, const char *value,
 		channel = strview_trim((struct strview){
 			eq + 1, whole.len - (size_t)(eq - whole.ptr) - 1 });
 		if (!env.len) {
-			mapping_problem(problems, item, whole,
+			mapping_problem(problems, where, item, whole,
 					"has no environment before \"=\": "
 					"expected env=channel");
 			ret = HERALD_EINVAL;
 			goto next;
 		}
 		if (!channel.len) {
-			mapping_problem(problems, item, whole,
+			mapping_problem(problems, where, item, whole,
 					"has no channel after \"=\": expected "
 					"env=channel");
 			ret = HERALD_EINVAL;
@@ -753,7 +817,7 @@ int config_parse_mapping(struct config *cfg, const char *value,
 			quote(&what, env);
 			strbuf_addf(&what, " again (first in item %zu): each "
 				    "environment maps to one channel", dup);
-			mapping_problem(problems, item, whole, what.buf);
+			mapping_problem(problems, where, item, whole, what.buf);
 			ret = HERALD_EINVAL;
 			goto next;
 		}
@@ -768,14 +832,22 @@ int config_parse_mapping(struct config *cfg, const char *value,
 			xstrndup(channel.ptr, channel.len);
 		items[cfg->mapping_nr++] = item;
 next:
-		if (!comma)
+		if (!*comma)
 			break;
+		line_start = *comma == '\n';
 		p = comma + 1;
 	}
 out:
 	free(items);
 	strbuf_release(&what);
 	return ret;
+}
+
+int config_parse_mapping(struct config *cfg, const char *value,
+			 struct errlist *problems)
+{
+	return parse_mapping(cfg, value, "NOTIFICATIONS_CHANNEL_MAPPING", 0,
+			     problems);
 }
 
 const char *config_channel_for_env(const struct config *cfg, const char *env)
@@ -837,11 +909,9 @@ static int process_read_file(void *ctx, const char *path, struct strbuf *out,
 		}
 		if (!n)
 			break;
-		if (out->len + (size_t)n > TOKEN_FILE_MAX ||
-		    strbuf_add(out, buf, (size_t)n) < 0) {
+		if (strbuf_add(out, buf, (size_t)n) < 0) {
 			ret = errbuf_set(err, HERALD_ELIMIT, "%s is larger "
-					 "than 64 KiB: it should hold only the "
-					 "token", q.buf);
+					 "than %zu KiB", q.buf, out->max / 1024);
 			break;
 		}
 	}

@@ -62,6 +62,10 @@ struct config {
 	int insecure;			/* HERALD_INSECURE=1 */
 	double slack_rate;		/* HERALD_SLACK_RATE, posts/s/channel */
 	double slack_burst;		/* HERALD_SLACK_BURST */
+	double slack_workspace_rate;	/* HERALD_SLACK_WORKSPACE_RATE, posts/s
+					   across channels; 0: unlimited */
+	double discord_global_rate;	/* HERALD_DISCORD_GLOBAL_RATE, req/s;
+					   0: unlimited */
 	long max_attempts;		/* HERALD_MAX_ATTEMPTS */
 	long max_age_s;			/* HERALD_MAX_AGE (s) */
 	long shutdown_grace_ms;		/* HERALD_SHUTDOWN_GRACE (s) */
@@ -71,8 +75,8 @@ struct config {
 
 /*
  * Where configuration comes from. getenv returns NULL for unset variables;
- * read_file fills out with a file's contents or returns a negative code with
- * err set.
+ * read_file fills out with a file's contents, failing (HERALD_ELIMIT) when
+ * they do not fit under out's cap, or returns a negative code with err set.
  */
 struct config_source {
 	const char *(*getenv)(void *ctx, const char *name);

@@ -116,6 +116,8 @@ static void test_defaults(void **state)
 	assert_null(cfg.api_token);
 	assert_int_equal(cfg.insecure, 0);
 	assert_true(cfg.slack_rate == 1.0);
+	assert_true(cfg.slack_workspace_rate == 20.0);
+	assert_true(cfg.discord_global_rate == 50.0);
 	assert_true(cfg.slack_burst == 3.0);
 	assert_int_equal(cfg.max_attempts, 25);
 	assert_int_equal(cfg.max_age_s, 86400);
@@ -172,6 +174,8 @@ static void test_full(void **state)
 		"HERALD_INSECURE", "1",
 		"HERALD_SLACK_RATE", "0.5",
 		"HERALD_SLACK_BURST", "1",
+		"HERALD_SLACK_WORKSPACE_RATE", "0",
+		"HERALD_DISCORD_GLOBAL_RATE", "45.5",
 		"HERALD_MAX_ATTEMPTS", "1000",
 		"HERALD_MAX_AGE", "2d",
 		"HERALD_SHUTDOWN_GRACE", "0",
@@ -206,6 +210,8 @@ static void test_full(void **state)
 	assert_int_equal(cfg.insecure, 1);
 	assert_true(cfg.slack_rate == 0.5);
 	assert_true(cfg.slack_burst == 1.0);
+	assert_true(cfg.slack_workspace_rate == 0.0);
+	assert_true(cfg.discord_global_rate == 45.5);
 	assert_int_equal(cfg.max_attempts, 1000);
 	assert_int_equal(cfg.max_age_s, 2 * 86400);
 	assert_int_equal(cfg.shutdown_grace_ms, 0);
@@ -925,6 +931,65 @@ static void test_redact(void **state)
 	assert_null(strstr(config_redact(SECRET, buf, sizeof(buf)), "1234"));
 }
 
+static void test_mapping_file(void **state)
+{
+	static const char *const env[] = {
+		"NOTIFICATIONS_CHANNEL_MAPPING_FILE", "/etc/herald/mapping",
+		NULL,
+	};
+	static const char *const both[] = {
+		"NOTIFICATIONS_CHANNEL_MAPPING", "qa=#qa",
+		"NOTIFICATIONS_CHANNEL_MAPPING_FILE", "/etc/herald/mapping",
+		NULL,
+	};
+	static const struct fake_file good[] = {
+		{ "/etc/herald/mapping", "# environment=channel, one a line\n"
+		  "staging = #staging-deploys\n\n"
+		  "production=#production-deploys, qa=@jane\n", 0 },
+		{ NULL, NULL, 0 },
+	};
+	static const struct fake_file bad[] = {
+		{ "/etc/herald/mapping", "staging=#s\nproduction\nstaging=#t\n", 0 },
+		{ NULL, NULL, 0 },
+	};
+	struct config cfg;
+	struct errlist problems = ERRLIST_INIT;
+
+	assert_int_equal(load(&cfg, &problems, env, good), 0);
+	assert_int_equal(cfg.mapping_nr, 3);
+	assert_string_equal(config_channel_for_env(&cfg, "staging"),
+			    "#staging-deploys");
+	assert_string_equal(config_channel_for_env(&cfg, "production"),
+			    "#production-deploys");
+	assert_string_equal(config_channel_for_env(&cfg, "qa"), "@jane");
+	config_release(&cfg);
+
+	assert_int_equal(load(&cfg, &problems, env, bad), HERALD_EINVAL);
+	assert_int_equal(problems.nr, 2);
+	assert_string_equal(problems.items[0],
+			    "NOTIFICATIONS_CHANNEL_MAPPING_FILE "
+			    "\"/etc/herald/mapping\": item 2 \"production\" "
+			    "has no \"=\": expected env=channel");
+	assert_true(has_problem(&problems, "item 3 \"staging=#t\" names "
+				"environment \"staging\" again (first in item 1)"));
+	assert_int_equal(cfg.mapping_nr, 1);
+	config_release(&cfg);
+	errlist_release(&problems);
+
+	assert_int_equal(load(&cfg, &problems, both, good), HERALD_EINVAL);
+	assert_true(has_problem(&problems, "NOTIFICATIONS_CHANNEL_MAPPING and "
+				"NOTIFICATIONS_CHANNEL_MAPPING_FILE are both set"));
+	assert_int_equal(cfg.mapping_nr, 0);
+	config_release(&cfg);
+	errlist_release(&problems);
+
+	assert_int_equal(load(&cfg, &problems, env, NULL), HERALD_EINVAL);
+	assert_true(has_problem(&problems, "NOTIFICATIONS_CHANNEL_MAPPING_FILE: "
+				"cannot read \"/etc/herald/mapping\""));
+	config_release(&cfg);
+	errlist_release(&problems);
+}
+
 static void test_process_source(void **state)
 {
 	char path[] = "/tmp/herald-test-config-XXXXXX";
@@ -944,7 +1009,8 @@ static void test_process_source(void **state)
 	assert_string_equal(sb.buf, "hello\n");
 	strbuf_release(&sb);
 
-	/* Over 64 KiB is refused. */
+	/* Over the buffer's cap is refused. */
+	strbuf_init(&sb, 64u * 1024);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	for (int i = 0; i < 65 * 1024; i++)
@@ -994,6 +1060,7 @@ int main(void)
 		cmocka_unit_test(test_every_problem_at_once),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_mapping_file),
 		cmocka_unit_test(test_process_source),
 	};
 
