@@ -6,6 +6,7 @@
  * hostile file cannot blow up memory or time.
  */
 #include "catalog.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -90,33 +91,10 @@ void catalog_release(struct catalog *cat)
 	memset(cat, 0, sizeof(*cat));
 }
 
-/*
- * Appends s in double quotes, with quotes, backslashes and control bytes
- * escaped, cut after QUOTE_MAX bytes (at a UTF-8 boundary) with "…".
- */
+/* Appends s quoted for a message, cut after QUOTE_MAX bytes. */
 static void quote(struct strbuf *sb, const char *s)
 {
-	size_t len = strlen(s), n = len;
-
-	if (n > QUOTE_MAX) {
-		n = QUOTE_MAX;
-		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	strbuf_addch(sb, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			strbuf_addf(sb, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_addf(sb, "\\x%02x", c);
-		else
-			strbuf_addch(sb, (char)c);
-	}
-	if (n < len)
-		strbuf_addstr(sb, "…");
-	strbuf_addch(sb, '"');
+	text_add_quoted(sb, s, strlen(s), QUOTE_MAX);
 }
 
 static unsigned ev_line(const struct parse *p)

@@ -6,6 +6,7 @@
  * config_source_process at the bottom is the only code here that does I/O.
  */
 #include "config.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -106,33 +107,10 @@ void config_release(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/*
- * Appends v in double quotes, escaping quotes, backslashes and control
- * bytes, cut after QUOTE_MAX bytes (at a UTF-8 boundary) with "…".
- */
+/* Appends v quoted for a message, cut after QUOTE_MAX bytes. */
 static void quote(struct strbuf *sb, struct strview v)
 {
-	size_t n = v.len;
-
-	if (n > QUOTE_MAX) {
-		n = QUOTE_MAX;
-		while (n && ((unsigned char)v.ptr[n] & 0xc0) == 0x80)
-			n--;
-	}
-	strbuf_addch(sb, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v.ptr[i];
-
-		if (c == '"' || c == '\\')
-			strbuf_addf(sb, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_addf(sb, "\\x%02x", c);
-		else
-			strbuf_addch(sb, (char)c);
-	}
-	if (n < v.len)
-		strbuf_addstr(sb, "…");
-	strbuf_addch(sb, '"');
+	text_add_quoted(sb, v.ptr, v.len, QUOTE_MAX);
 }
 
 /* Adds the problem 'name "value" <fmt...>'. */

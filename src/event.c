@@ -145,41 +145,6 @@ static size_t control_offset(const char *text, size_t len, unsigned *cp)
 }
 
 /*
- * Appends s in double quotes for an error message: at most QUOTE_MAX_BYTES
- * (cut at a character boundary, then "…"), with quotes, backslashes and
- * control characters escaped (and bytes as \xNN if they are not UTF-8) so
- * the message stays one clean line.
- */
-static void add_quoted(struct strbuf *sb, const char *s, size_t len)
-{
-	size_t cut = len;
-	int raw_ok;
-
-	if (cut > QUOTE_MAX_BYTES) {
-		cut = QUOTE_MAX_BYTES;
-		while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-			cut--;
-	}
-	raw_ok = utf8_valid_prefix(s, cut) == cut;
-	strbuf_addch(sb, '"');
-	for (size_t i = 0; i < cut; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			strbuf_addf(sb, "\\%c", c);
-		else if (c < 0x20 || c == 0x7F)
-			strbuf_addf(sb, "\\u%04x", c);
-		else if (c >= 0x80 && !raw_ok)
-			strbuf_addf(sb, "\\x%02x", c);
-		else
-			strbuf_addch(sb, (char)c);
-	}
-	if (cut < len)
-		strbuf_addstr(sb, "…");
-	strbuf_addch(sb, '"');
-}
-
-/*
  * Where validation problems go: the first into err, all into list (either
  * may be NULL). pointer locates the event ("" or "/3").
  */
@@ -227,7 +192,7 @@ static void problem_value(struct sink *sk, const char *field, const char *s,
 	struct strbuf msg = STRBUF_INIT;
 	va_list ap;
 
-	add_quoted(&msg, s, len);
+	text_add_quoted(&msg, s, len, QUOTE_MAX_BYTES);
 	strbuf_addch(&msg, ' ');
 	va_start(ap, fmt);
 	strbuf_vaddf(&msg, fmt, ap);

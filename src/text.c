@@ -93,6 +93,34 @@ int utf8_valid(const char *s, size_t len)
 	return utf8_valid_prefix(s, len) == len;
 }
 
+void text_add_quoted(struct strbuf *out, const char *s, size_t len,
+		     size_t max)
+{
+	size_t cut = len;
+	int raw_ok;
+
+	if (cut > max) {
+		cut = max;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	raw_ok = utf8_valid_prefix(s, cut) == cut;
+	strbuf_addch(out, '"');
+	for (size_t i = 0; i < cut; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			strbuf_addf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !raw_ok))
+			strbuf_addf(out, "\\x%02x", c);
+		else
+			strbuf_addch(out, (char)c);
+	}
+	if (cut < len)
+		strbuf_addstr(out, TEXT_ELLIPSIS);
+	strbuf_addch(out, '"');
+}
+
 size_t text_units(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

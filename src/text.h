@@ -27,6 +27,14 @@ int utf8_valid(const char *s, size_t len);
 /* The length of the longest valid UTF-8 prefix of s[0..len): the offset of
  * the first bad byte, or len when all of it is valid. */
 size_t utf8_valid_prefix(const char *s, size_t len);
+/*
+ * Appends s[0..len) in double quotes for an error message: '"' and '\'
+ * escaped, control bytes (and every byte >= 0x80 unless the shown part is
+ * valid UTF-8) as \xNN, cut after max bytes at a character boundary with
+ * "…".
+ */
+void text_add_quoted(struct strbuf *out, const char *s, size_t len,
+		     size_t max);
 /* Length of valid UTF-8 in UTF-16 code units. */
 size_t text_units(const char *s, size_t len);
 

@@ -38,6 +38,31 @@ static void test_utf8_valid(void **state)
 	/* A NUL is valid UTF-8; the length decides, not the terminator. */
 	assert_true(utf8_valid("a\0b", 3));
 	assert_false(utf8_valid("a\0\xff", 3));
+	assert_int_equal(utf8_valid_prefix("caf\xc3\xa9\xff!", 7), 5);
+	assert_int_equal(utf8_valid_prefix("a\xe2\x82", 3), 1);
+	assert_int_equal(utf8_valid_prefix("ok", 2), 2);
+}
+
+static void expect_quoted(const char *s, size_t len, size_t max,
+			  const char *want)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	text_add_quoted(&sb, s, len, max);
+	assert_string_equal(sb.buf, want);
+	strbuf_release(&sb);
+}
+
+static void test_add_quoted(void **state)
+{
+	expect_quoted("prod", 4, 80, "\"prod\"");
+	expect_quoted("a\"b\\c", 5, 80, "\"a\\\"b\\\\c\"");
+	expect_quoted("a\nb\x7f", 4, 80, "\"a\\x0ab\\x7f\"");
+	expect_quoted("caf\xc3\xa9", 5, 80, "\"caf\xc3\xa9\"");
+	expect_quoted("x\xff", 2, 80, "\"x\\xff\"");
+	/* Cut at a character boundary, never inside one. */
+	expect_quoted("abcdef", 6, 3, "\"abc" TEXT_ELLIPSIS "\"");
+	expect_quoted("ab\xc3\xa9z", 5, 3, "\"ab" TEXT_ELLIPSIS "\"");
 }
 
 static void test_units(void **state)
@@ -507,6 +532,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_add_quoted),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_truncate),
