@@ -184,13 +184,6 @@ static const char config_help[] =
 "\n"
 "Exit status: 0 when the configuration is valid, 2 otherwise.\n";
 
-static const char serve_help[] =
-"usage: herald serve\n"
-"\n"
-"Runs the delivery daemon: the HTTP API on HERALD_LISTEN, the durable\n"
-"outbox in HERALD_DATABASE, and delivery to the configured provider.\n"
-"See docs/api.md.\n";
-
 int cli_help(const char *cmd, FILE *out)
 {
 	static const struct {
@@ -201,7 +194,7 @@ int cli_help(const char *cmd, FILE *out)
 		{ "config", config_help },
 		{ "send", cmd_send_help },
 		{ "check", cmd_check_help },
-		{ "serve", serve_help },
+		{ "serve", cmd_serve_help },
 		{ "help", main_help },
 	};
 

@@ -43,10 +43,19 @@ static const char *or_unset(const char *s)
 	return s ? s : "(unset)";
 }
 
+/* "20 requests/s", or "no limit" for 0. */
+static const char *rate_word(double rate, char *buf, size_t len)
+{
+	if (rate <= 0)
+		return "no limit";
+	snprintf(buf, len, "%g requests/s", rate);
+	return buf;
+}
+
 static void print_human(const struct report *rep)
 {
 	const struct config *cfg = &rep->cfg;
-	char redacted[64], api_redacted[64];
+	char redacted[64], api_redacted[64], rate[48];
 
 	printf("provider:          %s%s\n", provider_kind_name(cfg->provider),
 	       cfg->provider == PROVIDER_LOG ?
@@ -80,8 +89,12 @@ static void print_human(const struct report *rep)
 	printf("database:          %s\n", or_unset(cfg->database));
 	printf("API token:         %s\n",
 	       config_redact(cfg->api_token, api_redacted, sizeof(api_redacted)));
-	printf("Slack pacing:      %g posts/s per channel, burst %g\n",
-	       cfg->slack_rate, cfg->slack_burst);
+	printf("Slack pacing:      %g posts/s per channel, burst %g; "
+	       "workspace %s\n", cfg->slack_rate, cfg->slack_burst,
+	       rate_word(cfg->slack_workspace_rate, rate, sizeof(rate)));
+	printf("Discord pacing:    the platform's buckets; global %s\n",
+	       rate_word(cfg->discord_global_rate, rate, sizeof(rate)));
+	printf("shutdown grace:    %lds\n", cfg->shutdown_grace_ms / 1000);
 	printf("retries:           up to %ld attempts within %lds\n",
 	       cfg->max_attempts, cfg->max_age_s);
 	printf("log:               %s, level %s\n", or_unset(cfg->log_format),
@@ -145,6 +158,16 @@ static void print_json(const struct report *rep)
 						      api_redacted,
 						      sizeof(api_redacted))) :
 			    json_null());
+	json_object_set_new(o, "slack_rate", json_real(cfg->slack_rate));
+	json_object_set_new(o, "slack_burst", json_real(cfg->slack_burst));
+	json_object_set_new(o, "slack_workspace_rate",
+			    json_real(cfg->slack_workspace_rate));
+	json_object_set_new(o, "discord_global_rate",
+			    json_real(cfg->discord_global_rate));
+	json_object_set_new(o, "max_attempts", json_integer(cfg->max_attempts));
+	json_object_set_new(o, "max_age_s", json_integer(cfg->max_age_s));
+	json_object_set_new(o, "shutdown_grace_s",
+			    json_integer(cfg->shutdown_grace_ms / 1000));
 	json_object_set_new(o, "warnings", list_json(&rep->warnings));
 	json_object_set_new(o, "problems", list_json(&rep->problems));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -6,5 +6,6 @@
 
 extern const char cmd_send_help[];
 extern const char cmd_check_help[];
+extern const char cmd_serve_help[];
 
 #endif

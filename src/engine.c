@@ -1,0 +1,1664 @@
+/*
+ * engine: per-destination queues, pacing, retries, stories and batched
+ * store writes for `herald serve` (see engine.h and docs/delivery.md).
+ *
+ * Data: every notification the engine holds is a small struct item, found
+ * by id in a hash table and linked into its destination's struct queue.
+ * A queue is "ready" (on e->ready) when its head may be tried; a queue
+ * that must wait for its own time (backoff, 429, its token bucket) sits in
+ * the timer heap; one that waits for a shared limit (the Slack workspace
+ * or Discord global bucket) is parked on e->parked until that limit has a
+ * token; one that waits for the provider to be trusted again is parked on
+ * e->paused. A queue whose destination needs a lookup (a DM channel, a
+ * Discord channel name) waits for the resolver thread. So a waiting queue
+ * never blocks another, and no step scans all queues or all
+ * notifications.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "event.h"
+#include "log.h"
+#include "pace.h"
+#include "render.h"
+#include "route.h"
+
+#define STORY_CACHE_MAX 50000
+#define RESOLUTION_TTL_S (24.0 * 3600)
+#define NONE_RETRY_AFTER_S 1.0
+/*
+ * Requests in flight at most (each costs a connection and ~20 KB); more
+ * destinations ready than this take turns.
+ */
+#define MAX_IN_FLIGHT 128
+
+/* ---- intrusive hash table ---------------------------------------------- */
+
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+};
+
+struct htab {
+	struct hnode **b;
+	size_t nb;
+	size_t nr;
+};
+
+typedef int hnode_eq_fn(const struct hnode *n, const void *key);
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t hash_id(int64_t id)
+{
+	uint64_t x = (uint64_t)id;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void htab_grow(struct htab *t)
+{
+	size_t nb = t->nb ? t->nb * 2 : 64;
+	struct hnode **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < t->nb; i++) {
+		struct hnode *n = t->b[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			n->next = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+}
+
+static struct hnode *htab_find(const struct htab *t, uint64_t hash,
+			       hnode_eq_fn *eq, const void *key)
+{
+	if (!t->nb)
+		return NULL;
+	for (struct hnode *n = t->b[hash & (t->nb - 1)]; n; n = n->next)
+		if (n->hash == hash && eq(n, key))
+			return n;
+	return NULL;
+}
+
+static void htab_add(struct htab *t, struct hnode *n, uint64_t hash)
+{
+	if (t->nr >= t->nb)
+		htab_grow(t);
+	n->hash = hash;
+	n->next = t->b[hash & (t->nb - 1)];
+	t->b[hash & (t->nb - 1)] = n;
+	t->nr++;
+}
+
+static void htab_del(struct htab *t, struct hnode *n)
+{
+	struct hnode **pp = &t->b[n->hash & (t->nb - 1)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			t->nr--;
+			return;
+		}
+	}
+}
+
+/* ---- the engine's data -------------------------------------------------- */
+
+struct queue;
+
+/* A notification the engine holds. node must stay first. */
+struct item {
+	struct hnode node;
+	int64_t id;
+	struct item *next;		/* in its queue */
+	struct queue *q;
+	double created_at;		/* wall clock */
+	double not_before;		/* monotonic; 0: now */
+	int attempts;			/* counted toward HERALD_MAX_ATTEMPTS */
+	int tries;			/* requests made, for attempt rows */
+	int force_post;			/* its story's message is gone */
+};
+
+/* One destination's FIFO. node must stay first. */
+struct queue {
+	struct hnode node;
+	char *dest;
+	struct item *head, *tail;
+	size_t len;
+	struct flight *inflight;
+	double blocked_until;		/* monotonic */
+	struct pace_bucket bucket;
+	char *channel_id;		/* resolved, or NULL */
+	int resolving;			/* a resolver job is out for it */
+	char bucket_id[64];		/* Discord X-RateLimit-Bucket */
+	struct queue *link;		/* in e->ready, e->parked or e->paused */
+	int listed;
+	double timer_at;		/* in the heap at this time; 0: not */
+};
+
+/* A story's message, or a known absence (message_id NULL). */
+struct story {
+	struct hnode node;
+	char *key;
+	char *destination;
+	char *channel_id;
+	char *message_id;
+};
+
+/* A request in flight. */
+struct flight {
+	struct engine *e;
+	struct item *it;
+	struct store_record rec;	/* without body */
+	int edit;
+	char channel_id[64];		/* the resolved channel */
+	char message_id[64];		/* the story's message, for an edit */
+	double started;			/* monotonic */
+};
+
+struct timer {
+	double at;
+	struct queue *q;
+};
+
+/*
+ * Work for the resolver thread: the provider's synchronous calls, which
+ * may wait on the network for seconds, so they never stall the loop.
+ */
+enum job_kind {
+	JOB_RESOLVE,		/* the channel ID of q's destination */
+	JOB_IDENTIFY,		/* the auth probe */
+};
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	struct queue *q;
+	struct destination d;
+	int ret;
+	struct strbuf out;		/* channel ID, or who the bot is */
+	struct delivery_result r;
+};
+
+struct resolver {
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *todo, *todo_tail;
+	struct job *done;
+	int quit;
+};
+
+struct qlist {
+	struct queue *head, *tail;
+};
+
+struct engine {
+	struct store *store;
+	struct api_routing *routing;
+	struct metrics *metrics;
+	struct provider *p;
+	enum provider_kind kind;
+	const char *pname;
+	FILE *out;
+	int wrote;
+
+	struct http_client *client;	/* asynchronous: deliveries */
+	struct http_client *sync;	/* resolve() and identify() */
+	struct resolver rs;		/* the thread that calls them */
+	int probing;			/* an identify job is out */
+
+	double slack_rate, slack_burst;
+	long max_attempts;
+	double max_age_s;
+	double backoff_base, backoff_cap, probe_base, probe_cap;
+
+	struct htab items;
+	struct htab queues;
+	struct htab stories;
+	size_t pending;
+	size_t in_flight;
+
+	struct qlist ready, parked, paused_list;
+	struct qlist slot_wait;		/* ready, but MAX_IN_FLIGHT reached */
+	struct timer *heap;
+	size_t heap_nr, heap_alloc;
+
+	struct pace_bucket global;	/* workspace or Discord global */
+	double global_blocked_until;
+
+	/* Auth pause. */
+	int paused;
+	double probe_at;
+	double probe_delay;
+
+	int draining;
+
+	/* Updates of this iteration and the strings they point to. */
+	struct store_update *ups;
+	size_t ups_nr, ups_alloc;
+	char **strs;
+	size_t strs_nr, strs_alloc;
+
+	struct engine_stats stats;
+	uint64_t rng;
+
+	/* Shared with other threads. */
+	pthread_mutex_t lock;
+	int64_t *inbox;
+	size_t inbox_nr, inbox_alloc;
+	int ready_ok;			/* 0 while paused */
+	char ready_why[512];
+};
+
+static double mono_now(void)
+{
+	return monotonic_now();
+}
+
+static double random_unit(struct engine *e)
+{
+	uint64_t x = e->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	e->rng = x;
+	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+/* ---- lists and timers --------------------------------------------------- */
+
+static void qlist_push(struct qlist *l, struct queue *q)
+{
+	q->link = NULL;
+	if (l->tail)
+		l->tail->link = q;
+	else
+		l->head = q;
+	l->tail = q;
+	q->listed = 1;
+}
+
+static struct queue *qlist_pop(struct qlist *l)
+{
+	struct queue *q = l->head;
+
+	if (!q)
+		return NULL;
+	l->head = q->link;
+	if (!l->head)
+		l->tail = NULL;
+	q->link = NULL;
+	q->listed = 0;
+	return q;
+}
+
+/* Moves every queue of from to the end of to. */
+static void qlist_splice(struct qlist *to, struct qlist *from)
+{
+	if (!from->head)
+		return;
+	if (to->tail)
+		to->tail->link = from->head;
+	else
+		to->head = from->head;
+	to->tail = from->tail;
+	from->head = from->tail = NULL;
+}
+
+static void heap_swap(struct engine *e, size_t a, size_t b)
+{
+	struct timer t = e->heap[a];
+
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+}
+
+static void heap_push(struct engine *e, double at, struct queue *q)
+{
+	size_t i;
+
+	if (e->heap_nr == e->heap_alloc) {
+		e->heap_alloc = e->heap_alloc ? e->heap_alloc * 2 : 64;
+		e->heap = xrealloc(e->heap, e->heap_alloc * sizeof(*e->heap));
+	}
+	i = e->heap_nr++;
+	e->heap[i].at = at;
+	e->heap[i].q = q;
+	while (i && e->heap[(i - 1) / 2].at > e->heap[i].at) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_pop(struct engine *e)
+{
+	size_t i = 0;
+
+	e->heap[0] = e->heap[--e->heap_nr];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < e->heap_nr && e->heap[l].at < e->heap[m].at)
+			m = l;
+		if (r < e->heap_nr && e->heap[r].at < e->heap[m].at)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+/* The queue's head may be tried now. */
+static void make_ready(struct engine *e, struct queue *q)
+{
+	if (q->listed || q->inflight || !q->head)
+		return;
+	q->timer_at = 0;
+	qlist_push(&e->ready, q);
+}
+
+/* The queue waits until at (monotonic). */
+static void wait_until(struct engine *e, struct queue *q, double at)
+{
+	q->timer_at = at;
+	heap_push(e, at, q);
+}
+
+/* ---- batched store updates ----------------------------------------------- */
+
+static const char *keep(struct engine *e, const char *s)
+{
+	char *copy;
+
+	if (!s)
+		return NULL;
+	copy = xstrdup(s);
+	if (e->strs_nr == e->strs_alloc) {
+		e->strs_alloc = e->strs_alloc ? e->strs_alloc * 2 : 64;
+		e->strs = xrealloc(e->strs, e->strs_alloc * sizeof(*e->strs));
+	}
+	e->strs[e->strs_nr++] = copy;
+	return copy;
+}
+
+static struct store_update *update(struct engine *e,
+				   enum store_update_kind kind, int64_t id)
+{
+	struct store_update *u;
+
+	if (e->ups_nr == e->ups_alloc) {
+		e->ups_alloc = e->ups_alloc ? e->ups_alloc * 2 : 64;
+		e->ups = xrealloc(e->ups, e->ups_alloc * sizeof(*e->ups));
+	}
+	u = &e->ups[e->ups_nr++];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->id = id;
+	u->at = store_now();
+	return u;
+}
+
+static void flush_updates(struct engine *e)
+{
+	struct errbuf err;
+
+	if (e->ups_nr && store_apply(e->store, e->ups, e->ups_nr, &err) < 0) {
+		struct log_line l;
+
+		log_begin(&l, LOG_ERROR, "store write failed");
+		log_int(&l, "updates", (long long)e->ups_nr);
+		log_str(&l, "error", err.msg);
+		log_end(&l);
+	}
+	for (size_t i = 0; i < e->strs_nr; i++)
+		free(e->strs[i]);
+	e->strs_nr = 0;
+	e->ups_nr = 0;
+}
+
+/* ---- items and queues ------------------------------------------------------ */
+
+static int item_eq(const struct hnode *n, const void *key)
+{
+	return ((const struct item *)n)->id == *(const int64_t *)key;
+}
+
+static int queue_eq(const struct hnode *n, const void *key)
+{
+	return !strcmp(((const struct queue *)n)->dest, key);
+}
+
+static int story_eq(const struct hnode *n, const void *key)
+{
+	return !strcmp(((const struct story *)n)->key, key);
+}
+
+static struct item *find_item(struct engine *e, int64_t id)
+{
+	return (struct item *)htab_find(&e->items, hash_id(id), item_eq, &id);
+}
+
+static struct queue *get_queue(struct engine *e, const char *dest)
+{
+	uint64_t h = hash_str(dest);
+	struct queue *q = (struct queue *)htab_find(&e->queues, h, queue_eq,
+						     dest);
+
+	if (q)
+		return q;
+	q = xcalloc(1, sizeof(*q));
+	q->dest = xstrdup(dest);
+	pace_bucket_init(&q->bucket, e->kind == PROVIDER_SLACK ?
+			 e->slack_rate : 0, e->slack_burst, mono_now());
+	htab_add(&e->queues, &q->node, h);
+	e->stats.destinations++;
+	return q;
+}
+
+/* Takes a pending notification into its queue (rec stays the caller's). */
+static void add_item(struct engine *e, const struct store_record *rec)
+{
+	struct item *it;
+	struct queue *q;
+	double now_wall;
+
+	if (!rec->destination || find_item(e, rec->id))
+		return;
+	if (rec->state != STORE_QUEUED && rec->state != STORE_SENDING &&
+	    rec->state != STORE_RETRYING)
+		return;
+	q = get_queue(e, rec->destination);
+	it = xcalloc(1, sizeof(*it));
+	it->id = rec->id;
+	it->q = q;
+	it->created_at = rec->created_at;
+	it->attempts = rec->attempts;
+	it->tries = rec->attempts;
+	now_wall = store_now();
+	if (rec->state == STORE_RETRYING && rec->next_attempt_at > now_wall)
+		it->not_before = mono_now() + (rec->next_attempt_at - now_wall);
+	htab_add(&e->items, &it->node, hash_id(it->id));
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->len++;
+	e->pending++;
+	if (q->head == it)
+		make_ready(e, q);
+}
+
+/* Removes the head of its queue (the item is done) and frees it. */
+static void remove_head(struct engine *e, struct item *it)
+{
+	struct queue *q = it->q;
+
+	q->head = it->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->len--;
+	e->pending--;
+	htab_del(&e->items, &it->node);
+	free(it);
+}
+
+/* ---- stories ------------------------------------------------------------------ */
+
+static void story_free(struct story *s)
+{
+	free(s->key);
+	free(s->destination);
+	free(s->channel_id);
+	free(s->message_id);
+	free(s);
+}
+
+static void stories_clear(struct engine *e)
+{
+	for (size_t i = 0; i < e->stories.nb; i++) {
+		struct hnode *n = e->stories.b[i], *next;
+
+		for (; n; n = next) {
+			next = n->next;
+			story_free((struct story *)n);
+		}
+		e->stories.b[i] = NULL;
+	}
+	e->stories.nr = 0;
+}
+
+static struct story *story_set(struct engine *e, const char *key,
+			       const char *dest, const char *channel_id,
+			       const char *message_id)
+{
+	uint64_t h = hash_str(key);
+	struct story *s = (struct story *)htab_find(&e->stories, h, story_eq,
+						     key);
+
+	if (!s) {
+		if (e->stories.nr >= STORY_CACHE_MAX)
+			stories_clear(e);
+		s = xcalloc(1, sizeof(*s));
+		s->key = xstrdup(key);
+		htab_add(&e->stories, &s->node, h);
+	}
+	free(s->destination);
+	free(s->channel_id);
+	free(s->message_id);
+	s->destination = xstrdup(dest);
+	s->channel_id = xstrdup(channel_id);
+	s->message_id = xstrdup(message_id);
+	return s;
+}
+
+/* The story's message for key, or NULL when there is none to edit. */
+static struct story *story_find(struct engine *e, const char *key)
+{
+	struct story *s = (struct story *)htab_find(&e->stories, hash_str(key),
+						     story_eq, key);
+	struct store_story st;
+	struct errbuf err;
+
+	if (!s) {
+		memset(&st, 0, sizeof(st));
+		if (store_story_get(e->store, key, &st, &err) == 0 &&
+		    st.provider && !strcmp(st.provider, e->pname))
+			s = story_set(e, key, st.destination, st.channel_id,
+				      st.message_id);
+		else
+			s = story_set(e, key, NULL, NULL, NULL);
+		store_story_release(&st);
+	}
+	return s->message_id && s->channel_id ? s : NULL;
+}
+
+/* ---- readiness and the auth pause ------------------------------------------ */
+
+static void pause_provider(struct engine *e, const struct delivery_result *r)
+{
+	struct log_line l;
+
+	if (e->paused)
+		return;
+	e->paused = 1;
+	e->stats.paused = 1;
+	e->probe_delay = e->probe_base;
+	e->probe_at = mono_now() + e->probe_delay;
+	pthread_mutex_lock(&e->lock);
+	e->ready_ok = 0;
+	snprintf(e->ready_why, sizeof(e->ready_why), "%s rejected the token: "
+		 "%s", e->pname, r->code);
+	pthread_mutex_unlock(&e->lock);
+	log_begin(&l, LOG_ERROR, "delivery paused: credentials rejected");
+	log_str(&l, "provider", e->pname);
+	log_str(&l, "code", r->code);
+	log_str(&l, "error", r->message);
+	log_str(&l, "hint", "fix NOTIFICATIONS_TOKEN and restart herald; "
+		"herald probes the platform and resumes when it accepts the "
+		"token");
+	log_end(&l);
+}
+
+static void resume_provider(struct engine *e, const char *who)
+{
+	e->paused = 0;
+	e->stats.paused = 0;
+	pthread_mutex_lock(&e->lock);
+	e->ready_ok = 1;
+	e->ready_why[0] = '\0';
+	pthread_mutex_unlock(&e->lock);
+	log_event(LOG_INFO, "delivery resumed: credentials accepted",
+		  "provider", e->pname, "identity", who, NULL);
+	qlist_splice(&e->ready, &e->paused_list);
+}
+
+static void submit_job(struct engine *e, struct job *j);
+
+static void probe(struct engine *e)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = JOB_IDENTIFY;
+	e->probing = 1;
+	submit_job(e, j);
+}
+
+static void probed(struct engine *e, struct job *j)
+{
+	struct log_line l;
+
+	e->probing = 0;
+	if (j->ret == 0) {
+		resume_provider(e, j->out.buf);
+		return;
+	}
+	e->probe_delay *= 2;
+	if (e->probe_delay > e->probe_cap)
+		e->probe_delay = e->probe_cap;
+	e->probe_at = mono_now() + e->probe_delay;
+	log_begin(&l, LOG_DEBUG, "auth probe failed");
+	log_str(&l, "code", j->r.code);
+	log_double(&l, "next_probe_s", e->probe_delay);
+	log_end(&l);
+}
+
+int engine_api_ready(void *arg, struct strbuf *why)
+{
+	struct engine *e = arg;
+	int ok;
+
+	pthread_mutex_lock(&e->lock);
+	ok = e->ready_ok;
+	if (!ok && why)
+		strbuf_addstr(why, e->ready_why);
+	pthread_mutex_unlock(&e->lock);
+	return ok;
+}
+
+/* ---- outcomes ---------------------------------------------------------------- */
+
+static void log_attempt(struct engine *e, enum log_level level,
+			const char *msg, const struct item *it, const char *dest,
+			const char *state, const struct delivery_result *r)
+{
+	struct log_line l;
+
+	if (!log_enabled(level))
+		return;
+	log_begin(&l, level, msg);
+	log_int(&l, "notification", it->id);
+	log_str(&l, "destination", dest);
+	log_str(&l, "state", state);
+	log_int(&l, "attempt", it->tries);
+	if (r) {
+		if (r->code[0])
+			log_str(&l, "code", r->code);
+		if (r->http_status)
+			log_int(&l, "http_status", r->http_status);
+		if (r->outcome != DELIVERY_OK && r->message[0])
+			log_str(&l, "error", r->message);
+	}
+	log_end(&l);
+}
+
+static void attempt_row(struct engine *e, struct item *it,
+			const char *outcome, const struct delivery_result *r,
+			long duration_ms)
+{
+	struct store_update *u = update(e, STORE_UP_ATTEMPT, it->id);
+
+	u->attempts = it->tries;
+	u->outcome = outcome;
+	u->code = r && r->code[0] ? keep(e, r->code) : NULL;
+	u->http_status = r ? (int)r->http_status : 0;
+	u->duration_ms = duration_ms;
+	e->stats.attempts++;
+	metrics_delivery_attempt(e->metrics, e->pname, outcome);
+}
+
+static void delivered(struct engine *e, struct item *it, const char *dest,
+		      const char *channel_id, const char *message_id,
+		      int http_status)
+{
+	struct store_update *u = update(e, STORE_UP_DELIVERED, it->id);
+	double now = store_now();
+
+	u->channel_id = keep(e, channel_id);
+	u->message_id = keep(e, message_id);
+	u->attempts = it->attempts;
+	u->http_status = http_status;
+	e->stats.delivered++;
+	metrics_notification(e->metrics, e->pname, "delivered");
+	if (it->created_at > 0 && now >= it->created_at)
+		metrics_delivery_latency(e->metrics, now - it->created_at);
+	remove_head(e, it);
+}
+
+static void failed(struct engine *e, struct item *it, const char *dest,
+		   enum store_state state, const char *code, const char *msg,
+		   int http_status)
+{
+	struct store_update *u = update(e, STORE_UP_FAILED, it->id);
+	struct log_line l;
+
+	u->state = state;
+	u->attempts = it->attempts;
+	u->code = keep(e, code);
+	u->msg = keep(e, msg);
+	u->http_status = http_status;
+	e->stats.failed++;
+	metrics_notification(e->metrics, e->pname, store_state_name(state));
+	log_begin(&l, LOG_ERROR, state == STORE_DEAD ? "gave up" : "failed");
+	log_int(&l, "notification", it->id);
+	log_str(&l, "destination", dest);
+	log_str(&l, "state", store_state_name(state));
+	log_int(&l, "attempt", it->tries);
+	log_str(&l, "code", code);
+	if (http_status)
+		log_int(&l, "http_status", http_status);
+	log_str(&l, "error", msg);
+	log_end(&l);
+	remove_head(e, it);
+}
+
+/*
+ * A retryable failure of the queue's head: wait seconds (or give up after
+ * HERALD_MAX_ATTEMPTS or HERALD_MAX_AGE).
+ */
+static void retry_later(struct engine *e, struct item *it, const char *dest,
+			const struct delivery_result *r, double wait)
+{
+	struct store_update *u;
+	double now = mono_now();
+
+	if (it->attempts >= e->max_attempts) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "gave up after %d attempts "
+			 "(HERALD_MAX_ATTEMPTS): %s", it->attempts, r->message);
+		failed(e, it, dest, STORE_DEAD, r->code, msg,
+		       (int)r->http_status);
+		return;
+	}
+	if (store_now() + wait - it->created_at > e->max_age_s) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "gave up: older than HERALD_MAX_AGE "
+			 "(%.0f s): %s", e->max_age_s, r->message);
+		failed(e, it, dest, STORE_DEAD, r->code, msg,
+		       (int)r->http_status);
+		return;
+	}
+	log_attempt(e, LOG_WARN, "retrying", it, dest, "retrying", r);
+	e->stats.retried++;
+	it->not_before = now + wait;
+	u = update(e, STORE_UP_RETRYING, it->id);
+	u->attempts = it->attempts;
+	u->next_at = store_now() + wait;
+	u->code = keep(e, r->code);
+	u->msg = keep(e, r->message);
+	u->http_status = (int)r->http_status;
+	metrics_notification(e->metrics, e->pname, "retrying");
+}
+
+static int is_rate_limit(const struct delivery_result *r)
+{
+	return r->http_status == 429 || !strcmp(r->code, "ratelimited") ||
+	       !strcmp(r->code, "rate_limited");
+}
+
+static int is_message_gone(const struct delivery_result *r)
+{
+	return !strcmp(r->code, "message_not_found") ||
+	       !strcmp(r->code, "10008");
+}
+
+/* The outcome of the queue head's request. */
+static void settle(struct engine *e, struct item *it, const char *dest,
+		   const char *corr, const char *edit, const char *channel,
+		   const struct delivery_result *r, long duration_ms)
+{
+	struct queue *q = it->q;
+	struct log_line l;
+	double now = mono_now();
+
+	if (r->rl.known && r->rl.bucket[0])
+		snprintf(q->bucket_id, sizeof(q->bucket_id), "%s", r->rl.bucket);
+	if (r->rl.known && r->rl.remaining == 0 && r->rl.reset_after_s > 0 &&
+	    now + r->rl.reset_after_s > q->blocked_until)
+		q->blocked_until = now + r->rl.reset_after_s;
+	switch (r->outcome) {
+	case DELIVERY_OK:
+		it->attempts++;
+		attempt_row(e, it, "ok", r, duration_ms);
+		log_attempt(e, LOG_INFO, edit ? "edited" : "delivered", it,
+			    dest, "delivered", r);
+		if (edit) {
+			e->stats.edits++;
+			delivered(e, it, dest, channel, edit, 0);
+			return;
+		}
+		if (corr && r->message_id[0]) {
+			struct store_update *u = update(e, STORE_UP_STORY,
+							 it->id);
+
+			u->correlation_key = keep(e, corr);
+			u->provider = e->pname;
+			u->destination = keep(e, dest);
+			u->channel_id = keep(e, r->channel_id[0] ?
+					     r->channel_id : channel);
+			u->message_id = keep(e, r->message_id);
+			story_set(e, corr, dest, u->channel_id, r->message_id);
+		}
+		delivered(e, it, dest, r->channel_id[0] ? r->channel_id :
+			  channel, r->message_id, 0);
+		return;
+	case DELIVERY_RETRY:
+		if (is_rate_limit(r)) {
+			double wait = r->retry_after_s > 0 ? r->retry_after_s :
+				NONE_RETRY_AFTER_S;
+
+			attempt_row(e, it, "retry", r, duration_ms);
+			e->stats.rate_limited++;
+			metrics_rate_limited(e->metrics, e->pname);
+			log_begin(&l, LOG_WARN, "rate limited");
+			log_str(&l, "provider", e->pname);
+			log_int(&l, "notification", it->id);
+			log_str(&l, "destination", dest);
+			log_double(&l, "retry_after", wait);
+			if (r->rl.global)
+				log_bool(&l, "global", 1);
+			if (q->bucket_id[0])
+				log_str(&l, "bucket", q->bucket_id);
+			log_end(&l);
+			if (r->rl.global)
+				e->global_blocked_until = now + wait;
+			else if (now + wait > q->blocked_until)
+				q->blocked_until = now + wait;
+			return;
+		}
+		it->attempts++;
+		attempt_row(e, it, "retry", r, duration_ms);
+		retry_later(e, it, dest, r, pace_retry_delay(it->attempts,
+			    r->retry_after_s, e->backoff_base, e->backoff_cap,
+			    random_unit(e)));
+		return;
+	case DELIVERY_AUTH:
+		attempt_row(e, it, "auth", r, duration_ms);
+		log_attempt(e, LOG_WARN, "credentials rejected", it, dest,
+			    "queued", r);
+		pause_provider(e, r);
+		return;
+	case DELIVERY_PERMANENT:
+		if (edit && is_message_gone(r)) {
+			attempt_row(e, it, "retry", r, duration_ms);
+			log_attempt(e, LOG_WARN, "story message gone; posting "
+				    "a new one", it, dest, "queued", r);
+			story_set(e, corr, NULL, NULL, NULL);
+			it->force_post = 1;
+			return;
+		}
+		it->attempts++;
+		attempt_row(e, it, "permanent", r, duration_ms);
+		free(q->channel_id);
+		q->channel_id = NULL;
+		failed(e, it, dest, STORE_FAILED, r->code, r->message,
+		       (int)r->http_status);
+		return;
+	}
+}
+
+/* ---- sending -------------------------------------------------------------------- */
+
+static void flight_free(struct flight *f)
+{
+	store_record_release(&f->rec);
+	free(f);
+}
+
+static void on_done(void *arg, struct http_response *resp)
+{
+	struct flight *f = arg;
+	struct engine *e = f->e;
+	struct item *it = f->it;
+	struct queue *q = it->q;
+	struct delivery_result r;
+
+	delivery_result_clear(&r);
+	e->p->ops->parse_response(e->p, resp, f->rec.destination, &r);
+	q->inflight = NULL;
+	e->in_flight--;
+	if (e->slot_wait.head)
+		make_ready(e, qlist_pop(&e->slot_wait));
+	settle(e, it, f->rec.destination, f->rec.correlation_key,
+	       f->edit ? f->message_id : NULL, f->channel_id, &r,
+	       (long)(resp->elapsed_s * 1000));
+	flight_free(f);
+	make_ready(e, q);
+}
+
+/* Loads the head's record with its event body. */
+static int head_record(struct engine *e, struct item *it,
+		       struct store_record *rec)
+{
+	struct errbuf err;
+	int ret;
+
+	ret = store_get(e->store, it->id, rec, &err);
+	if (ret < 0 && ret != HERALD_ENOENT)
+		log_event(LOG_ERROR, "cannot read a notification", "error",
+			  err.msg, NULL);
+	return ret;
+}
+
+static json_t *render(struct engine *e, const struct store_record *rec,
+		      struct delivery_result *r)
+{
+	struct event *evs = NULL;
+	size_t nr = 0;
+	struct api_snapshot *snap;
+	struct render_ctx ctx = { CONFIG_DEFAULT_COMMIT_URL, NULL };
+	json_t *body;
+
+	if (!rec->body || event_parse_many(rec->body, strlen(rec->body), 1,
+					   &evs, &nr, NULL) < 0 || nr != 1) {
+		event_array_free(evs, nr);
+		delivery_result_set(r, DELIVERY_PERMANENT, "invalid_event",
+				    "the stored event cannot be read back; "
+				    "send it again");
+		return NULL;
+	}
+	snap = e->routing ? api_routing_current(e->routing) : NULL;
+	if (snap) {
+		if (snap->cfg.commit_url)
+			ctx.commit_url = snap->cfg.commit_url;
+		if (snap->has_catalog && evs[0].app)
+			ctx.service = catalog_lookup(&snap->cat, evs[0].app);
+	}
+	body = render_for(e->p ? e->kind : PROVIDER_SLACK, &evs[0], &ctx);
+	if (snap)
+		api_snapshot_put(snap);
+	event_array_free(evs, nr);
+	return body;
+}
+
+/* The log provider: print the body and count it delivered. */
+static void print_log(struct engine *e, struct item *it,
+		      const struct store_record *rec, json_t *body)
+{
+	json_t *line = json_object();
+	char *text;
+
+	json_object_set_new(line, "notification_id", json_integer(it->id));
+	json_object_set_new(line, "destination", json_string(rec->destination));
+	json_object_set(line, "body", body);
+	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text) {
+		fputs(text, e->out);
+		fputc('\n', e->out);
+		e->wrote = 1;
+	}
+	free(text);
+	json_decref(line);
+	it->tries++;
+	it->attempts++;
+	attempt_row(e, it, "ok", NULL, 0);
+	log_attempt(e, LOG_DEBUG, "delivered", it, rec->destination,
+		    "delivered", NULL);
+	delivered(e, it, rec->destination, NULL, NULL, 0);
+}
+
+/* ---- the resolver thread ---------------------------------------------------- */
+
+static void job_free(struct job *j)
+{
+	destination_release(&j->d);
+	strbuf_release(&j->out);
+	free(j);
+}
+
+static void *resolver_main(void *arg)
+{
+	struct engine *e = arg;
+	struct resolver *rs = &e->rs;
+
+	pthread_mutex_lock(&rs->lock);
+	for (;;) {
+		struct job *j;
+
+		while (!rs->todo && !rs->quit)
+			pthread_cond_wait(&rs->cond, &rs->lock);
+		if (rs->quit)
+			break;
+		j = rs->todo;
+		rs->todo = j->next;
+		if (!rs->todo)
+			rs->todo_tail = NULL;
+		pthread_mutex_unlock(&rs->lock);
+
+		delivery_result_clear(&j->r);
+		if (j->kind == JOB_RESOLVE)
+			j->ret = e->p->ops->resolve(e->p, e->sync, &j->d,
+						    &j->out, &j->r);
+		else
+			j->ret = e->p->ops->identify(e->p, e->sync, &j->out,
+						     &j->r);
+
+		pthread_mutex_lock(&rs->lock);
+		j->next = rs->done;
+		rs->done = j;
+		engine_wakeup(e);
+	}
+	pthread_mutex_unlock(&rs->lock);
+	return NULL;
+}
+
+static void submit_job(struct engine *e, struct job *j)
+{
+	struct resolver *rs = &e->rs;
+
+	strbuf_init(&j->out, 0);
+	pthread_mutex_lock(&rs->lock);
+	j->next = NULL;
+	if (rs->todo_tail)
+		rs->todo_tail->next = j;
+	else
+		rs->todo = j;
+	rs->todo_tail = j;
+	pthread_cond_signal(&rs->cond);
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/* A resolution came back: the queue may go on, or its head fails. */
+static void resolved(struct engine *e, struct job *j)
+{
+	struct queue *q = j->q;
+	struct item *it = q->head;
+	struct errbuf err;
+
+	q->resolving = 0;
+	if (j->ret == 0 && j->out.len) {
+		free(q->channel_id);
+		q->channel_id = xstrdup(j->out.buf);
+		if (j->d.kind != DEST_CHANNEL_ID &&
+		    strcmp(q->channel_id, j->d.raw) &&
+		    strcmp(q->channel_id, j->d.target))
+			store_resolution_put(e->store, e->pname, q->dest,
+					     q->channel_id,
+					     store_now() + RESOLUTION_TTL_S,
+					     &err);
+	} else if (it && !q->inflight) {
+		if (j->r.outcome == DELIVERY_OK)
+			delivery_result_set(&j->r, DELIVERY_RETRY, "resolve",
+					    "%s: could not be resolved", q->dest);
+		it->tries++;
+		settle(e, it, q->dest, NULL, NULL, "", &j->r, 0);
+	}
+	make_ready(e, q);
+}
+
+static void take_resolved(struct engine *e)
+{
+	struct job *list, *next;
+
+	if (!e->p)
+		return;
+	pthread_mutex_lock(&e->rs.lock);
+	list = e->rs.done;
+	e->rs.done = NULL;
+	pthread_mutex_unlock(&e->rs.lock);
+	/* The list is newest first; the order does not matter. */
+	for (; list; list = next) {
+		next = list->next;
+		if (list->kind == JOB_RESOLVE)
+			resolved(e, list);
+		else
+			probed(e, list);
+		job_free(list);
+	}
+}
+
+/*
+ * Destinations the provider's resolve() turns into a channel without a
+ * request and without touching its caches (a channel ID anywhere, a
+ * channel name on Slack), so the loop may call it itself instead of
+ * waiting behind the resolver thread's lookups.
+ */
+static int resolves_locally(const struct engine *e,
+			    const struct destination *d)
+{
+	return d->kind == DEST_CHANNEL_ID ||
+	       (e->kind == PROVIDER_SLACK && d->kind == DEST_CHANNEL_NAME);
+}
+
+/*
+ * Whether the queue's destination has its channel ID (cached in the
+ * queue, or persisted in the store). When not, asks the resolver thread
+ * for it, or fails the head for a destination that cannot be parsed, and
+ * returns 0: the queue is tried again when the answer is in.
+ */
+static int have_channel(struct engine *e, struct queue *q)
+{
+	struct destination d;
+	struct delivery_result r;
+	struct errbuf err;
+	char *stored = NULL;
+	struct job *j;
+
+	if (q->channel_id)
+		return 1;
+	if (q->resolving)
+		return 0;
+	if (destination_parse(&d, q->dest, e->kind, &err) < 0) {
+		delivery_result_clear(&r);
+		delivery_result_set(&r, DELIVERY_PERMANENT,
+				    "invalid_destination", "%s", err.msg);
+		q->head->tries++;
+		settle(e, q->head, q->dest, NULL, NULL, "", &r, 0);
+		make_ready(e, q);
+		return 0;
+	}
+	if (resolves_locally(e, &d)) {
+		struct strbuf chan = STRBUF_INIT;
+
+		delivery_result_clear(&r);
+		if (e->p->ops->resolve(e->p, NULL, &d, &chan, &r) == 0 &&
+		    chan.len) {
+			q->channel_id = strbuf_detach(&chan, NULL);
+			destination_release(&d);
+			return 1;
+		}
+		strbuf_release(&chan);
+	}
+	if (d.kind != DEST_CHANNEL_ID &&
+	    store_resolution_get(e->store, e->pname, q->dest, store_now(),
+				 &stored, &err) == 0) {
+		q->channel_id = stored;
+		destination_release(&d);
+		return 1;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->kind = JOB_RESOLVE;
+	j->q = q;
+	j->d = d;
+	q->resolving = 1;
+	submit_job(e, j);
+	return 0;
+}
+
+/* Sends the queue's head (its turn has come and the pacing allows it). */
+static void send_head(struct engine *e, struct queue *q)
+{
+	struct item *it = q->head;
+	struct flight *f;
+	struct delivery_result r;
+	struct http_request req;
+	struct story *story = NULL;
+	struct errbuf err;
+	json_t *body = NULL;
+	char nonce[26], ident[32];
+	int ret;
+
+	delivery_result_clear(&r);
+	f = xcalloc(1, sizeof(*f));
+	f->e = e;
+	f->it = it;
+	if (head_record(e, it, &f->rec) < 0) {
+		/* Gone from the store: nothing to deliver. */
+		remove_head(e, it);
+		free(f);
+		make_ready(e, q);
+		return;
+	}
+	body = render(e, &f->rec, &r);
+	free(f->rec.body);
+	f->rec.body = NULL;
+	if (!body)
+		goto fail;
+	if (!e->p) {
+		print_log(e, it, &f->rec, body);
+		json_decref(body);
+		flight_free(f);
+		make_ready(e, q);
+		return;
+	}
+	if (f->rec.correlation_key && !it->force_post) {
+		story = story_find(e, f->rec.correlation_key);
+		if (story && (!story->destination ||
+			      strcmp(story->destination, f->rec.destination)))
+			story = NULL;
+	}
+	memset(&req, 0, sizeof(req));
+	if (story) {
+		f->edit = 1;
+		snprintf(f->channel_id, sizeof(f->channel_id), "%s",
+			 story->channel_id);
+		snprintf(f->message_id, sizeof(f->message_id), "%s",
+			 story->message_id);
+		ret = e->p->ops->update_request(e->p, story->channel_id,
+						story->message_id, body, &req,
+						&err);
+	} else {
+		snprintf(f->channel_id, sizeof(f->channel_id), "%s",
+			 q->channel_id);
+		snprintf(ident, sizeof(ident), "n%lld", (long long)it->id);
+		provider_nonce(ident, nonce);
+		ret = e->p->ops->post_request(e->p, q->channel_id, body, nonce,
+					      &req, &err);
+	}
+	if (ret == 0)
+		ret = http_client_submit(e->client, &req, on_done, f, &err);
+	http_request_release(&req);
+	if (ret < 0) {
+		delivery_result_set(&r, DELIVERY_PERMANENT, "invalid_request",
+				    "%s: %s", f->rec.destination, err.msg);
+		goto fail;
+	}
+	json_decref(body);
+	it->tries++;
+	f->started = mono_now();
+	q->inflight = f;
+	e->in_flight++;
+	update(e, STORE_UP_SENDING, it->id);
+	return;
+fail:
+	json_decref(body);
+	it->tries++;
+	settle(e, it, f->rec.destination, f->rec.correlation_key, NULL,
+	       f->channel_id, &r, 0);
+	flight_free(f);
+	make_ready(e, q);
+}
+
+/* Tries the head of a ready queue. */
+static void try_queue(struct engine *e, struct queue *q, double now)
+{
+	struct item *it = q->head;
+	double at, wait;
+
+	if (!it || q->inflight)
+		return;
+	if (e->p && e->paused) {
+		qlist_push(&e->paused_list, q);
+		return;
+	}
+	at = q->blocked_until > it->not_before ? q->blocked_until :
+		it->not_before;
+	if (at > now) {
+		wait_until(e, q, at);
+		return;
+	}
+	if (!e->p) {
+		send_head(e, q);
+		return;
+	}
+	if (!have_channel(e, q))
+		return;
+	if (e->in_flight >= MAX_IN_FLIGHT) {
+		qlist_push(&e->slot_wait, q);
+		return;
+	}
+	wait = pace_bucket_wait(&q->bucket, now);
+	if (wait > 0) {
+		wait_until(e, q, now + wait);
+		return;
+	}
+	if (e->global_blocked_until > now ||
+	    pace_bucket_wait(&e->global, now) > 0) {
+		qlist_push(&e->parked, q);
+		return;
+	}
+	pace_bucket_take(&q->bucket, now);
+	pace_bucket_take(&e->global, now);
+	send_head(e, q);
+}
+
+/* When the parked queues may try again (monotonic), or 0. */
+static double parked_at(struct engine *e, double now)
+{
+	double at = now + pace_bucket_wait(&e->global, now);
+
+	if (e->global_blocked_until > at)
+		at = e->global_blocked_until;
+	return at;
+}
+
+/* ---- the inbox and the loop -------------------------------------------------------- */
+
+void engine_enqueue(struct engine *e, const int64_t *ids, size_t nr)
+{
+	if (!nr)
+		return;
+	pthread_mutex_lock(&e->lock);
+	if (e->inbox_nr + nr > e->inbox_alloc) {
+		while (e->inbox_nr + nr > e->inbox_alloc)
+			e->inbox_alloc = e->inbox_alloc ?
+				e->inbox_alloc * 2 : 256;
+		e->inbox = xrealloc(e->inbox, e->inbox_alloc * sizeof(*ids));
+	}
+	memcpy(e->inbox + e->inbox_nr, ids, nr * sizeof(*ids));
+	e->inbox_nr += nr;
+	pthread_mutex_unlock(&e->lock);
+	engine_wakeup(e);
+}
+
+void engine_api_wake(void *arg, const int64_t *ids, size_t nr)
+{
+	engine_enqueue(arg, ids, nr);
+}
+
+void engine_wakeup(struct engine *e)
+{
+	http_client_wakeup(e->client);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int has_id(const int64_t *ids, size_t nr, int64_t id)
+{
+	return bsearch(&id, ids, nr, sizeof(*ids), cmp_id) != NULL;
+}
+
+/*
+ * Reads the notifications ids[0..nr-1] (sorted, within STORE_LIST_MAX of
+ * each other) with one query, and queues them in id order. Returns -1
+ * when the query failed.
+ */
+static int take_range(struct engine *e, const int64_t *ids, size_t nr)
+{
+	struct store_filter f = STORE_FILTER_INIT;
+	struct store_record *recs = NULL;
+	size_t n = 0;
+	struct errbuf err;
+
+	f.before = ids[nr - 1] + 1;
+	f.limit = (size_t)(ids[nr - 1] - ids[0] + 1);
+	if (store_list(e->store, &f, &recs, &n, &err) < 0)
+		return -1;
+	for (size_t i = n; i-- > 0;)	/* newest first: walk backwards */
+		if (has_id(ids, nr, recs[i].id))
+			add_item(e, &recs[i]);
+	store_record_array_free(recs, n);
+	return 0;
+}
+
+/* Takes the ids handed in by engine_enqueue() into their queues. */
+static void take_inbox(struct engine *e)
+{
+	int64_t *ids;
+	size_t nr, i = 0, keep_nr = 0;
+
+	pthread_mutex_lock(&e->lock);
+	ids = e->inbox;
+	nr = e->inbox_nr;
+	e->inbox = NULL;
+	e->inbox_nr = e->inbox_alloc = 0;
+	pthread_mutex_unlock(&e->lock);
+	if (!nr)
+		return;
+	qsort(ids, nr, sizeof(*ids), cmp_id);
+	for (i = 0; i < nr; i++)	/* unique ids not held yet */
+		if ((!keep_nr || ids[keep_nr - 1] != ids[i]) &&
+		    !find_item(e, ids[i]))
+			ids[keep_nr++] = ids[i];
+	for (i = 0; i < keep_nr;) {
+		size_t k = i;
+
+		while (k + 1 < keep_nr && ids[k + 1] - ids[i] < STORE_LIST_MAX)
+			k++;
+		if (take_range(e, ids + i, k - i + 1) < 0) {
+			for (size_t j = i; j <= k; j++) {
+				struct store_record rec;
+				struct errbuf err;
+
+				if (store_get(e->store, ids[j], &rec, &err) < 0)
+					continue;
+				add_item(e, &rec);
+				store_record_release(&rec);
+			}
+		}
+		i = k + 1;
+	}
+	free(ids);
+}
+
+static int inbox_waiting(struct engine *e)
+{
+	int n;
+
+	pthread_mutex_lock(&e->lock);
+	n = e->inbox_nr > 0;
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
+/* Moves queues whose time has come to the ready list. */
+static void run_timers(struct engine *e, double now)
+{
+	while (e->heap_nr && e->heap[0].at <= now) {
+		struct queue *q = e->heap[0].q;
+		double at = e->heap[0].at;
+
+		heap_pop(e);
+		if (q->timer_at != at)
+			continue;	/* superseded */
+		q->timer_at = 0;
+		make_ready(e, q);
+	}
+	if (e->parked.head && parked_at(e, now) <= now)
+		qlist_splice(&e->ready, &e->parked);
+}
+
+/* How long the loop may sleep, in ms, at most max_ms. */
+static int sleep_ms(struct engine *e, double now, int max_ms)
+{
+	double until = now + max_ms / 1000.0;
+
+	if (e->ready.head || inbox_waiting(e))
+		return 0;
+	if (!e->draining) {
+		if (e->heap_nr && e->heap[0].at < until)
+			until = e->heap[0].at;
+		if (e->parked.head && parked_at(e, now) < until)
+			until = parked_at(e, now);
+		if (e->paused && !e->probing && e->probe_at < until)
+			until = e->probe_at;
+	}
+	if (until <= now)
+		return 0;
+	return (int)ceil((until - now) * 1000.0);
+}
+
+void engine_run_once(struct engine *e, int max_wait_ms)
+{
+	double now = mono_now();
+	struct queue *q;
+
+	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
+	take_inbox(e);
+	take_resolved(e);
+	if (!e->draining) {
+		now = mono_now();
+		if (e->paused && !e->probing && now >= e->probe_at)
+			probe(e);
+		run_timers(e, now);
+		while ((q = qlist_pop(&e->ready)))
+			try_queue(e, q, now);
+	}
+	flush_updates(e);
+	if (e->wrote) {
+		fflush(e->out);
+		e->wrote = 0;
+	}
+	metrics_queue_depth(e->metrics, (double)e->pending);
+}
+
+void engine_drain(struct engine *e)
+{
+	e->draining = 1;
+}
+
+void engine_stats(struct engine *e, struct engine_stats *out)
+{
+	*out = e->stats;
+	out->pending = e->pending;
+	out->in_flight = e->in_flight;
+	out->destinations = e->queues.nr;
+}
+
+/* ---- life cycle -------------------------------------------------------------------- */
+
+int engine_new(struct engine **out, const struct engine_options *opt,
+	       struct errbuf *err)
+{
+	const struct config *cfg = opt->cfg;
+	struct http_client_options ho = {
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.request_timeout_ms = cfg->request_timeout_ms,
+		.allow_insecure_http = cfg->allow_insecure_http,
+	};
+	struct engine *e = xcalloc(1, sizeof(*e));
+	double grate;
+	int ret;
+
+	*out = NULL;
+	e->store = opt->store;
+	e->routing = opt->routing;
+	e->metrics = opt->metrics;
+	e->p = opt->provider;
+	e->kind = e->p ? e->p->ops->kind : PROVIDER_LOG;
+	e->pname = e->p ? e->p->ops->name : "log";
+	e->out = opt->out ? opt->out : stdout;
+	e->slack_rate = cfg->slack_rate;
+	e->slack_burst = cfg->slack_burst;
+	e->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
+	e->max_age_s = cfg->max_age_s > 0 ? (double)cfg->max_age_s : 86400;
+	e->backoff_base = opt->backoff_base_s > 0 ? opt->backoff_base_s : 1.0;
+	e->backoff_cap = opt->backoff_cap_s > 0 ? opt->backoff_cap_s : 300.0;
+	e->probe_base = opt->probe_base_s > 0 ? opt->probe_base_s : 5.0;
+	e->probe_cap = opt->probe_cap_s > 0 ? opt->probe_cap_s : 300.0;
+	grate = e->kind == PROVIDER_SLACK ? cfg->slack_workspace_rate :
+		e->kind == PROVIDER_DISCORD ? cfg->discord_global_rate : 0;
+	pace_bucket_init(&e->global, grate, grate, mono_now());
+	e->ready_ok = 1;
+	pthread_mutex_init(&e->lock, NULL);
+	if (getrandom(&e->rng, sizeof(e->rng), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(e->rng))
+		e->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL;
+	e->rng |= 1;
+	ret = http_client_new(&e->client, &ho, err);
+	if (!ret && e->p)
+		ret = http_client_new(&e->sync, &ho, err);
+	if (!ret && e->p && http_client_check_url(e->client, e->p->api_url,
+						   err) < 0)
+		ret = HERALD_EINVAL;
+	pthread_mutex_init(&e->rs.lock, NULL);
+	pthread_cond_init(&e->rs.cond, NULL);
+	if (!ret && e->p) {
+		if (pthread_create(&e->rs.thread, NULL, resolver_main, e))
+			ret = errbuf_set(err, HERALD_EIO, "cannot start the "
+					 "resolver thread");
+		else
+			e->rs.started = 1;
+	}
+	if (ret) {
+		engine_free(e);
+		return ret;
+	}
+	*out = e;
+	return 0;
+}
+
+static int load_one(void *arg, const struct store_record *rec)
+{
+	add_item(arg, rec);
+	return 0;
+}
+
+int engine_load(struct engine *e, size_t *recovered, size_t *pending,
+		struct errbuf *err)
+{
+	size_t before = e->pending, rec_nr = 0;
+	int ret;
+
+	ret = store_recover(e->store, &rec_nr, err);
+	if (!ret)
+		ret = store_load_pending(e->store, load_one, e, err);
+	if (recovered)
+		*recovered = rec_nr;
+	if (pending)
+		*pending = e->pending - before;
+	return ret;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->rs.started) {
+		/* Waits for a provider call in progress (bounded by the
+		 * HTTP timeouts). */
+		pthread_mutex_lock(&e->rs.lock);
+		e->rs.quit = 1;
+		pthread_cond_signal(&e->rs.cond);
+		pthread_mutex_unlock(&e->rs.lock);
+		pthread_join(e->rs.thread, NULL);
+	}
+	for (struct job *j = e->rs.todo, *next; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	for (struct job *j = e->rs.done, *next; j; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	pthread_mutex_destroy(&e->rs.lock);
+	pthread_cond_destroy(&e->rs.cond);
+	flush_updates(e);
+	/* Abandon transfers in flight: their flights are freed below. */
+	for (size_t i = 0; i < e->queues.nb; i++) {
+		struct hnode *n = e->queues.b[i], *next;
+
+		for (; n; n = next) {
+			struct queue *q = (struct queue *)n;
+
+			next = n->next;
+			while (q->head)
+				remove_head(e, q->head);
+			if (q->inflight)
+				flight_free(q->inflight);
+			free(q->channel_id);
+			free(q->dest);
+			free(q);
+		}
+	}
+	/* Freeing the client runs no callbacks: the flights are gone. */
+	http_client_free(e->client);
+	http_client_free(e->sync);
+	stories_clear(e);
+	free(e->stories.b);
+	free(e->queues.b);
+	free(e->items.b);
+	free(e->heap);
+	free(e->ups);
+	free(e->strs);
+	free(e->inbox);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}

@@ -1,0 +1,45 @@
+/*
+ * pace: the arithmetic of pacing deliveries, kept pure so it can be tested
+ * without clocks or sockets: token buckets (Slack's per-channel and
+ * workspace limits, Discord's global limit) and retry delays (exponential
+ * backoff with full jitter). Times are seconds on any monotonic clock the
+ * caller chooses; nothing here reads a clock or a random source.
+ */
+#ifndef HERALD_PACE_H
+#define HERALD_PACE_H
+
+/*
+ * A token bucket: up to burst tokens, refilled at rate tokens per second.
+ * A rate of 0 (or less) means unlimited: every take succeeds.
+ */
+struct pace_bucket {
+	double rate;
+	double burst;
+	double tokens;
+	double last;		/* when tokens was last brought up to date */
+};
+
+/* Starts full at time now. A burst below 1 is taken as 1. */
+void pace_bucket_init(struct pace_bucket *b, double rate, double burst,
+		      double now);
+/*
+ * How long from now until a token is available: 0 when one is now.
+ * Brings the bucket up to date.
+ */
+double pace_bucket_wait(struct pace_bucket *b, double now);
+/* Takes a token if one is available now: returns 1, else 0. */
+int pace_bucket_take(struct pace_bucket *b, double now);
+
+/*
+ * The full-jitter backoff for attempt n (1-based): u * min(cap, base *
+ * 2^(n-1)), where u in [0, 1) is the caller's random number.
+ */
+double pace_backoff(int attempt, double base, double cap, double u);
+/*
+ * The delay before retrying after attempt n failed: the larger of the
+ * platform's retry_after (0: unsaid) and pace_backoff().
+ */
+double pace_retry_delay(int attempt, double retry_after, double base,
+			double cap, double u);
+
+#endif
