@@ -384,48 +384,6 @@ static void set_failure(struct delivery_result *out, enum delivery_outcome o,
 		delivery_result_set(out, o, code, "Discord: %s: %s", label, what);
 }
 
-static void classify_transport(const struct http_response *resp,
-			       const char *dest_raw,
-			       struct delivery_result *out)
-{
-	struct strbuf what = STRBUF_INIT;
-	enum delivery_outcome o = DELIVERY_RETRY;
-	const char *code;
-
-	switch (resp->transport) {
-	case HTTP_ERR_TIMEOUT:
-		code = "timeout";
-		strbuf_addf(&what, "no answer in time (%s): retry later; if this "
-			    "persists, check the network or raise "
-			    "HERALD_REQUEST_TIMEOUT", resp->error);
-		break;
-	case HTTP_ERR_CONNECT:
-		code = "network";
-		strbuf_addf(&what, "cannot reach Discord (%s): check the network, "
-			    "a proxy, or HERALD_DISCORD_API_URL", resp->error);
-		break;
-	case HTTP_ERR_TLS:
-		code = "tls";
-		strbuf_addf(&what, "the TLS connection failed (%s): check the "
-			    "system's CA certificates and any TLS-intercepting "
-			    "proxy", resp->error);
-		break;
-	case HTTP_ERR_TOO_LARGE:
-		code = "response_too_large";
-		o = DELIVERY_PERMANENT;
-		strbuf_addf(&what, "the answer was too large (%s): check "
-			    "HERALD_DISCORD_API_URL", resp->error);
-		break;
-	default:
-		code = "network";
-		strbuf_addf(&what, "the connection failed (%s): retry later",
-			    resp->error);
-		break;
-	}
-	set_failure(out, o, code, code, dest_raw, what.buf);
-	strbuf_release(&what);
-}
-
 /*
  * Finds the first error in a 50035 "errors" tree, depth first in the
  * order Discord gave: appends "path: message (CODE)", e.g.
@@ -613,7 +571,9 @@ static void classify(const struct http_response *resp, const char *token,
 	if (answer)
 		*answer = NULL;
 	if (resp->transport != HTTP_OK) {
-		classify_transport(resp, dest_raw, out);
+		delivery_result_transport(out, resp, "Discord",
+					  "HERALD_DISCORD_API_URL",
+					  dest_raw);
 		goto out;
 	}
 	out->http_status = status;

@@ -148,6 +148,54 @@ void delivery_result_set(struct delivery_result *r, enum delivery_outcome o,
 	clean_text(r->message);
 }
 
+void delivery_result_transport(struct delivery_result *r,
+			       const struct http_response *resp,
+			       const char *platform, const char *url_var,
+			       const char *dest_raw)
+{
+	struct strbuf what = STRBUF_INIT;
+	enum delivery_outcome o = DELIVERY_RETRY;
+	const char *code;
+
+	switch (resp->transport) {
+	case HTTP_ERR_TIMEOUT:
+		code = "timeout";
+		strbuf_addf(&what, "no answer in time (%s): retry later; if "
+			    "this persists, check the network or raise "
+			    "HERALD_REQUEST_TIMEOUT", resp->error);
+		break;
+	case HTTP_ERR_CONNECT:
+		code = "network";
+		strbuf_addf(&what, "cannot reach %s (%s): check the network, a "
+			    "proxy, or %s", platform, resp->error, url_var);
+		break;
+	case HTTP_ERR_TLS:
+		code = "tls";
+		strbuf_addf(&what, "the TLS connection failed (%s): check the "
+			    "system's CA certificates and any TLS-intercepting "
+			    "proxy", resp->error);
+		break;
+	case HTTP_ERR_TOO_LARGE:
+		code = "response_too_large";
+		o = DELIVERY_PERMANENT;
+		strbuf_addf(&what, "the answer was too large (%s): check %s",
+			    resp->error, url_var);
+		break;
+	default:
+		code = "network";
+		strbuf_addf(&what, "the connection failed (%s): retry later",
+			    resp->error);
+		break;
+	}
+	if (dest_raw)
+		delivery_result_set(r, o, code, "%s: %s for \"%s\": %s", platform,
+				    code, dest_raw, what.buf);
+	else
+		delivery_result_set(r, o, code, "%s: %s: %s", platform, code,
+				    what.buf);
+	strbuf_release(&what);
+}
+
 /* Replaces the token wherever it occurs in the result's texts. */
 static void redact(struct delivery_result *r, const char *token)
 {

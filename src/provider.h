@@ -148,6 +148,18 @@ void delivery_result_set(struct delivery_result *r, enum delivery_outcome o,
 			 const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * Classifies a request that got no HTTP answer (resp->transport is not
+ * HTTP_OK): timeouts, network and TLS errors are retryable, a too large
+ * answer is permanent. The message reads "<platform>: <code> for "<dest>":
+ * what happened and what to do", naming url_var as the setting to check;
+ * dest_raw may be NULL.
+ */
+void delivery_result_transport(struct delivery_result *r,
+			       const struct http_response *resp,
+			       const char *platform, const char *url_var,
+			       const char *dest_raw);
+
 /* HERALD_OK, HERALD_ERETRY, HERALD_EPERM or HERALD_EAUTH for an outcome. */
 int delivery_outcome_errcode(enum delivery_outcome o);
 

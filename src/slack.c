@@ -305,48 +305,6 @@ static void set_failure(struct delivery_result *out, enum delivery_outcome o,
 		delivery_result_set(out, o, code, "Slack: %s: %s", code, what);
 }
 
-static void classify_transport(const struct http_response *resp,
-			       const char *dest_raw,
-			       struct delivery_result *out)
-{
-	struct strbuf what = STRBUF_INIT;
-	enum delivery_outcome o = DELIVERY_RETRY;
-	const char *code;
-
-	switch (resp->transport) {
-	case HTTP_ERR_TIMEOUT:
-		code = "timeout";
-		strbuf_addf(&what, "no answer in time (%s): retry later; if "
-			    "this persists, check the network or raise "
-			    "HERALD_REQUEST_TIMEOUT", resp->error);
-		break;
-	case HTTP_ERR_CONNECT:
-		code = "network";
-		strbuf_addf(&what, "cannot reach Slack (%s): check the network, a "
-			    "proxy, or HERALD_SLACK_API_URL", resp->error);
-		break;
-	case HTTP_ERR_TLS:
-		code = "tls";
-		strbuf_addf(&what, "the TLS connection failed (%s): check the "
-			    "system's CA certificates and any TLS-intercepting "
-			    "proxy", resp->error);
-		break;
-	case HTTP_ERR_TOO_LARGE:
-		code = "response_too_large";
-		o = DELIVERY_PERMANENT;
-		strbuf_addf(&what, "the answer was too large (%s): check "
-			    "HERALD_SLACK_API_URL", resp->error);
-		break;
-	default:
-		code = "network";
-		strbuf_addf(&what, "the connection failed (%s): retry later",
-			    resp->error);
-		break;
-	}
-	set_failure(out, o, code, dest_raw, what.buf);
-	strbuf_release(&what);
-}
-
 /* Retry-After: integer seconds (Slack); fractions tolerated. */
 static double parse_retry_after(const char *v)
 {
@@ -375,7 +333,8 @@ static void classify(const struct http_response *resp, const char *dest_raw,
 		*answer = NULL;
 	out->http_status = resp->transport == HTTP_OK ? status : 0;
 	if (resp->transport != HTTP_OK) {
-		classify_transport(resp, dest_raw, out);
+		delivery_result_transport(out, resp, "Slack", "HERALD_SLACK_API_URL",
+					  dest_raw);
 		goto out;
 	}
 	out->retry_after_s = parse_retry_after(resp->retry_after);
