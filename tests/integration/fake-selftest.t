@@ -16,8 +16,6 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 FAKE=${HERALD_FAKE:-$SRC/build/tests/fake/herald-fake}
 T=$(mktemp -d "${TMPDIR:-/tmp}/fake-selftest.XXXXXX")
 PID=
-N=0
-FAILED=0
 
 cleanup() {
 	if [ -n "$PID" ]; then
@@ -28,42 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {	# ok EXIT-STATUS DESCRIPTION
-	N=$((N + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $N - $2"
-	else
-		echo "not ok $N - $2"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-is() {	# is GOT EXPECTED DESCRIPTION
-	if [ "$1" = "$2" ]; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
-	fi
-}
-
-like() {	# like TEXT EXTENDED-REGEX DESCRIPTION
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		printf '#   text: %s\n#   does not match: %s\n' "$(printf '%s' "$1" | head -c 600)" "$2"
-	fi
-}
-
-unlike() {	# unlike TEXT EXTENDED-REGEX DESCRIPTION
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
-		ok 1 "$3"
-		printf '#   text: %s\n#   matches: %s\n' "$(printf '%s' "$1" | head -c 600)" "$2"
-	else
-		ok 0 "$3"
-	fi
-}
+. "$SRC/tests/integration/tap.sh"
 
 # start_fake PORTFILE ARGS...: starts the fake in the background (PID) and
 # waits up to 10 s for its port file; sets URL. Returns 1 when it did not start.
@@ -487,5 +450,4 @@ like "$OUT" 'only listens on loopback' "--listen refuses non-loopback addresses"
 "$FAKE" --print-state >"$T/defaults.json" 2>&1
 like "$(cat "$T/defaults.json")" '"token": "xoxb-test-token"' "--print-state prints the defaults"
 
-echo "1..$N"
-[ "$FAILED" -eq 0 ]
+done_testing

@@ -12,8 +12,6 @@ set -u
 : "${HERALD:=$HERALD_SRC/build/herald}"
 : "${HERALD_FAKE:=$HERALD_SRC/build/tests/fake/herald-fake}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/herald-test.XXXXXX")
-_tap_n=0
-_tap_failed=0
 _pids=()
 
 _cleanup() {
@@ -39,48 +37,8 @@ for v in $(env | sed -n 's/^\(NOTIFICATIONS_[A-Z_]*\|HERALD_[A-Z_]*\)=.*/\1/p');
 	case "$v" in HERALD_SRC|HERALD|HERALD_FAKE) ;; *) unset "$v" ;; esac
 done
 
-ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
-	_tap_n=$((_tap_n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $_tap_n - $2"
-	else
-		echo "not ok $_tap_n - $2"
-		_tap_failed=$((_tap_failed + 1))
-	fi
-}
-
-is() {	# is GOT EXPECTED DESCRIPTION
-	if [ "$1" = "$2" ]; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
-	fi
-}
-
-like() {	# like TEXT EXTENDED-REGEX DESCRIPTION
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		printf '#   text: %s\n#   does not match: %s\n' "$(printf '%s' "$1" | head -c 600)" "$2"
-	fi
-}
-
-unlike() {	# unlike TEXT EXTENDED-REGEX DESCRIPTION
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
-		ok 1 "$3"
-		printf '#   text: %s\n#   matches: %s\n' "$(printf '%s' "$1" | head -c 600)" "$2"
-	else
-		ok 0 "$3"
-	fi
-}
-
-done_testing() {
-	echo "1..$_tap_n"
-	[ "$_tap_failed" -eq 0 ]
-	exit $?
-}
+# ok, is, like, unlike, done_testing
+. "$HERALD_SRC/tests/integration/tap.sh"
 
 # start_fake [ARGS...]: starts herald-fake on a free loopback port and sets
 # FAKE_URL, SLACK_URL, DISCORD_URL, FAKE_RECORD (its request log).
