@@ -5,21 +5,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-pj() {
-	perl -MJSON::PP -0777 -e 'my $d = JSON::PP->new->allow_nonref->decode(<STDIN>);
-		my $r = eval $ARGV[0]; die $@ if $@; print defined $r ? $r : "null"' "$1"
-}
-
-messages() { curl -fsS "$FAKE_URL/_fake/messages${1:+?channel=$1}"; }
-slack_count() { messages "${1:-}" | pj 'scalar @{$d->{slack}}'; }
-
-run() {
-	"$HERALD" "$@" >"$T/out" 2>"$T/err" </dev/null
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
-}
-
 start_fake --slack-rate 0 --quiet
 use_slack
 cat >"$T/catalog.yaml" <<'EOF'

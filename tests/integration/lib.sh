@@ -40,6 +40,27 @@ done
 # ok, is, like, unlike, done_testing
 . "$HERALD_SRC/tests/integration/tap.sh"
 
+# pj CODE: runs the Perl expression CODE on the JSON on stdin ($d) and
+# prints the result ("null" for undef).
+pj() {
+	perl -MJSON::PP -0777 -e 'my $d = JSON::PP->new->allow_nonref->decode(<STDIN>);
+		my $r = eval $ARGV[0]; die $@ if $@; print defined $r ? $r : "null"' "$1"
+}
+
+# What the fake stored and received (optionally for one channel / path).
+messages() { curl -fsS "$FAKE_URL/_fake/messages${1:+?channel=$1}"; }
+requests() { curl -fsS "$FAKE_URL/_fake/requests${1:+?path=$1}"; }
+slack_count() { messages "${1:-}" | pj 'scalar @{$d->{slack}}'; }
+discord_count() { messages "${1:-}" | pj 'scalar @{$d->{discord}}'; }
+
+# run ARGS...: runs herald with ARGS; sets OUT, ERR, RC.
+run() {
+	"$HERALD" "$@" >"$T/out" 2>"$T/err" </dev/null
+	RC=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+}
+
 # start_fake [ARGS...]: starts herald-fake on a free loopback port and sets
 # FAKE_URL, SLACK_URL, DISCORD_URL, FAKE_RECORD (its request log).
 start_fake() {

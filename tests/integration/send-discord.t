@@ -17,26 +17,8 @@ PRODUCTION=1180000000000000203
 JANE=1180000000000001001
 JOHN=1180000000000001002
 
-# pj CODE: runs the Perl expression CODE on the JSON on stdin ($d) and
-# prints the result ("null" for undef).
-pj() {
-	perl -MJSON::PP -0777 -e 'my $d = JSON::PP->new->allow_nonref->decode(<STDIN>);
-		my $r = eval $ARGV[0]; die $@ if $@; print defined $r ? $r : "null"' "$1"
-}
-
-messages() { curl -fsS "$FAKE_URL/_fake/messages${1:+?channel=$1}"; }
-requests() { curl -fsS "$FAKE_URL/_fake/requests${1:+?path=$1}"; }
-discord_count() { messages "${1:-}" | pj 'scalar @{$d->{discord}}'; }
 # Creates of messages (POST .../messages), answered or not.
 posts() { requests /messages | pj 'JSON::PP->new->encode([grep { $_->{method} eq "POST" } @$d])'; }
-
-# run ARGS...: runs herald with ARGS; sets OUT, ERR, RC.
-run() {
-	"$HERALD" "$@" >"$T/out" 2>"$T/err" </dev/null
-	RC=$?
-	OUT=$(cat "$T/out")
-	ERR=$(cat "$T/err")
-}
 
 # A bucket that cannot run dry during the test: 429s come from faults only.
 start_fake --quiet --discord-bucket-limit 10000 --discord-bucket-window 600
