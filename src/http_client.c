@@ -4,7 +4,14 @@
  *
  * One multi handle per client owns the connection cache, so connections to
  * a platform stay alive between requests; finished easy handles go back to
- * a small pool for the next request. Every transfer verifies TLS, speaks
+ * a small pool for the next request. At most MAX_CONNECTIONS connections
+ * are open at once (and kept for reuse): transfers beyond that wait in
+ * curl's queue, which bounds memory however many destinations are busy.
+ *
+ * The multi handle is driven with curl_multi_socket_action() on an epoll
+ * set: curl says which sockets to watch and when its next timeout is, and
+ * a poll only touches the transfers whose sockets are ready, not every
+ * running one. An eventfd in the set makes http_client_wakeup() work. Every transfer verifies TLS, speaks
  * only http and https, follows no redirects, caps the answer at
  * HTTP_RESPONSE_MAX and keeps the rate-limit headers. Transport errors are
  * scrubbed of the Authorization header's value before anyone sees them.
@@ -13,16 +20,23 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 15000L
-#define POOL_MAX 8
+#define POOL_MAX 32
+#define MAX_CONNECTIONS 128L
+#define EVENTS_MAX 64
 #define SECRETS_MAX 4
 
 struct transfer {
@@ -49,6 +63,10 @@ struct http_client {
 	size_t running_nr;
 	CURL *pool[POOL_MAX];
 	size_t pool_nr;
+	int epfd;		/* the sockets curl asked for, and wakefd */
+	int wakefd;		/* an eventfd: http_client_wakeup() */
+	long timer_ms;		/* curl's timeout; -1: none */
+	double timer_set_at;	/* monotonic seconds when it was given */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -155,9 +173,71 @@ void http_response_release(struct http_response *resp)
 	strbuf_init(&resp->body, HTTP_RESPONSE_MAX);
 }
 
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keeps the epoll set as curl wants it. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
+		     void *socketp)
+{
+	struct http_client *c = arg;
+	struct epoll_event ev = { 0 };
+
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	ev.data.fd = fd;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) && errno == ENOENT)
+		epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remembers when curl wants to be called. */
+static int on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct http_client *c = arg;
+
+	c->timer_ms = timeout_ms;
+	c->timer_set_at = monotonic_s();
+	return 0;
+}
+
+/* Milliseconds until curl's timeout (0: due), or -1 when it set none. */
+static long timer_left(const struct http_client *c)
+{
+	double left;
+
+	if (c->timer_ms < 0)
+		return -1;
+	left = (double)c->timer_ms - (monotonic_s() - c->timer_set_at) * 1000;
+	return left <= 0 ? 0 : (long)left + 1;
+}
+
+/* Runs curl's timeout handling when it is due. */
+static void run_timer(struct http_client *c)
+{
+	int still;
+
+	if (timer_left(c) == 0) {
+		c->timer_ms = -1;
+		curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+	}
+}
+
 int http_client_new(struct http_client **out,
 		    const struct http_client_options *opts, struct errbuf *err)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	struct http_client *c;
 
 	*out = NULL;
@@ -175,13 +255,38 @@ int http_client_new(struct http_client **out,
 	c->user_agent = xstrdup(c->opts.user_agent ? c->opts.user_agent :
 				"herald/" HERALD_VERSION);
 	c->opts.user_agent = c->user_agent;
+	c->timer_ms = -1;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.fd = c->wakefd;
+	if (c->epfd < 0 || c->wakefd < 0 ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &ev)) {
+		int e = errno;
+
+		if (c->epfd >= 0)
+			close(c->epfd);
+		if (c->wakefd >= 0)
+			close(c->wakefd);
+		free(c->user_agent);
+		free(c);
+		return errbuf_set(err, HERALD_EIO, "cannot set up the HTTP client's "
+				  "event loop: %s", strerror(e));
+	}
 	c->multi = curl_multi_init();
 	if (!c->multi) {
+		close(c->epfd);
+		close(c->wakefd);
 		free(c->user_agent);
 		free(c);
 		return errbuf_set(err, HERALD_EIO, "cannot initialise libcurl: "
 				  "curl_multi_init failed");
 	}
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, MAX_CONNECTIONS);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, MAX_CONNECTIONS);
 	*out = c;
 	return 0;
 }
@@ -236,6 +341,8 @@ void http_client_free(struct http_client *c)
 	for (size_t i = 0; i < c->pool_nr; i++)
 		curl_easy_cleanup(c->pool[i]);
 	curl_multi_cleanup(c->multi);
+	close(c->epfd);
+	close(c->wakefd);
 	free(c->user_agent);
 	free(c);
 }
@@ -635,21 +742,48 @@ static int reap(struct http_client *c)
 
 int http_client_poll(struct http_client *c, int max_wait_ms)
 {
-	int still;
+	struct epoll_event evs[EVENTS_MAX];
+	long wait = max_wait_ms < 0 ? 0 : max_wait_ms, left;
+	int n, still;
 
-	curl_multi_perform(c->multi, &still);
+	run_timer(c);
 	if (reap(c))
 		return (int)c->running_nr;
-	curl_multi_poll(c->multi, NULL, 0, max_wait_ms < 0 ? 0 : max_wait_ms,
-			NULL);
-	curl_multi_perform(c->multi, &still);
+	left = timer_left(c);
+	if (left >= 0 && left < wait)
+		wait = left;
+	n = epoll_wait(c->epfd, evs, EVENTS_MAX, (int)wait);
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd, mask = 0;
+
+		if (fd == c->wakefd) {
+			uint64_t v;
+			/* Resets the counter; EAGAIN: nothing to reset. */
+			ssize_t r = read(c->wakefd, &v, sizeof(v));
+
+			(void)r;
+			continue;
+		}
+		if (evs[i].events & (EPOLLIN | EPOLLHUP))
+			mask |= CURL_CSELECT_IN;
+		if (evs[i].events & EPOLLOUT)
+			mask |= CURL_CSELECT_OUT;
+		if (evs[i].events & EPOLLERR)
+			mask |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(c->multi, fd, mask, &still);
+	}
+	run_timer(c);
 	reap(c);
 	return (int)c->running_nr;
 }
 
 void http_client_wakeup(struct http_client *c)
 {
-	curl_multi_wakeup(c->multi);
+	uint64_t one = 1;
+
+	/* EAGAIN: the counter is full, so a wakeup is pending anyway. */
+	if (write(c->wakefd, &one, sizeof(one)) < 0)
+		return;
 }
 
 size_t http_client_running(const struct http_client *c)

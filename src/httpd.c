@@ -3,8 +3,12 @@
  *
  * herald binds the listen socket itself (so an error names the address,
  * and port 0 reports the port it got) and hands it to microhttpd, which
- * runs a small pool of polling threads: an idle or slow client costs a
- * connection slot, not a thread. Bodies are collected into a capped strbuf.
+ * by default runs a thread per connection (up to the connection limit,
+ * with small stacks): a handler may block, e.g. on the store's group
+ * commit, without holding up any other connection, and the requests of
+ * different connections then share one commit. With options.threads set it
+ * runs that many polling threads instead, each serving its connections one
+ * request at a time. Bodies are collected into a capped strbuf.
  * A Content-Length over the cap is answered (413, by the handler) before a
  * byte of the body is read; a chunked body that outgrows the cap is
  * discarded up to DISCARD_MAX and the connection dropped beyond that.
@@ -32,6 +36,8 @@
 #include "strbuf.h"
 
 #define DISCARD_MAX (16u * 1024 * 1024)
+/* Touched pages only count; JSON nesting is capped before parsing. */
+#define THREAD_STACK_SIZE (1024u * 1024)
 
 struct httpd {
 	struct MHD_Daemon *daemon;
@@ -475,13 +481,16 @@ int httpd_start(struct httpd **out, const struct httpd_options *opt,
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
 		MHD_USE_ERROR_LOG;
+	if (!opt->threads)
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* A pool size of 0 or 1 means no pool to microhttpd. */
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)(opt->threads ? opt->threads : 4),
+		MHD_OPTION_THREAD_POOL_SIZE, opt->threads,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(opt->connection_limit ? opt->connection_limit : 512),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -516,8 +525,15 @@ void httpd_quiesce(struct httpd *h)
 	pthread_mutex_lock(&h->lock);
 	if (!h->quiesced) {
 		fd = MHD_quiesce_daemon(h->daemon);
-		if (fd != MHD_INVALID_SOCKET)
+		/*
+		 * The polling thread may still be inside poll() on fd (it is
+		 * woken, but not waited for), which keeps a closed socket
+		 * listening; shutdown() stops it at once.
+		 */
+		if (fd != MHD_INVALID_SOCKET) {
+			shutdown(fd, SHUT_RDWR);
 			close(fd);
+		}
 		h->quiesced = 1;
 	}
 	pthread_mutex_unlock(&h->lock);

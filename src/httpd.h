@@ -87,7 +87,8 @@ typedef void httpd_handler_fn(void *arg, const struct httpd_request *req,
 struct httpd_options {
 	const char *listen;		/* "host:port", "[::1]:port"; port 0: any */
 	size_t max_body;		/* 0: HTTPD_MAX_BODY */
-	unsigned threads;		/* 0: 4 */
+	unsigned threads;		/* 0: a thread per connection; N: a
+					   pool of N polling threads */
 	unsigned connection_limit;	/* 0: 512 */
 	unsigned per_ip_limit;		/* 0: 128 */
 	unsigned timeout_s;		/* idle connection timeout; 0: 10 */

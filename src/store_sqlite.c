@@ -9,6 +9,20 @@
  *   engine   store_apply(), pending loads, recovery, stories, resolutions
  *   api      reads for the HTTP API, requeue and the readiness ping
  *
+ * Writers queue on one more mutex (wlock) around every write transaction,
+ * so within the process a writer never meets SQLITE_BUSY and never sleeps
+ * in SQLite's busy handler (which polls with sleeps of up to 100 ms); the
+ * busy timeout remains for other processes. Lock order: a connection's
+ * lock, then wlock. The engine connection commits with synchronous=NORMAL:
+ * its state changes reach the disk with the next accept's fsync, and one
+ * lost after a power cut only makes a message go out again.
+ *
+ * Checkpoints (copying the WAL into the database) run on the committer
+ * thread, between commit rounds, holding the write lock: a commit on
+ * any connection that leaves CHECKPOINT_PAGES or more in the WAL asks for
+ * one (instead of SQLite's auto-checkpoint, which would run it inside that
+ * commit, e.g. on the engine thread).
+ *
  * Group commit: store_accept() queues its batch and sleeps; the committer
  * takes everything queued, writes it in one transaction (each batch inside
  * its own SAVEPOINT, so one refused batch does not sink the others), commits
@@ -32,6 +46,9 @@
 #define STMT_CACHE_SIZE 32
 #define PENDING_CHUNK 500
 #define DEFAULT_MAX_PAGES 1073741823L
+#define CHECKPOINT_PAGES 1000
+/* Past this, a checkpoint goes before the waiting accepts. */
+#define CHECKPOINT_URGENT_PAGES 2000
 
 /* ---- schema ----------------------------------------------------------- */
 
@@ -133,9 +150,15 @@ static const char SQL_INSERT_NOTIFICATION[] =
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
 static const char SQL_GET[] =
 	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM " WHERE n.id = ?1";
+/*
+ * The unary + keeps SQLite off the (state, id) index: three states cannot
+ * give id order, so each chunk would sort every pending row (quadratic in
+ * a big backlog). Walking the rowid from ?1 is in id order and stops after
+ * ?2 rows; delivered rows in between are skipped.
+ */
 static const char SQL_PENDING[] =
 	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM
-	" WHERE n.state IN ('queued', 'sending', 'retrying') AND n.id > ?1"
+	" WHERE n.id > ?1 AND +n.state IN ('queued', 'sending', 'retrying')"
 	" ORDER BY n.id LIMIT ?2";
 static const char SQL_RECOVER[] =
 	"UPDATE notifications SET state = 'queued', updated_at = ?1"
@@ -216,12 +239,14 @@ struct sqlite_store {
 	struct store base;
 	char *path;
 	struct conn commit, engine, api;
+	pthread_mutex_t wlock;		/* held by the one writing connection */
 
 	pthread_mutex_t lock;		/* the queue and the flags below */
 	pthread_cond_t wake;		/* the committer waits for work */
 	pthread_cond_t done;		/* callers wait for their round */
 	struct accept_req *head, **tail;
 	int closing;
+	int wal_pages;			/* in the WAL after the last commit */
 	size_t active;			/* callers inside store_accept() */
 
 	pthread_mutex_t shutdown_lock;
@@ -313,6 +338,24 @@ static void conn_rollback(struct conn *c)
 {
 	if (!sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * BEGIN IMMEDIATE with the store's write lock taken; write_end() releases
+ * it (also after a failed begin). c->lock must be held.
+ */
+static int write_begin(struct sqlite_store *s, struct conn *c,
+		       struct errbuf *err)
+{
+	pthread_mutex_lock(&s->wlock);
+	return conn_exec(c, "BEGIN IMMEDIATE", err);
+}
+
+/* Rolls back what is still open and releases the write lock. */
+static void write_end(struct sqlite_store *s, struct conn *c)
+{
+	conn_rollback(c);
+	pthread_mutex_unlock(&s->wlock);
 }
 
 static int stmt_error(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
@@ -428,16 +471,19 @@ out:
 	return ret;
 }
 
-static int conn_configure(struct conn *c, const char *path,
+/* sync: "FULL", or "NORMAL" for a connection whose commits may be lost. */
+static int conn_configure(struct conn *c, const char *path, const char *sync,
 			  struct errbuf *err)
 {
+	char sql[160];
 	int ret;
 
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s;"
+		 "PRAGMA foreign_keys = ON;"
+		 "PRAGMA journal_size_limit = 67108864", sync);
 	ret = pragma_expect(c, "PRAGMA journal_mode = WAL", "wal", err);
 	if (!ret)
-		ret = conn_exec(c, "PRAGMA synchronous = FULL;"
-				"PRAGMA foreign_keys = ON;"
-				"PRAGMA journal_size_limit = 67108864", err);
+		ret = conn_exec(c, sql, err);
 	if (ret)
 		errbuf_prefix(err, "%s", path);
 	return ret;
@@ -467,9 +513,9 @@ static int migrate(struct sqlite_store *s, struct errbuf *err)
 	char sql[64];
 	int version = 0, ret;
 
-	ret = conn_exec(c, "BEGIN IMMEDIATE", err);
+	ret = write_begin(s, c, err);
 	if (ret)
-		return ret;
+		goto out;
 	ret = user_version(c, &version, err);
 	if (ret)
 		goto out;
@@ -496,8 +542,7 @@ static int migrate(struct sqlite_store *s, struct errbuf *err)
 	}
 	ret = conn_exec(c, "COMMIT", err);
 out:
-	if (ret)
-		conn_rollback(c);
+	write_end(s, c);
 	return ret;
 }
 
@@ -717,7 +762,7 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	if (conn_exec(c, "BEGIN IMMEDIATE", &e)) {
+	if (write_begin(s, c, &e)) {
 		fail_round(s, batch, sqlite3_errmsg(c->db));
 		goto out;
 	}
@@ -735,7 +780,6 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 		}
 		if (ret) {
 			fail_round(s, batch, dberr.msg);
-			conn_rollback(c);
 			goto out;
 		}
 		if (conn_exec(c, "RELEASE batch", &e))
@@ -751,8 +795,38 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 	goto out;
 dbfail:
 	fail_round(s, batch, sqlite3_errmsg(c->db));
-	conn_rollback(c);
 out:
+	write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* sqlite3_wal_hook(): after every commit, on the committing thread. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sqlite_store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	s->wal_pages = pages;
+	if (pages >= CHECKPOINT_PAGES)
+		pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return SQLITE_OK;
+}
+
+static void checkpoint(struct sqlite_store *s)
+{
+	struct conn *c = &s->commit;
+
+	/*
+	 * With the write lock held no commit slips in, so the checkpoint
+	 * copies the whole WAL and the next writer starts it over; without,
+	 * under steady writes it is never complete and the WAL only grows.
+	 */
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&s->wlock);
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				  NULL, NULL);
+	pthread_mutex_unlock(&s->wlock);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -763,10 +837,21 @@ static void *committer_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->head && !s->closing)
+		while (!s->head && !s->closing &&
+		       s->wal_pages < CHECKPOINT_PAGES)
 			pthread_cond_wait(&s->wake, &s->lock);
 		if (s->closing)
 			break;
+		if (s->wal_pages >= (s->head ? CHECKPOINT_URGENT_PAGES :
+				     CHECKPOINT_PAGES)) {
+			s->wal_pages = 0;
+			pthread_mutex_unlock(&s->lock);
+			checkpoint(s);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (!s->head)
+			continue;
 		batch = s->head;
 		s->head = NULL;
 		s->tail = &s->head;
@@ -956,12 +1041,16 @@ out:
 
 static int sq_recover(struct store *st, size_t *nr, struct errbuf *err)
 {
-	struct conn *c = &sq(st)->engine;
+	struct sqlite_store *s = sq(st);
+	struct conn *c = &s->engine;
 	sqlite3_stmt *stmt;
 	int ret;
 
 	*nr = 0;
 	pthread_mutex_lock(&c->lock);
+	ret = write_begin(s, c, err);
+	if (ret)
+		goto out;
 	stmt = conn_stmt(c, SQL_RECOVER, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
@@ -971,7 +1060,10 @@ static int sq_recover(struct store *st, size_t *nr, struct errbuf *err)
 	ret = stmt_run(c, stmt, err);
 	if (!ret)
 		*nr = (size_t)sqlite3_changes(c->db);
+	if (!ret)
+		ret = conn_exec(c, "COMMIT", err);
 out:
+	write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1007,13 +1099,14 @@ out:
 
 static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
 {
-	struct conn *c = &sq(st)->api;
+	struct sqlite_store *s = sq(st);
+	struct conn *c = &s->api;
 	sqlite3_stmt *stmt;
 	enum store_state state;
 	int ret, rc;
 
 	pthread_mutex_lock(&c->lock);
-	ret = conn_exec(c, "BEGIN IMMEDIATE", err);
+	ret = write_begin(s, c, err);
 	if (ret)
 		goto out;
 	stmt = conn_stmt(c, SQL_STATE_OF, err);
@@ -1052,7 +1145,7 @@ static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
 	if (!ret)
 		ret = conn_exec(c, "COMMIT", err);
 out:
-	conn_rollback(c);
+	write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1063,10 +1156,11 @@ static int sq_ping(struct store *st, struct errbuf *err)
 	int ret = 0;
 
 	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&sq(st)->wlock);
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		ret = errbuf_set(err, HERALD_EIO, "database %s is not writable: %s",
 				 sq(st)->path, sqlite3_errmsg(c->db));
-	conn_rollback(c);
+	write_end(sq(st), c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1152,7 +1246,7 @@ static int sq_apply(struct store *st, const struct store_update *ups,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = conn_exec(c, "BEGIN IMMEDIATE", err);
+	ret = write_begin(s, c, err);
 	for (size_t i = 0; !ret && i < nr; i++) {
 		ret = apply_one(c, &ups[i], err);
 		if (ret)
@@ -1161,10 +1255,9 @@ static int sq_apply(struct store *st, const struct store_update *ups,
 	}
 	if (!ret)
 		ret = conn_exec(c, "COMMIT", err);
-	if (ret)
-		conn_rollback(c);
-	else
+	if (!ret)
 		atomic_fetch_add(&s->apply_commits, 1);
+	write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1249,6 +1342,7 @@ static int sq_resolution_put(struct store *st, const char *provider,
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&sq(st)->wlock);
 	stmt = conn_stmt(c, SQL_RESOLUTION_PUT, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
@@ -1260,6 +1354,7 @@ static int sq_resolution_put(struct store *st, const char *provider,
 	sqlite3_bind_double(stmt, 4, expires_at);
 	ret = stmt_run(c, stmt, err);
 out:
+	write_end(sq(st), c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1316,6 +1411,7 @@ static void sq_free(struct sqlite_store *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->shutdown_lock);
+	pthread_mutex_destroy(&s->wlock);
 	free(s->path);
 	free(s);
 }
@@ -1364,6 +1460,7 @@ int store_sqlite_open(struct store **out, const char *path,
 	s->tail = &s->head;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->shutdown_lock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_cond_init(&s->done, NULL);
 	atomic_init(&s->accept_calls, 0);
@@ -1377,19 +1474,22 @@ int store_sqlite_open(struct store **out, const char *path,
 
 	ret = conn_open(&s->commit, path, err);
 	if (!ret)
-		ret = conn_configure(&s->commit, path, err);
+		ret = conn_configure(&s->commit, path, "FULL", err);
 	if (!ret)
 		ret = migrate(s, err);
 	if (!ret)
 		ret = conn_open(&s->engine, path, err);
 	if (!ret)
-		ret = conn_configure(&s->engine, path, err);
+		ret = conn_configure(&s->engine, path, "NORMAL", err);
 	if (!ret)
 		ret = conn_open(&s->api, path, err);
 	if (!ret)
-		ret = conn_configure(&s->api, path, err);
+		ret = conn_configure(&s->api, path, "FULL", err);
 	if (ret)
 		goto fail;
+	sqlite3_wal_hook(s->commit.db, on_wal_commit, s);
+	sqlite3_wal_hook(s->engine.db, on_wal_commit, s);
+	sqlite3_wal_hook(s->api.db, on_wal_commit, s);
 	if (pthread_create(&s->committer, NULL, committer_main, s)) {
 		ret = errbuf_set(err, HERALD_EIO,
 				 "database %s: cannot start the committer thread",

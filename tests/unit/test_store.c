@@ -1004,6 +1004,93 @@ static void test_load_pending_many(void **state)
 	free(out);
 }
 
+/* What load_pending must return for notification i of test_load_pending_mixed. */
+static int mixed_pending(int i)
+{
+	return i % 3 != 0 && i % 13 != 0;	/* not delivered, not failed */
+}
+
+/*
+ * A backlog over many chunks with delivered and failed rows in between,
+ * whole runs of them across chunk boundaries: every pending row comes back
+ * once, in id order, with its body and state.
+ */
+static void test_load_pending_mixed(void **state)
+{
+	enum { BATCHES = 5, NR = BATCHES * STORE_ACCEPT_MAX };
+	struct tmpdb t;
+	struct store *st;
+	struct store_item *items = xcalloc(STORE_ACCEPT_MAX, sizeof(*items));
+	struct store_accepted *out = xcalloc(STORE_ACCEPT_MAX, sizeof(*out));
+	struct store_update *ups = xcalloc(NR, sizeof(*ups));
+	int64_t *ids = xcalloc(NR, sizeof(*ids));
+	struct pending p = { 0, 0, 0, 1, 0, 0 };
+	struct errbuf err = { "" };
+	size_t nups = 0, want = 0, want_sending = 0;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < STORE_ACCEPT_MAX; i++)
+		items[i] = item(NULL, "api", "production");
+	for (int b = 0; b < BATCHES; b++) {
+		assert_int_equal(store_accept(st, items, STORE_ACCEPT_MAX, out,
+					      &err), 0);
+		for (int i = 0; i < STORE_ACCEPT_MAX; i++)
+			ids[b * STORE_ACCEPT_MAX + i] = out[i].id;
+		store_accepted_array_release(out, STORE_ACCEPT_MAX);
+	}
+	for (int i = 0; i < NR; i++) {
+		struct store_update *u = &ups[nups++];
+
+		u->id = ids[i];
+		u->at = store_now();
+		/* 1200..2399 all delivered: more than two chunks of nothing. */
+		if (i % 3 == 0 || (i >= 1200 && i < 2400)) {
+			u->kind = STORE_UP_DELIVERED;
+			u->attempts = 1;
+		} else if (i % 13 == 0) {
+			u->kind = STORE_UP_FAILED;
+			u->state = i % 2 ? STORE_FAILED : STORE_DEAD;
+			u->code = "channel_not_found";
+			u->msg = "no such channel";
+		} else if (i % 7 == 0) {
+			u->kind = STORE_UP_SENDING;
+		} else if (i % 11 == 0) {
+			u->kind = STORE_UP_RETRYING;
+			u->attempts = 1;
+			u->next_at = u->at + 5;
+			u->code = "rate_limited";
+			u->msg = "slow down";
+		} else {
+			nups--;		/* stays queued */
+		}
+	}
+	assert_int_equal(store_apply(st, ups, nups, &err), 0);
+	for (int i = 0; i < NR; i++) {
+		if (!mixed_pending(i) || (i >= 1200 && i < 2400))
+			continue;
+		want++;
+		if (i % 7 == 0)
+			want_sending++;
+	}
+
+	assert_int_equal(store_load_pending(st, collect_pending, &p, &err), 0);
+	assert_int_equal(p.nr, want);
+	assert_int_equal(p.bodies, want);
+	assert_int_equal(p.sending, want_sending);
+	assert_true(p.ordered);
+	/* The last pending one: NR - 1 = 4999 is neither 3k nor 13k. */
+	assert_true(mixed_pending(NR - 1));
+	assert_int_equal(p.last, ids[NR - 1]);
+
+	store_close(st);
+	tmpdb_remove(&t);
+	free(ids);
+	free(ups);
+	free(items);
+	free(out);
+}
+
 #define CL_THREADS 4
 
 struct cl_worker {
@@ -1132,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_resolutions),
 		cmocka_unit_test(test_recover_after_crash),
 		cmocka_unit_test(test_load_pending_many),
+		cmocka_unit_test(test_load_pending_mixed),
 		cmocka_unit_test(test_close_while_accepting),
 		cmocka_unit_test(test_ping_and_stats),
 	};
