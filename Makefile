@@ -1,14 +1,16 @@
 # Convenience wrapper around Meson: installs what is missing, builds, runs.
-#   make run    build herald and run its main job with the embedded defaults
+#   make run    build herald and run its main job, the daemon (herald serve)
 #   make test   build and run the whole test suite
 #   make asan   the whole suite again under ASan+UBSan
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
+#   make bench  release build, run the benchmarks, print the results table
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
+BENCH_BUILD ?= build-bench
 
-.PHONY: all deps build run test asan fuzz clean
+.PHONY: all deps build run test asan fuzz bench clean
 
 all: build
 
@@ -22,7 +24,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: build
-	scripts/run-example $(BUILD)
+	scripts/run-serve $(BUILD)
 
 test: build
 	tests/run $(BUILD)
@@ -39,6 +41,9 @@ fuzz:
 		-Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(FUZZ_BUILD)
 	scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+bench: deps
+	bench/run $(BENCH_BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
