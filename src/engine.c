@@ -13,6 +13,21 @@
  * Discord channel name) waits for the resolver thread. So a waiting queue
  * never blocks another, and no step scans all queues or all
  * notifications.
+ *
+ * Pipeline: when a queue's head may go, the loop hands it (as a struct
+ * flight, which also marks the queue busy, so one request per destination
+ * still holds) to the preparer thread, which reads the event, renders it,
+ * picks post or edit and builds the HTTP request; the loop then submits
+ * the ready requests. So the loop's thread only moves requests and
+ * answers, and the second core does the rendering. A request is marked
+ * "sending" in the store once it has been in flight for SENDING_MARK_S;
+ * one answered sooner goes straight to its outcome (a crash meanwhile
+ * leaves it "queued", which the next start sends again just the same).
+ * The preparer also reads newly handed-in notifications with their events
+ * (kept in a bounded cache, so an event is read once). Under load the
+ * store changes of several turns share one transaction; a queue whose
+ * outcome is not committed yet waits for it (hold()), so a crash still
+ * repeats at most the one request per destination that was in flight.
  */
 #include "engine.h"
 
@@ -38,6 +53,22 @@
  * destinations ready than this take turns.
  */
 #define MAX_IN_FLIGHT 128
+/* How long a request is in flight before the store shows it "sending". */
+#define SENDING_MARK_S 0.1
+/*
+ * Under load the changes of several turns share one transaction: they are
+ * written once this many are waiting, once the oldest has waited
+ * FLUSH_DELAY_S, or at once when nothing else could use the time (see
+ * flush_due()).
+ */
+#define FLUSH_MAX_UPDATES 3000
+#define FLUSH_DELAY_S 0.01
+/*
+ * Notifications read with their event (just handed in, or loaded at
+ * start) keep what sending needs, up to this many bytes in all, so the
+ * event is read once; beyond it they are read again when their turn comes.
+ */
+#define RECORD_CACHE_BYTES (16u << 20)
 
 /* ---- intrusive hash table ---------------------------------------------- */
 
@@ -143,6 +174,9 @@ struct item {
 	int attempts;			/* counted toward HERALD_MAX_ATTEMPTS */
 	int tries;			/* requests made, for attempt rows */
 	int force_post;			/* its story's message is gone */
+	struct store_record *rec;	/* cached: body, destination and
+					   correlation key; or NULL */
+	size_t rec_bytes;
 };
 
 /* One destination's FIFO. node must stay first. */
@@ -171,15 +205,57 @@ struct story {
 	char *message_id;
 };
 
-/* A request in flight. */
+enum prep_state {
+	PREP_READY,		/* req is built */
+	PREP_GONE,		/* the notification cannot be read */
+	PREP_FAILED,		/* r says why */
+};
+
+/*
+ * A request being prepared (by the preparer thread) or in flight. While it
+ * exists, it is its queue's inflight. The preparer writes rec, edit,
+ * message_id, req, r and prep; the loop reads them once it is back.
+ */
 struct flight {
 	struct engine *e;
 	struct item *it;
+	struct flight *next;		/* in the preparer's lists */
+	struct flight *mprev, *mnext;	/* in e->unmarked */
+	int64_t id;
+	int force_post;
+	char *chan;			/* the queue's channel ID */
 	struct store_record rec;	/* without body */
 	int edit;
+	enum prep_state prep;
+	struct http_request req;
+	struct delivery_result r;
 	char channel_id[64];		/* the resolved channel */
 	char message_id[64];		/* the story's message, for an edit */
 	double started;			/* monotonic */
+	double mark_at;			/* due to be marked "sending" */
+	int unmarked;			/* in e->unmarked */
+};
+
+/* Notifications just handed in, for the preparer to read from the store. */
+struct load {
+	struct load *next;
+	int64_t *ids;			/* sorted, unique */
+	size_t nr;
+	struct store_record *recs;	/* what was read, in id order */
+	size_t recs_nr;
+};
+
+/* The thread that prepares requests (see the top of the file). */
+struct preparer {
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct flight *todo, *todo_tail;
+	struct flight *done, *done_tail;
+	struct load *loads, *loads_tail;
+	struct load *loaded, *loaded_tail;
+	int quit;
 };
 
 struct timer {
@@ -234,6 +310,9 @@ struct engine {
 	struct http_client *sync;	/* resolve() and identify() */
 	struct resolver rs;		/* the thread that calls them */
 	int probing;			/* an identify job is out */
+	struct preparer pr;
+	struct flight *pout, *pout_tail;	/* for the preparer, this turn */
+	struct flight *unmarked, *unmarked_tail;	/* not "sending" yet */
 
 	double slack_rate, slack_burst;
 	long max_attempts;
@@ -242,12 +321,16 @@ struct engine {
 
 	struct htab items;
 	struct htab queues;
-	struct htab stories;
+	struct htab stories;		/* under story_lock */
+	pthread_mutex_t story_lock;
 	size_t pending;
+	size_t cache_bytes;		/* of the items' cached records */
+	size_t loading;			/* ids in loads not taken back yet */
 	size_t in_flight;
 
 	struct qlist ready, parked, paused_list;
 	struct qlist slot_wait;		/* ready, but MAX_IN_FLIGHT reached */
+	struct qlist held;		/* answered; wait for the commit */
 	struct timer *heap;
 	size_t heap_nr, heap_alloc;
 
@@ -264,6 +347,7 @@ struct engine {
 	/* Updates of this iteration and the strings they point to. */
 	struct store_update *ups;
 	size_t ups_nr, ups_alloc;
+	double ups_first;		/* monotonic, of ups[0] */
 	char **strs;
 	size_t strs_nr, strs_alloc;
 
@@ -387,6 +471,19 @@ static void make_ready(struct engine *e, struct queue *q)
 	qlist_push(&e->ready, q);
 }
 
+/*
+ * The queue's head has its answer: the queue goes on once that outcome is
+ * committed, so a crash repeats at most the one request per destination
+ * that was in flight.
+ */
+static void hold(struct engine *e, struct queue *q)
+{
+	if (q->listed || q->inflight || !q->head)
+		return;
+	q->timer_at = 0;
+	qlist_push(&e->held, q);
+}
+
 /* The queue waits until at (monotonic). */
 static void wait_until(struct engine *e, struct queue *q, double at)
 {
@@ -420,6 +517,8 @@ static struct store_update *update(struct engine *e,
 		e->ups_alloc = e->ups_alloc ? e->ups_alloc * 2 : 64;
 		e->ups = xrealloc(e->ups, e->ups_alloc * sizeof(*e->ups));
 	}
+	if (!e->ups_nr)
+		e->ups_first = mono_now();
 	u = &e->ups[e->ups_nr++];
 	memset(u, 0, sizeof(*u));
 	u->kind = kind;
@@ -485,18 +584,68 @@ static struct queue *get_queue(struct engine *e, const char *dest)
 	return q;
 }
 
-/* Takes a pending notification into its queue (rec stays the caller's). */
-static void add_item(struct engine *e, const struct store_record *rec)
+static void cache_drop(struct engine *e, struct item *it)
+{
+	if (!it->rec)
+		return;
+	store_record_release(it->rec);
+	free(it->rec);
+	it->rec = NULL;
+	e->cache_bytes -= it->rec_bytes;
+	it->rec_bytes = 0;
+}
+
+/*
+ * Keeps the body, destination and correlation key of rec (which has its
+ * body) with it, while the cache has room. take says the strings may be
+ * taken from rec (they are then NULL in rec).
+ */
+static void cache_record(struct engine *e, struct item *it,
+			 struct store_record *rec, int take)
+{
+	struct store_record *c;
+	size_t bytes;
+
+	if (!it || !rec->body || !rec->destination)
+		return;
+	bytes = sizeof(*c) + 64 + strlen(rec->body) +
+		strlen(rec->destination) +
+		(rec->correlation_key ? strlen(rec->correlation_key) : 0);
+	if (e->cache_bytes + bytes > RECORD_CACHE_BYTES)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->id = rec->id;
+	if (take) {
+		c->body = rec->body;
+		c->destination = rec->destination;
+		c->correlation_key = rec->correlation_key;
+		rec->body = rec->destination = rec->correlation_key = NULL;
+	} else {
+		c->body = xstrdup(rec->body);
+		c->destination = xstrdup(rec->destination);
+		c->correlation_key = rec->correlation_key ?
+			xstrdup(rec->correlation_key) : NULL;
+	}
+	it->rec = c;
+	it->rec_bytes = bytes;
+	e->cache_bytes += bytes;
+}
+
+/*
+ * Takes a pending notification into its queue (rec stays the caller's).
+ * Returns the new item, or NULL when it was not taken.
+ */
+static struct item *add_item(struct engine *e, const struct store_record *rec)
 {
 	struct item *it;
 	struct queue *q;
 	double now_wall;
 
 	if (!rec->destination || find_item(e, rec->id))
-		return;
+		return NULL;
 	if (rec->state != STORE_QUEUED && rec->state != STORE_SENDING &&
 	    rec->state != STORE_RETRYING)
-		return;
+		return NULL;
 	q = get_queue(e, rec->destination);
 	it = xcalloc(1, sizeof(*it));
 	it->id = rec->id;
@@ -517,6 +666,7 @@ static void add_item(struct engine *e, const struct store_record *rec)
 	e->pending++;
 	if (q->head == it)
 		make_ready(e, q);
+	return it;
 }
 
 /* Removes the head of its queue (the item is done) and frees it. */
@@ -530,6 +680,7 @@ static void remove_head(struct engine *e, struct item *it)
 	q->len--;
 	e->pending--;
 	htab_del(&e->items, &it->node);
+	cache_drop(e, it);
 	free(it);
 }
 
@@ -859,7 +1010,9 @@ static void settle(struct engine *e, struct item *it, const char *dest,
 			u->channel_id = keep(e, r->channel_id[0] ?
 					     r->channel_id : channel);
 			u->message_id = keep(e, r->message_id);
+			pthread_mutex_lock(&e->story_lock);
 			story_set(e, corr, dest, u->channel_id, r->message_id);
+			pthread_mutex_unlock(&e->story_lock);
 		}
 		delivered(e, it, dest, r->channel_id[0] ? r->channel_id :
 			  channel, r->message_id, 0);
@@ -905,7 +1058,9 @@ static void settle(struct engine *e, struct item *it, const char *dest,
 			attempt_row(e, it, "retry", r, duration_ms);
 			log_attempt(e, LOG_WARN, "story message gone; posting "
 				    "a new one", it, dest, "queued", r);
+			pthread_mutex_lock(&e->story_lock);
 			story_set(e, corr, NULL, NULL, NULL);
+			pthread_mutex_unlock(&e->story_lock);
 			it->force_post = 1;
 			return;
 		}
@@ -924,7 +1079,52 @@ static void settle(struct engine *e, struct item *it, const char *dest,
 static void flight_free(struct flight *f)
 {
 	store_record_release(&f->rec);
+	http_request_release(&f->req);
+	free(f->chan);
 	free(f);
+}
+
+/* Takes f off the list of requests not marked "sending" yet. */
+static void unmark_del(struct engine *e, struct flight *f)
+{
+	if (!f->unmarked)
+		return;
+	if (f->mprev)
+		f->mprev->mnext = f->mnext;
+	else
+		e->unmarked = f->mnext;
+	if (f->mnext)
+		f->mnext->mprev = f->mprev;
+	else
+		e->unmarked_tail = f->mprev;
+	f->mprev = f->mnext = NULL;
+	f->unmarked = 0;
+}
+
+static void unmark_add(struct engine *e, struct flight *f)
+{
+	f->mnext = NULL;
+	f->mprev = e->unmarked_tail;
+	if (e->unmarked_tail)
+		e->unmarked_tail->mnext = f;
+	else
+		e->unmarked = f;
+	e->unmarked_tail = f;
+	f->unmarked = 1;
+}
+
+/*
+ * Marks "sending" the requests in flight since SENDING_MARK_S before now
+ * (all of them when now is INFINITY). The list is in start order.
+ */
+static void mark_sending(struct engine *e, double now)
+{
+	struct flight *f;
+
+	while ((f = e->unmarked) && f->mark_at <= now) {
+		unmark_del(e, f);
+		update(e, STORE_UP_SENDING, f->id);
+	}
 }
 
 static void on_done(void *arg, struct http_response *resp)
@@ -937,6 +1137,7 @@ static void on_done(void *arg, struct http_response *resp)
 
 	delivery_result_clear(&r);
 	e->p->ops->parse_response(e->p, resp, f->rec.destination, &r);
+	unmark_del(e, f);
 	q->inflight = NULL;
 	e->in_flight--;
 	if (e->slot_wait.head)
@@ -945,17 +1146,16 @@ static void on_done(void *arg, struct http_response *resp)
 	       f->edit ? f->message_id : NULL, f->channel_id, &r,
 	       (long)(resp->elapsed_s * 1000));
 	flight_free(f);
-	make_ready(e, q);
+	hold(e, q);
 }
 
-/* Loads the head's record with its event body. */
-static int head_record(struct engine *e, struct item *it,
-		       struct store_record *rec)
+/* Loads a notification's record with its event body. */
+static int head_record(struct engine *e, int64_t id, struct store_record *rec)
 {
 	struct errbuf err;
 	int ret;
 
-	ret = store_get(e->store, it->id, rec, &err);
+	ret = store_get(e->store, id, rec, &err);
 	if (ret < 0 && ret != HERALD_ENOENT)
 		log_event(LOG_ERROR, "cannot read a notification", "error",
 			  err.msg, NULL);
@@ -1197,88 +1397,320 @@ static int have_channel(struct engine *e, struct queue *q)
 	return 0;
 }
 
-/* Sends the queue's head (its turn has come and the pacing allows it). */
-static void send_head(struct engine *e, struct queue *q)
+/* The log provider: renders the head and prints it, at once. */
+static void send_log(struct engine *e, struct queue *q)
 {
 	struct item *it = q->head;
-	struct flight *f;
+	struct store_record rec;
 	struct delivery_result r;
-	struct http_request req;
-	struct story *story = NULL;
-	struct errbuf err;
-	json_t *body = NULL;
-	char nonce[26], ident[32];
-	int ret;
+	json_t *body;
 
 	delivery_result_clear(&r);
-	f = xcalloc(1, sizeof(*f));
-	f->e = e;
-	f->it = it;
-	if (head_record(e, it, &f->rec) < 0) {
+	if (head_record(e, it->id, &rec) < 0) {
 		/* Gone from the store: nothing to deliver. */
 		remove_head(e, it);
-		free(f);
 		make_ready(e, q);
 		return;
 	}
-	body = render(e, &f->rec, &r);
+	body = render(e, &rec, &r);
+	if (body) {
+		print_log(e, it, &rec, body);
+		json_decref(body);
+	} else {
+		it->tries++;
+		settle(e, it, rec.destination, rec.correlation_key, NULL, "",
+		       &r, 0);
+	}
+	store_record_release(&rec);
+	make_ready(e, q);
+}
+
+/*
+ * On the preparer thread: reads the notification, renders it, decides
+ * between a post and an edit of its story's message, and builds the
+ * request.
+ */
+static void prepare(struct engine *e, struct flight *f)
+{
+	struct story *story;
+	struct errbuf err;
+	json_t *body;
+	char nonce[26], ident[32];
+	char *chan = NULL, *msg = NULL;
+	int ret;
+
+	delivery_result_clear(&f->r);
+	if (!f->rec.body && head_record(e, f->id, &f->rec) < 0) {
+		f->prep = PREP_GONE;
+		return;
+	}
+	body = render(e, &f->rec, &f->r);
 	free(f->rec.body);
 	f->rec.body = NULL;
-	if (!body)
-		goto fail;
-	if (!e->p) {
-		print_log(e, it, &f->rec, body);
-		json_decref(body);
+	if (!body) {
+		f->prep = PREP_FAILED;
+		return;
+	}
+	if (f->rec.correlation_key && !f->force_post) {
+		pthread_mutex_lock(&e->story_lock);
+		story = story_find(e, f->rec.correlation_key);
+		if (story && story->destination && f->rec.destination &&
+		    !strcmp(story->destination, f->rec.destination)) {
+			f->edit = 1;
+			snprintf(f->channel_id, sizeof(f->channel_id), "%s",
+				 story->channel_id);
+			snprintf(f->message_id, sizeof(f->message_id), "%s",
+				 story->message_id);
+			chan = xstrdup(story->channel_id);
+			msg = xstrdup(story->message_id);
+		}
+		pthread_mutex_unlock(&e->story_lock);
+	}
+	if (f->edit) {
+		ret = e->p->ops->update_request(e->p, chan, msg, body, &f->req,
+						&err);
+	} else {
+		snprintf(ident, sizeof(ident), "n%lld", (long long)f->id);
+		provider_nonce(ident, nonce);
+		ret = e->p->ops->post_request(e->p, f->chan, body, nonce,
+					      &f->req, &err);
+	}
+	json_decref(body);
+	free(chan);
+	free(msg);
+	if (ret < 0) {
+		http_request_release(&f->req);
+		delivery_result_set(&f->r, DELIVERY_PERMANENT,
+				    "invalid_request", "%s: %s",
+				    f->rec.destination, err.msg);
+		f->prep = PREP_FAILED;
+		return;
+	}
+	f->prep = PREP_READY;
+}
+
+
+/* Moves the record *from into the load's results. */
+static void load_keep(struct load *ld, struct store_record *from)
+{
+	ld->recs[ld->recs_nr++] = *from;
+	memset(from, 0, sizeof(*from));
+}
+
+/*
+ * On the preparer thread: reads the notifications of a load with their
+ * events (the loop keeps what fits in its record cache).
+ */
+static void read_load(struct engine *e, struct load *ld)
+{
+	ld->recs = xcalloc(ld->nr ? ld->nr : 1, sizeof(*ld->recs));
+	for (size_t i = 0; i < ld->nr; i++) {
+		struct store_record rec;
+		struct errbuf err;
+
+		if (store_get(e->store, ld->ids[i], &rec, &err) < 0)
+			continue;
+		load_keep(ld, &rec);
+	}
+}
+
+static void load_free(struct load *ld)
+{
+	store_record_array_free(ld->recs, ld->recs_nr);
+	free(ld->ids);
+	free(ld);
+}
+
+static void *preparer_main(void *arg)
+{
+	struct engine *e = arg;
+	struct preparer *pr = &e->pr;
+
+	pthread_mutex_lock(&pr->lock);
+	for (;;) {
+		struct flight *f;
+		int wake;
+
+		while (!pr->todo && !pr->loads && !pr->quit)
+			pthread_cond_wait(&pr->cond, &pr->lock);
+		if (pr->quit)
+			break;
+		if (pr->loads) {
+			struct load *ld = pr->loads;
+
+			pr->loads = ld->next;
+			if (!pr->loads)
+				pr->loads_tail = NULL;
+			pthread_mutex_unlock(&pr->lock);
+
+			read_load(e, ld);
+
+			pthread_mutex_lock(&pr->lock);
+			ld->next = NULL;
+			wake = !pr->loaded;
+			if (pr->loaded_tail)
+				pr->loaded_tail->next = ld;
+			else
+				pr->loaded = ld;
+			pr->loaded_tail = ld;
+			if (wake)
+				engine_wakeup(e);
+			continue;
+		}
+		f = pr->todo;
+		pr->todo = f->next;
+		if (!pr->todo)
+			pr->todo_tail = NULL;
+		pthread_mutex_unlock(&pr->lock);
+
+		prepare(e, f);
+
+		pthread_mutex_lock(&pr->lock);
+		f->next = NULL;
+		wake = !pr->done;
+		if (pr->done_tail)
+			pr->done_tail->next = f;
+		else
+			pr->done = f;
+		pr->done_tail = f;
+		/* The loop takes the whole list: one wakeup per batch. */
+		if (wake)
+			engine_wakeup(e);
+	}
+	pthread_mutex_unlock(&pr->lock);
+	return NULL;
+}
+
+/*
+ * The queue's head goes (its turn has come and the pacing allows it): it
+ * is handed to the preparer at the end of the turn, and the queue is busy
+ * until its request is answered.
+ */
+static void dispatch(struct engine *e, struct queue *q)
+{
+	struct flight *f = xcalloc(1, sizeof(*f));
+
+	f->e = e;
+	f->it = q->head;
+	f->id = q->head->id;
+	f->force_post = q->head->force_post;
+	if (q->head->rec) {
+		/* The record moves to the flight; a retry reads it again. */
+		f->rec = *q->head->rec;
+		free(q->head->rec);
+		q->head->rec = NULL;
+		e->cache_bytes -= q->head->rec_bytes;
+		q->head->rec_bytes = 0;
+	}
+	f->chan = xstrdup(q->channel_id ? q->channel_id : "");
+	snprintf(f->channel_id, sizeof(f->channel_id), "%s", f->chan);
+	q->inflight = f;
+	e->in_flight++;
+	if (e->pout_tail)
+		e->pout_tail->next = f;
+	else
+		e->pout = f;
+	e->pout_tail = f;
+}
+
+/* Gives the preparer the heads dispatched this turn. */
+static void hand_out(struct engine *e)
+{
+	struct preparer *pr = &e->pr;
+
+	if (!e->pout)
+		return;
+	pthread_mutex_lock(&pr->lock);
+	if (pr->todo_tail)
+		pr->todo_tail->next = e->pout;
+	else
+		pr->todo = e->pout;
+	pr->todo_tail = e->pout_tail;
+	pthread_cond_signal(&pr->cond);
+	pthread_mutex_unlock(&pr->lock);
+	e->pout = e->pout_tail = NULL;
+}
+
+/* A request slot is free again: a queue waiting for one may go. */
+static void release_slot(struct engine *e)
+{
+	e->in_flight--;
+	if (e->slot_wait.head)
+		make_ready(e, qlist_pop(&e->slot_wait));
+}
+
+/* A prepared head: submits its request, or settles why it cannot go. */
+static void submit(struct engine *e, struct flight *f)
+{
+	struct item *it = f->it;
+	struct queue *q = it->q;
+	struct errbuf err;
+
+	if (f->prep == PREP_READY && (e->draining || e->paused)) {
+		/* No new request starts: the head waits its turn again. */
+		q->inflight = NULL;
+		release_slot(e);
 		flight_free(f);
 		make_ready(e, q);
 		return;
 	}
-	if (f->rec.correlation_key && !it->force_post) {
-		story = story_find(e, f->rec.correlation_key);
-		if (story && (!story->destination ||
-			      strcmp(story->destination, f->rec.destination)))
-			story = NULL;
+	if (f->prep == PREP_READY) {
+		if (http_client_submit(e->client, &f->req, on_done, f,
+				       &err) == 0) {
+			http_request_release(&f->req);
+			it->tries++;
+			f->started = mono_now();
+			f->mark_at = f->started + SENDING_MARK_S;
+			unmark_add(e, f);
+			return;
+		}
+		delivery_result_set(&f->r, DELIVERY_PERMANENT,
+				    "invalid_request", "%s: %s",
+				    f->rec.destination, err.msg);
+		f->prep = PREP_FAILED;
 	}
-	memset(&req, 0, sizeof(req));
-	if (story) {
-		f->edit = 1;
-		snprintf(f->channel_id, sizeof(f->channel_id), "%s",
-			 story->channel_id);
-		snprintf(f->message_id, sizeof(f->message_id), "%s",
-			 story->message_id);
-		ret = e->p->ops->update_request(e->p, story->channel_id,
-						story->message_id, body, &req,
-						&err);
+	q->inflight = NULL;
+	release_slot(e);
+	if (f->prep == PREP_GONE) {
+		/* Gone from the store: nothing to deliver. */
+		remove_head(e, it);
 	} else {
-		snprintf(f->channel_id, sizeof(f->channel_id), "%s",
-			 q->channel_id);
-		snprintf(ident, sizeof(ident), "n%lld", (long long)it->id);
-		provider_nonce(ident, nonce);
-		ret = e->p->ops->post_request(e->p, q->channel_id, body, nonce,
-					      &req, &err);
+		it->tries++;
+		settle(e, it, f->rec.destination, f->rec.correlation_key, NULL,
+		       f->channel_id, &f->r, 0);
 	}
-	if (ret == 0)
-		ret = http_client_submit(e->client, &req, on_done, f, &err);
-	http_request_release(&req);
-	if (ret < 0) {
-		delivery_result_set(&r, DELIVERY_PERMANENT, "invalid_request",
-				    "%s: %s", f->rec.destination, err.msg);
-		goto fail;
-	}
-	json_decref(body);
-	it->tries++;
-	f->started = mono_now();
-	q->inflight = f;
-	e->in_flight++;
-	update(e, STORE_UP_SENDING, it->id);
-	return;
-fail:
-	json_decref(body);
-	it->tries++;
-	settle(e, it, f->rec.destination, f->rec.correlation_key, NULL,
-	       f->channel_id, &r, 0);
 	flight_free(f);
 	make_ready(e, q);
+}
+
+/* Takes the heads the preparer has finished, in the order it did them. */
+static void take_prepared(struct engine *e)
+{
+	struct flight *list, *f;
+
+	struct load *loads, *ld;
+
+	if (!e->pr.started)
+		return;
+	pthread_mutex_lock(&e->pr.lock);
+	list = e->pr.done;
+	e->pr.done = e->pr.done_tail = NULL;
+	loads = e->pr.loaded;
+	e->pr.loaded = e->pr.loaded_tail = NULL;
+	pthread_mutex_unlock(&e->pr.lock);
+	while ((ld = loads)) {
+		loads = ld->next;
+		for (size_t i = 0; i < ld->recs_nr; i++)
+			cache_record(e, add_item(e, &ld->recs[i]),
+				     &ld->recs[i], 1);
+		e->loading -= ld->nr;
+		load_free(ld);
+	}
+	while ((f = list)) {
+		list = f->next;
+		f->next = NULL;
+		submit(e, f);
+	}
 }
 
 /* Tries the head of a ready queue. */
@@ -1300,7 +1732,7 @@ static void try_queue(struct engine *e, struct queue *q, double now)
 		return;
 	}
 	if (!e->p) {
-		send_head(e, q);
+		send_log(e, q);
 		return;
 	}
 	if (!have_channel(e, q))
@@ -1321,7 +1753,7 @@ static void try_queue(struct engine *e, struct queue *q, double now)
 	}
 	pace_bucket_take(&q->bucket, now);
 	pace_bucket_take(&e->global, now);
-	send_head(e, q);
+	dispatch(e, q);
 }
 
 /* When the parked queues may try again (monotonic), or 0. */
@@ -1417,6 +1849,28 @@ static void take_inbox(struct engine *e)
 		if ((!keep_nr || ids[keep_nr - 1] != ids[i]) &&
 		    !find_item(e, ids[i]))
 			ids[keep_nr++] = ids[i];
+	if (e->pr.started) {
+		/* The preparer reads them; add_item() when they are back. */
+		struct load *ld;
+
+		if (!keep_nr) {
+			free(ids);
+			return;
+		}
+		ld = xcalloc(1, sizeof(*ld));
+		ld->ids = ids;
+		ld->nr = keep_nr;
+		e->loading += keep_nr;
+		pthread_mutex_lock(&e->pr.lock);
+		if (e->pr.loads_tail)
+			e->pr.loads_tail->next = ld;
+		else
+			e->pr.loads = ld;
+		e->pr.loads_tail = ld;
+		pthread_cond_signal(&e->pr.cond);
+		pthread_mutex_unlock(&e->pr.lock);
+		return;
+	}
 	for (i = 0; i < keep_nr;) {
 		size_t k = i;
 
@@ -1480,9 +1934,27 @@ static int sleep_ms(struct engine *e, double now, int max_ms)
 		if (e->paused && !e->probing && e->probe_at < until)
 			until = e->probe_at;
 	}
+	if (e->unmarked && e->unmarked->mark_at < until)
+		until = e->unmarked->mark_at;
+	if (e->ups_nr && e->ups_first + FLUSH_DELAY_S < until)
+		until = e->ups_first + FLUSH_DELAY_S;
 	if (until <= now)
 		return 0;
 	return (int)ceil((until - now) * 1000.0);
+}
+
+/*
+ * Whether to write the changes now. Under load (requests in flight, and
+ * queues waiting for a free slot) they wait for company, for FLUSH_DELAY_S
+ * at most: a bigger transaction costs less per change.
+ */
+static int flush_due(struct engine *e, double now)
+{
+	if (!e->ups_nr)
+		return 0;
+	return e->ups_nr >= FLUSH_MAX_UPDATES ||
+	       now - e->ups_first >= FLUSH_DELAY_S || e->draining ||
+	       !e->in_flight || !e->slot_wait.head;
 }
 
 void engine_run_once(struct engine *e, int max_wait_ms)
@@ -1493,6 +1965,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
 	take_inbox(e);
 	take_resolved(e);
+	take_prepared(e);
 	if (!e->draining) {
 		now = mono_now();
 		if (e->paused && !e->probing && now >= e->probe_at)
@@ -1501,7 +1974,13 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 		while ((q = qlist_pop(&e->ready)))
 			try_queue(e, q, now);
 	}
-	flush_updates(e);
+	hand_out(e);
+	now = mono_now();
+	mark_sending(e, now);
+	if (flush_due(e, now))
+		flush_updates(e);
+	if (!e->ups_nr)
+		qlist_splice(&e->ready, &e->held);
 	if (e->wrote) {
 		fflush(e->out);
 		e->wrote = 0;
@@ -1517,7 +1996,7 @@ void engine_drain(struct engine *e)
 void engine_stats(struct engine *e, struct engine_stats *out)
 {
 	*out = e->stats;
-	out->pending = e->pending;
+	out->pending = e->pending + e->loading;
 	out->in_flight = e->in_flight;
 	out->destinations = e->queues.nr;
 }
@@ -1558,6 +2037,9 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 	pace_bucket_init(&e->global, grate, grate, mono_now());
 	e->ready_ok = 1;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->story_lock, NULL);
+	pthread_mutex_init(&e->pr.lock, NULL);
+	pthread_cond_init(&e->pr.cond, NULL);
 	if (getrandom(&e->rng, sizeof(e->rng), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(e->rng))
 		e->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL;
@@ -1577,6 +2059,13 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 		else
 			e->rs.started = 1;
 	}
+	if (!ret && e->p) {
+		if (pthread_create(&e->pr.thread, NULL, preparer_main, e))
+			ret = errbuf_set(err, HERALD_EIO, "cannot start the "
+					 "preparer thread");
+		else
+			e->pr.started = 1;
+	}
 	if (ret) {
 		engine_free(e);
 		return ret;
@@ -1587,7 +2076,11 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 
 static int load_one(void *arg, const struct store_record *rec)
 {
-	add_item(arg, rec);
+	struct engine *e = arg;
+	struct item *it = add_item(e, rec);
+
+	if (e->pr.started)
+		cache_record(e, it, (struct store_record *)rec, 0);
 	return 0;
 }
 
@@ -1630,6 +2123,26 @@ void engine_free(struct engine *e)
 	}
 	pthread_mutex_destroy(&e->rs.lock);
 	pthread_cond_destroy(&e->rs.cond);
+	if (e->pr.started) {
+		/* Heads it has not finished are freed with their queues. */
+		pthread_mutex_lock(&e->pr.lock);
+		e->pr.quit = 1;
+		pthread_cond_signal(&e->pr.cond);
+		pthread_mutex_unlock(&e->pr.lock);
+		pthread_join(e->pr.thread, NULL);
+	}
+	for (struct load *ld = e->pr.loads, *next; ld; ld = next) {
+		next = ld->next;
+		load_free(ld);
+	}
+	for (struct load *ld = e->pr.loaded, *next; ld; ld = next) {
+		next = ld->next;
+		load_free(ld);
+	}
+	pthread_mutex_destroy(&e->pr.lock);
+	pthread_cond_destroy(&e->pr.cond);
+	/* Requests abandoned in flight stay "sending" for the next start. */
+	mark_sending(e, INFINITY);
 	flush_updates(e);
 	/* Abandon transfers in flight: their flights are freed below. */
 	for (size_t i = 0; i < e->queues.nb; i++) {
@@ -1659,6 +2172,7 @@ void engine_free(struct engine *e)
 	free(e->ups);
 	free(e->strs);
 	free(e->inbox);
+	pthread_mutex_destroy(&e->story_lock);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

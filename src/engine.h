@@ -10,15 +10,17 @@
  * edits a story's message instead of posting a new one, paces requests to
  * the platforms' limits, retries with backoff, pauses the provider when
  * its credentials are rejected, and writes every change to the store in
- * one batch per loop iteration. docs/delivery.md describes the behaviour.
+ * batches (docs/delivery.md describes the behaviour).
  *
  * Threads: everything runs on the thread that calls engine_run_once(),
  * except engine_enqueue(), engine_wakeup(), engine_api_wake() and
- * engine_api_ready(), which any thread may call. The engine has one thread
- * of its own, for the provider's synchronous calls (resolve() and
- * identify()), so a slow lookup never stalls the loop; the provider's
- * other calls (building requests, reading answers) stay on the loop's
- * thread.
+ * engine_api_ready(), which any thread may call. The engine has two
+ * threads of its own: one for the provider's synchronous calls (resolve()
+ * and identify()), so a slow lookup never stalls the loop, and one that
+ * prepares requests (reads the event from the store, renders it, calls
+ * post_request() or update_request()), so the loop's thread only moves
+ * requests and reads answers (parse_response()). A provider's request
+ * builders must therefore not touch state its other calls change.
  */
 #ifndef HERALD_ENGINE_H
 #define HERALD_ENGINE_H

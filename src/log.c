@@ -33,7 +33,10 @@ static atomic_int out_fd = 2;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*clock_fn)(struct timespec *ts);	/* under lock */
 static char **secrets;				/* under lock */
+static size_t *secret_lens;			/* under lock */
 static size_t secrets_nr;
+/* Which bytes start a secret, so redact() skips the others fast. */
+static unsigned char secret_first[256];		/* under lock */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -120,6 +123,10 @@ void log_add_secret(const char *secret)
 			goto out;
 	}
 	secrets = xrealloc(secrets, (secrets_nr + 1) * sizeof(*secrets));
+	secret_lens = xrealloc(secret_lens,
+			       (secrets_nr + 1) * sizeof(*secret_lens));
+	secret_lens[secrets_nr] = strlen(secret);
+	secret_first[(unsigned char)*secret] = 1;
 	secrets[secrets_nr++] = xstrdup(secret);
 out:
 	pthread_mutex_unlock(&lock);
@@ -134,8 +141,11 @@ void log_clear_secrets(void)
 		free(secrets[i]);
 	}
 	free(secrets);
+	free(secret_lens);
 	secrets = NULL;
+	secret_lens = NULL;
 	secrets_nr = 0;
+	memset(secret_first, 0, sizeof(secret_first));
 	pthread_mutex_unlock(&lock);
 }
 
@@ -158,8 +168,12 @@ static int redact(struct strbuf *out, const char *s, size_t len)
 	while (i < len) {
 		size_t best = 0;
 
+		if (!secret_first[(unsigned char)s[i]]) {
+			i++;
+			continue;
+		}
 		for (size_t k = 0; k < secrets_nr; k++) {
-			size_t n = strlen(secrets[k]);
+			size_t n = secret_lens[k];
 
 			if (n > best && n <= len - i && !memcmp(s + i, secrets[k], n))
 				best = n;
