@@ -465,6 +465,7 @@ int httpd_start(struct httpd **out, const struct httpd_options *opt,
 		httpd_handler_fn *handler, void *arg, struct errbuf *err)
 {
 	struct httpd *h;
+	struct MHD_OptionItem pool[2];
 	int fd = -1, port = 0, v6 = 0, ret;
 	unsigned flags;
 
@@ -485,11 +486,17 @@ int httpd_start(struct httpd **out, const struct httpd_options *opt,
 		flags |= MHD_USE_THREAD_PER_CONNECTION;
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	/* A pool size of 0 or 1 means no pool to microhttpd. */
+	/*
+	 * The pool size only with a pool: microhttpd warns about a size given
+	 * with a thread per connection.
+	 */
+	pool[0] = (struct MHD_OptionItem){ opt->threads ?
+		MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, opt->threads, NULL };
+	pool[1] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_THREAD_POOL_SIZE, opt->threads,
+		MHD_OPTION_ARRAY, pool,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(opt->connection_limit ? opt->connection_limit : 512),

@@ -97,6 +97,7 @@ like "$HERALD_START_LINE" 'provider"?[=:]"?slack' "start-up line: provider"
 like "$HERALD_START_LINE" "herald\.db" "start-up line: database"
 like "$HERALD_START_LINE" 'pending"?[=:]"?0' "start-up line: 0 pending"
 is "$(grep -c 'listen"\?[=:]' "$HERALD_ERR")" 1 "exactly one start-up line"
+unlike "$(cat "$HERALD_ERR")" 'level"?[=:]"?(warn|error)' "no warning or error at start-up with a good configuration"
 
 # Two connections left alone until the end: one idle, one with half a
 # request. The server must close both (idle timeout 10 s).
