@@ -14,43 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider.h"
+#include "fuzz_provider.h"
 
 #define HEADER_VALUE_MAX 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct provider *discord(void)
-{
-	static struct provider *p;
-	struct config cfg;
-	struct errbuf err;
-
-	if (p)
-		return p;
-	config_init(&cfg);
-	cfg.provider = PROVIDER_DISCORD;
-	cfg.token = xstrdup("discord-fuzz-token");
-	if (provider_new(&p, &cfg, &err))
-		abort();
-	config_release(&cfg);
-	return p;
-}
-
-static void check_text(const char *s, size_t size)
-{
-	json_t *j;
-
-	if (strnlen(s, size) >= size)
-		abort();
-	for (const char *c = s; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			abort();
-	j = json_string(s);	/* NULL: not valid UTF-8 */
-	if (!j)
-		abort();
-	json_decref(j);
-}
 
 /* The next line of data (at most HEADER_VALUE_MAX bytes) as a string. */
 static char *take_line(const uint8_t *data, size_t size, size_t *pos)
@@ -73,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		HTTP_ERR_CONNECT, HTTP_ERR_TIMEOUT, HTTP_ERR_TOO_LARGE,
 		HTTP_ERR_TLS, HTTP_ERR_OTHER,
 	};
-	struct provider *p = discord();
+	struct provider *p = fuzz_provider(PROVIDER_DISCORD, "discord-fuzz-token");
 	struct http_response resp;
 	struct delivery_result out;
 	const size_t nstatus = sizeof(statuses) / sizeof(statuses[0]);
@@ -104,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    out.outcome != DELIVERY_PERMANENT && out.outcome != DELIVERY_AUTH)
 		abort();
 	if (out.outcome != DELIVERY_OK) {
-		check_text(out.code, sizeof(out.code));
-		check_text(out.message, sizeof(out.message));
+		fuzz_check_text(out.code, sizeof(out.code));
+		fuzz_check_text(out.message, sizeof(out.message));
 		if (!out.code[0] || !out.message[0])
 			abort();
 		if (strstr(out.message, "discord-fuzz-token"))
@@ -118,12 +86,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(out.rl.reset_after_s >= 0 && out.rl.reset_after_s <= 86400) ||
 	    out.rl.remaining < 0)
 		abort();
-	check_text(out.rl.bucket, sizeof(out.rl.bucket));
+	fuzz_check_text(out.rl.bucket, sizeof(out.rl.bucket));
 	if (strnlen(out.channel_id, sizeof(out.channel_id)) >= sizeof(out.channel_id) ||
 	    strnlen(out.message_id, sizeof(out.message_id)) >= sizeof(out.message_id))
 		abort();
-	check_text(out.channel_id, sizeof(out.channel_id));
-	check_text(out.message_id, sizeof(out.message_id));
+	fuzz_check_text(out.channel_id, sizeof(out.channel_id));
+	fuzz_check_text(out.message_id, sizeof(out.message_id));
 	http_response_release(&resp);
 	return 0;
 }

@@ -10,41 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider.h"
+#include "fuzz_provider.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct provider *slack(void)
-{
-	static struct provider *p;
-	struct config cfg;
-	struct errbuf err;
-
-	if (p)
-		return p;
-	config_init(&cfg);
-	cfg.provider = PROVIDER_SLACK;
-	cfg.token = xstrdup("xoxb-fuzz-token");
-	if (provider_new(&p, &cfg, &err))
-		abort();
-	config_release(&cfg);
-	return p;
-}
-
-static void check_text(const char *s, size_t size)
-{
-	json_t *j;
-
-	if (strnlen(s, size) >= size)
-		abort();
-	for (const char *c = s; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			abort();
-	j = json_string(s);	/* NULL: not valid UTF-8 */
-	if (!j)
-		abort();
-	json_decref(j);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		HTTP_ERR_CONNECT, HTTP_ERR_TIMEOUT, HTTP_ERR_TOO_LARGE,
 		HTTP_ERR_TLS, HTTP_ERR_OTHER,
 	};
-	struct provider *p = slack();
+	struct provider *p = fuzz_provider(PROVIDER_SLACK, "xoxb-fuzz-token");
 	struct http_response resp;
 	struct delivery_result out;
 	const size_t nstatus = sizeof(statuses) / sizeof(statuses[0]);
@@ -92,8 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    out.outcome != DELIVERY_PERMANENT && out.outcome != DELIVERY_AUTH)
 		abort();
 	if (out.outcome != DELIVERY_OK) {
-		check_text(out.code, sizeof(out.code));
-		check_text(out.message, sizeof(out.message));
+		fuzz_check_text(out.code, sizeof(out.code));
+		fuzz_check_text(out.message, sizeof(out.message));
 		if (!out.code[0] || !out.message[0])
 			abort();
 	}
