@@ -386,31 +386,28 @@ all=$(printf '%s' "$BODY" | jqr '[.notifications[].id] | join(" ")')
 is "$(printf '%s' "$BODY" | jqr '[.notifications[].id] | . == (sort | reverse)')" true "the log is newest first"
 is "$(printf '%s' "$BODY" | jqr .next_before)" null "a page that is not full: next_before null"
 n_all=$(printf '%s' "$BODY" | jqr '.notifications | length')
+# page_ids QUERY: walks the log in pages of 2 (QUERY is extra parameters,
+# "" or "state=x&"), following next_before; sets paged to the ids in order.
+page_ids() {
+	local before_q="" pages=0 nb
+	paged=""
+	while :; do
+		api GET "/api/v1/notifications?${1}limit=2$before_q"
+		[ "$STATUS" = 200 ] || break
+		paged="$paged $(printf '%s' "$BODY" | jqr '[.notifications[].id] | join(" ")')"
+		nb=$(printf '%s' "$BODY" | jqr .next_before)
+		pages=$((pages + 1))
+		[ "$nb" = null ] || [ "$pages" -gt 50 ] && break
+		before_q="&before=$nb"
+	done
+}
 # Pages of 2.
-paged="" before_q="" pages=0
-while :; do
-	api GET "/api/v1/notifications?limit=2$before_q"
-	[ "$STATUS" = 200 ] || break
-	paged="$paged $(printf '%s' "$BODY" | jqr '[.notifications[].id] | join(" ")')"
-	nb=$(printf '%s' "$BODY" | jqr .next_before)
-	pages=$((pages + 1))
-	[ "$nb" = null ] || [ "$pages" -gt 50 ] && break
-	before_q="&before=$nb"
-done
+page_ids ""
 is "$(echo $paged)" "$(echo $all)" "pages of 2 following next_before give the whole log"
 # Pages of 2 of a filtered log.
 api GET '/api/v1/notifications?state=delivered&limit=1000'
 want=$(printf '%s' "$BODY" | jqr '[.notifications[].id] | join(" ")')
-paged="" before_q="" pages=0
-while :; do
-	api GET "/api/v1/notifications?state=delivered&limit=2$before_q"
-	[ "$STATUS" = 200 ] || break
-	paged="$paged $(printf '%s' "$BODY" | jqr '[.notifications[].id] | join(" ")')"
-	nb=$(printf '%s' "$BODY" | jqr .next_before)
-	pages=$((pages + 1))
-	[ "$nb" = null ] || [ "$pages" -gt 50 ] && break
-	before_q="&before=$nb"
-done
+page_ids "state=delivered&"
 is "$(echo $paged)" "$(echo $want)" "state=delivered in pages of 2: the same as in one page"
 api GET "/api/v1/notifications?before=$id1"
 is "$(printf '%s' "$BODY" | jqr '.notifications | length')" 0 "before the first id: nothing"
