@@ -46,9 +46,9 @@
 #define STMT_CACHE_SIZE 32
 #define PENDING_CHUNK 500
 #define DEFAULT_MAX_PAGES 1073741823L
-#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_PAGES 4000
 /* Past this, a checkpoint goes before the waiting accepts. */
-#define CHECKPOINT_URGENT_PAGES 2000
+#define CHECKPOINT_URGENT_PAGES 8000
 
 /* ---- schema ----------------------------------------------------------- */
 
