@@ -166,12 +166,48 @@ static json_t *blocks(const struct render_view *v, size_t desc_max,
 	return blocks;
 }
 
-/* The size of the blocks as sent, in units. */
+/*
+ * A bound of j's size as compact JSON, in units: every byte of a string
+ * or key takes at most 6 ("\u001f"), every value at most 8 more of
+ * quotes, colon, comma and brackets, and a number at most 24.
+ */
+static size_t units_bound(const json_t *j)
+{
+	size_t n = 8;
+
+	if (json_is_string(j)) {
+		n += 6 * json_string_length(j);
+	} else if (json_is_object(j)) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach((json_t *)j, key, v)
+			n += 6 * strlen(key) + units_bound(v);
+	} else if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(j, i, v)
+			n += units_bound(v);
+	} else {
+		n += 24;
+	}
+	return n;
+}
+
+/*
+ * The size of the blocks as sent, in units; when a cheap bound shows it
+ * within SLACK_BLOCKS_CHARS_MAX (nearly always), that bound instead.
+ */
 static size_t blocks_units(const json_t *blocks)
 {
-	char *s = json_dumps(blocks, JSON_COMPACT);
-	size_t units = s ? text_units(s, strlen(s)) : 0;
+	size_t bound = units_bound(blocks), units;
+	char *s;
 
+	if (bound <= SLACK_BLOCKS_CHARS_MAX)
+		return bound;
+	s = json_dumps(blocks, JSON_COMPACT);
+	units = s ? text_units(s, strlen(s)) : 0;
 	free(s);
 	return units;
 }
