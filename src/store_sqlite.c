@@ -224,7 +224,10 @@ struct conn {
 	} cache[STMT_CACHE_SIZE];
 };
 
-/* A store_accept() call waiting for the committer. Lives on its stack. */
+/*
+ * A store_accept() call (items) or store_apply() call (ups) waiting for
+ * the committer. Lives on its stack.
+ */
 struct accept_req {
 	const struct store_item *items;
 	size_t nr;
@@ -233,6 +236,8 @@ struct accept_req {
 	int rc;
 	int done;
 	struct accept_req *next;
+	const struct store_update *ups;
+	size_t ups_nr;
 };
 
 struct sqlite_store {
@@ -746,9 +751,27 @@ static void fail_round(struct sqlite_store *s, struct accept_req *batch,
 			continue;
 		release_outs(r);
 		r->rc = errbuf_set(r->err, HERALD_EIO,
-				   "storing events in %s failed: %s: check free disk space and the file's permissions",
+				   "storing %s in %s failed: %s: check free disk space and the file's permissions",
+				   r->ups ? "delivery states" : "events",
 				   s->path, why);
 	}
+}
+
+static int apply_one(struct conn *c, const struct store_update *u,
+		     struct errbuf *err);
+
+/* The updates of a store_apply() call, inside the round's transaction. */
+static int apply_ups(struct conn *c, struct accept_req *r)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < r->ups_nr; i++) {
+		ret = apply_one(c, &r->ups[i], r->err);
+		if (ret)
+			errbuf_prefix(r->err, "update %zu of notification %lld",
+				      i, (long long)r->ups[i].id);
+	}
+	return ret;
 }
 
 /* One group commit: every queued request in one transaction. */
@@ -757,7 +780,7 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 	struct conn *c = &s->commit;
 	double now = store_now();
 	struct errbuf dberr;
-	uint64_t calls = 0, items = 0;
+	uint64_t calls = 0, items = 0, applies = 0;
 	struct errbuf e;
 	int ret;
 
@@ -769,6 +792,21 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 	for (struct accept_req *r = batch; r; r = r->next) {
 		if (conn_exec(c, "SAVEPOINT batch", &e))
 			goto dbfail;
+		if (r->ups) {
+			/* Its own failure undoes only its own updates. */
+			ret = apply_ups(c, r);
+			if (ret) {
+				r->rc = ret;
+				if (conn_exec(c, "ROLLBACK TO batch", &e) ||
+				    conn_exec(c, "RELEASE batch", &e))
+					goto dbfail;
+				continue;
+			}
+			if (conn_exec(c, "RELEASE batch", &e))
+				goto dbfail;
+			applies++;
+			continue;
+		}
 		ret = accept_items(c, r, now, &dberr);
 		if (ret == HERALD_EINVAL) {
 			r->rc = ret;
@@ -789,7 +827,9 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 	}
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto dbfail;
-	atomic_fetch_add(&s->accept_commits, 1);
+	if (calls)
+		atomic_fetch_add(&s->accept_commits, 1);
+	atomic_fetch_add(&s->apply_commits, applies);
 	atomic_fetch_add(&s->accept_calls, calls);
 	atomic_fetch_add(&s->accept_items, items);
 	goto out;
@@ -869,7 +909,9 @@ static void *committer_main(void *arg)
 	for (r = s->head; r; r = next) {
 		next = r->next;
 		r->rc = errbuf_set(r->err, HERALD_EIO,
-				   "the store is shutting down: the events were not stored");
+				   "the store is shutting down: the %s not stored",
+				   r->ups ? "delivery states were" :
+				   "events were");
 		r->done = 1;
 	}
 	s->head = NULL;
@@ -883,7 +925,8 @@ static int sq_accept(struct store *st, const struct store_item *items,
 		     size_t nr, struct store_accepted *out, struct errbuf *err)
 {
 	struct sqlite_store *s = sq(st);
-	struct accept_req req = { items, nr, out, err, 0, 0, NULL };
+	struct accept_req req = { .items = items, .nr = nr, .out = out,
+				  .err = err };
 
 	memset(out, 0, nr * sizeof(*out));
 	pthread_mutex_lock(&s->lock);
@@ -1238,10 +1281,10 @@ static int apply_one(struct conn *c, const struct store_update *u,
 	return stmt_run(c, stmt, err);
 }
 
-static int sq_apply(struct store *st, const struct store_update *ups,
-		    size_t nr, struct errbuf *err)
+/* store_apply() in a transaction of its own, on the engine's connection. */
+static int apply_alone(struct sqlite_store *s, const struct store_update *ups,
+		       size_t nr, struct errbuf *err)
 {
-	struct sqlite_store *s = sq(st);
 	struct conn *c = &s->engine;
 	int ret;
 
@@ -1260,6 +1303,39 @@ static int sq_apply(struct store *st, const struct store_update *ups,
 	write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
+}
+
+/*
+ * The updates join the committer's next round: one transaction, and one
+ * write of the pages that accepts and updates share (the newest rows of
+ * notifications and their indexes), instead of two. Alone when the
+ * committer is not there (starting, closing).
+ */
+static int sq_apply(struct store *st, const struct store_update *ups,
+		    size_t nr, struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct accept_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.ups = ups;
+	req.ups_nr = nr;
+	req.err = err;
+	pthread_mutex_lock(&s->lock);
+	if (!s->committer_started || s->closing || !nr) {
+		pthread_mutex_unlock(&s->lock);
+		return apply_alone(s, ups, nr, err);
+	}
+	s->active++;
+	*s->tail = &req;
+	s->tail = &req.next;
+	pthread_cond_signal(&s->wake);
+	while (!req.done)
+		pthread_cond_wait(&s->done, &s->lock);
+	if (--s->active == 0 && s->closing)
+		pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+	return req.rc;
 }
 
 /* ---- stories and resolutions ----------------------------------------- */
