@@ -380,6 +380,17 @@ struct prepared {
 	char *bad_reason;	/* the reason when the configured destination is bad */
 };
 
+void api_queued_release(struct api_queued *q)
+{
+	free(q->destination);
+	free(q->correlation_key);
+	if (q->ev) {
+		event_release(q->ev);
+		free(q->ev);
+	}
+	memset(q, 0, sizeof(*q));
+}
+
 static void prepared_release(struct prepared *p)
 {
 	free(p->key);
@@ -432,6 +443,8 @@ static void post_events(struct api_context *ctx,
 	const char *header = httpd_request_header(req, "Idempotency-Key");
 	const char *provider;
 	int64_t *wake = NULL;
+	struct api_queued *queued = NULL;
+	double now;
 	struct errbuf err;
 	json_t *list;
 	int array, ret;
@@ -550,6 +563,8 @@ static void post_events(struct api_context *ctx,
 
 	list = json_array();
 	wake = xcalloc(nr, sizeof(*wake));
+	queued = xcalloc(nr, sizeof(*queued));
+	now = store_now();
 	for (size_t i = 0; i < nr; i++) {
 		const struct store_accepted *a = &acc[i];
 		json_t *o = json_object();
@@ -575,10 +590,27 @@ static void post_events(struct api_context *ctx,
 		fresh++;
 		metrics_notification(ctx->metrics, provider,
 				     store_state_name(a->state));
-		if (a->state == STORE_QUEUED)
-			wake[wake_nr++] = a->id;
+		if (a->state != STORE_QUEUED)
+			continue;
+		wake[wake_nr] = a->id;
+		if (ctx->queued) {
+			struct api_queued *qd = &queued[wake_nr];
+
+			qd->id = a->id;
+			qd->created_at = now;
+			qd->destination = a->destination ?
+					  xstrdup(a->destination) : NULL;
+			qd->correlation_key = prep[i].correlation;
+			prep[i].correlation = NULL;
+			qd->ev = xmalloc(sizeof(*qd->ev));
+			*qd->ev = evs[i];
+			memset(&evs[i], 0, sizeof(evs[i]));
+		}
+		wake_nr++;
 	}
-	if (wake_nr && ctx->wake)
+	if (wake_nr && ctx->queued)
+		ctx->queued(ctx->queued_arg, queued, wake_nr);
+	else if (wake_nr && ctx->wake)
 		ctx->wake(ctx->wake_arg, wake, wake_nr);
 	reply_json(resp, fresh ? 202 : 200, json_pack("{s:o}", "accepted", list));
 out:
@@ -590,6 +622,9 @@ out:
 	free(prep);
 	free(items);
 	free(wake);
+	for (size_t i = 0; queued && i < wake_nr; i++)
+		api_queued_release(&queued[i]);
+	free(queued);
 	event_array_free(evs, nr);
 	api_snapshot_put(snap);
 	errlist_release(&problems);

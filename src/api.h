@@ -77,6 +77,28 @@ void api_routing_release(struct api_routing *r);
 typedef void api_wake_fn(void *arg, const int64_t *ids, size_t nr);
 
 /*
+ * A notification just accepted and queued, with what delivering it needs,
+ * so the engine does not read it back from the store or parse its event
+ * again.
+ */
+struct api_queued {
+	int64_t id;
+	double created_at;		/* store_now() clock */
+	char *destination;
+	char *correlation_key;		/* NULL: none */
+	struct event *ev;		/* the event as parsed */
+};
+
+/*
+ * Hands the engine notifications just accepted (in id order within one
+ * call). The callee takes destination, correlation_key and ev of each
+ * (setting them NULL); the array stays the caller's.
+ */
+typedef void api_queued_fn(void *arg, struct api_queued *q, size_t nr);
+/* Frees what q still holds. */
+void api_queued_release(struct api_queued *q);
+
+/*
  * Whether the provider can deliver: returns 1 when it can (or is not yet
  * known not to), 0 with why filled ("slack rejected the token:
  * invalid_auth") when its credentials are known bad.
@@ -88,6 +110,8 @@ struct api_context {
 	struct api_routing *routing;
 	api_wake_fn *wake;		/* may be NULL */
 	void *wake_arg;
+	api_queued_fn *queued;		/* may be NULL: wake gets the ids */
+	void *queued_arg;
 	api_ready_fn *ready;		/* may be NULL: always ready */
 	void *ready_arg;
 	struct metrics *metrics;	/* may be NULL */

@@ -250,6 +250,8 @@ static int start(struct serve *s)
 	s->api.routing = &s->routing;
 	s->api.wake = engine_api_wake;
 	s->api.wake_arg = s->engine;
+	s->api.queued = engine_api_queued;
+	s->api.queued_arg = s->engine;
 	s->api.ready = engine_api_ready;
 	s->api.ready_arg = s->engine;
 	s->api.metrics = &s->metrics;

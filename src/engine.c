@@ -39,6 +39,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api.h"
 #include "event.h"
 #include "log.h"
 #include "pace.h"
@@ -52,7 +53,7 @@
  * Requests in flight at most (each costs a connection and ~20 KB); more
  * destinations ready than this take turns.
  */
-#define MAX_IN_FLIGHT 128
+#define MAX_IN_FLIGHT 256
 /* How long a request is in flight before the store shows it "sending". */
 #define SENDING_MARK_S 0.1
 /*
@@ -176,7 +177,9 @@ struct item {
 	int force_post;			/* its story's message is gone */
 	struct store_record *rec;	/* cached: body, destination and
 					   correlation key; or NULL */
-	size_t rec_bytes;
+	struct event *ev;		/* cached: the event as accepted, in
+					   place of rec's body; or NULL */
+	size_t rec_bytes;		/* of rec and ev */
 };
 
 /* One destination's FIFO. node must stay first. */
@@ -225,6 +228,7 @@ struct flight {
 	int force_post;
 	char *chan;			/* the queue's channel ID */
 	struct store_record rec;	/* without body */
+	struct event *ev;		/* the event, when it was cached */
 	int edit;
 	enum prep_state prep;
 	struct http_request req;
@@ -255,6 +259,24 @@ struct preparer {
 	struct flight *done, *done_tail;
 	struct load *loads, *loads_tail;
 	struct load *loaded, *loaded_tail;
+	int quit;
+};
+
+/*
+ * The thread that writes the loop's state changes to the store, so the
+ * loop goes on moving requests while a transaction is written. It has
+ * one batch at a time; the loop gathers the next meanwhile.
+ */
+struct writer {
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct store_update *ups;	/* the batch, or NULL */
+	size_t ups_nr;
+	char **strs;			/* the strings it points to */
+	size_t strs_nr;
+	int done;			/* written: the loop takes it back */
 	int quit;
 };
 
@@ -311,6 +333,8 @@ struct engine {
 	struct resolver rs;		/* the thread that calls them */
 	int probing;			/* an identify job is out */
 	struct preparer pr;
+	struct writer wr;
+	size_t writing;			/* updates the writer has; 0: idle */
 	struct flight *pout, *pout_tail;	/* for the preparer, this turn */
 	struct flight *unmarked, *unmarked_tail;	/* not "sending" yet */
 
@@ -331,6 +355,7 @@ struct engine {
 	struct qlist ready, parked, paused_list;
 	struct qlist slot_wait;		/* ready, but MAX_IN_FLIGHT reached */
 	struct qlist held;		/* answered; wait for the commit */
+	struct qlist held_writing;	/* the same, being written */
 	struct timer *heap;
 	size_t heap_nr, heap_alloc;
 
@@ -358,6 +383,8 @@ struct engine {
 	pthread_mutex_t lock;
 	int64_t *inbox;
 	size_t inbox_nr, inbox_alloc;
+	struct api_queued *qin;		/* engine_api_queued() */
+	size_t qin_nr, qin_alloc;
 	int ready_ok;			/* 0 while paused */
 	char ready_why[512];
 };
@@ -527,22 +554,122 @@ static struct store_update *update(struct engine *e,
 	return u;
 }
 
-static void flush_updates(struct engine *e)
+static void apply(struct engine *e, const struct store_update *ups,
+		  size_t nr)
 {
 	struct errbuf err;
 
-	if (e->ups_nr && store_apply(e->store, e->ups, e->ups_nr, &err) < 0) {
+	if (nr && store_apply(e->store, ups, nr, &err) < 0) {
 		struct log_line l;
 
 		log_begin(&l, LOG_ERROR, "store write failed");
-		log_int(&l, "updates", (long long)e->ups_nr);
+		log_int(&l, "updates", (long long)nr);
 		log_str(&l, "error", err.msg);
 		log_end(&l);
 	}
-	for (size_t i = 0; i < e->strs_nr; i++)
-		free(e->strs[i]);
+}
+
+static void free_strs(char **strs, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(strs[i]);
+}
+
+/* Writes the changes gathered so far, on this thread. */
+static void flush_updates(struct engine *e)
+{
+	apply(e, e->ups, e->ups_nr);
+	free_strs(e->strs, e->strs_nr);
 	e->strs_nr = 0;
 	e->ups_nr = 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct engine *e = arg;
+	struct writer *w = &e->wr;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!(w->ups && !w->done) && !w->quit)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->ups || w->done)
+			break;		/* quit, with nothing left to write */
+		pthread_mutex_unlock(&w->lock);
+		apply(e, w->ups, w->ups_nr);
+		pthread_mutex_lock(&w->lock);
+		w->done = 1;
+		pthread_cond_broadcast(&w->cond);
+		engine_wakeup(e);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/*
+ * Hands the changes gathered so far to the writer, with the queues that
+ * wait for them; when it is still busy, they wait for the next turn.
+ * Without a writer they are written at once.
+ */
+static void hand_updates(struct engine *e)
+{
+	struct writer *w = &e->wr;
+
+	if (!w->started) {
+		flush_updates(e);
+		return;
+	}
+	if (e->writing || !e->ups_nr)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->ups = e->ups;
+	w->ups_nr = e->ups_nr;
+	w->strs = e->strs;
+	w->strs_nr = e->strs_nr;
+	w->done = 0;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	e->writing = e->ups_nr;
+	e->ups = NULL;
+	e->ups_nr = e->ups_alloc = 0;
+	e->strs = NULL;
+	e->strs_nr = e->strs_alloc = 0;
+	qlist_splice(&e->held_writing, &e->held);
+}
+
+/*
+ * Takes back the writer's batch once it is written (wait: until then):
+ * the queues that waited for it may go on.
+ */
+static void take_written(struct engine *e, int wait)
+{
+	struct writer *w = &e->wr;
+	struct store_update *ups;
+	char **strs;
+	size_t strs_nr;
+
+	if (!e->writing)
+		return;
+	pthread_mutex_lock(&w->lock);
+	while (wait && !w->done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (!w->done) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	ups = w->ups;
+	strs = w->strs;
+	strs_nr = w->strs_nr;
+	w->ups = NULL;
+	w->strs = NULL;
+	w->ups_nr = w->strs_nr = 0;
+	w->done = 0;
+	pthread_mutex_unlock(&w->lock);
+	free(ups);
+	free_strs(strs, strs_nr);
+	free(strs);
+	e->writing = 0;
+	qlist_splice(&e->ready, &e->held_writing);
 }
 
 /* ---- items and queues ------------------------------------------------------ */
@@ -584,6 +711,14 @@ static struct queue *get_queue(struct engine *e, const char *dest)
 	return q;
 }
 
+static void event_free(struct event *ev)
+{
+	if (ev) {
+		event_release(ev);
+		free(ev);
+	}
+}
+
 static void cache_drop(struct engine *e, struct item *it)
 {
 	if (!it->rec)
@@ -591,6 +726,8 @@ static void cache_drop(struct engine *e, struct item *it)
 	store_record_release(it->rec);
 	free(it->rec);
 	it->rec = NULL;
+	event_free(it->ev);
+	it->ev = NULL;
 	e->cache_bytes -= it->rec_bytes;
 	it->rec_bytes = 0;
 }
@@ -632,6 +769,54 @@ static void cache_record(struct engine *e, struct item *it,
 }
 
 /*
+ * Keeps the event, destination and correlation key of a notification
+ * just accepted (taken from qd) with it, while the cache has room.
+ */
+static void cache_queued(struct engine *e, struct item *it,
+			 struct api_queued *qd)
+{
+	struct store_record *c;
+	size_t bytes;
+
+	if (!it || !qd->ev || !qd->destination)
+		return;
+	bytes = sizeof(*c) + 64 + event_memory(qd->ev) +
+		strlen(qd->destination) +
+		(qd->correlation_key ? strlen(qd->correlation_key) : 0);
+	if (e->cache_bytes + bytes > RECORD_CACHE_BYTES)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->id = qd->id;
+	c->destination = qd->destination;
+	c->correlation_key = qd->correlation_key;
+	it->ev = qd->ev;
+	qd->destination = qd->correlation_key = NULL;
+	qd->ev = NULL;
+	it->rec = c;
+	it->rec_bytes = bytes;
+	e->cache_bytes += bytes;
+}
+
+/*
+ * Moves what the cache holds of it to *rec and *ev (zeroed and NULL when
+ * nothing is cached).
+ */
+static void take_cached(struct engine *e, struct item *it,
+			struct store_record *rec, struct event **ev)
+{
+	memset(rec, 0, sizeof(*rec));
+	*ev = it->ev;
+	it->ev = NULL;
+	if (!it->rec)
+		return;
+	*rec = *it->rec;
+	free(it->rec);
+	it->rec = NULL;
+	e->cache_bytes -= it->rec_bytes;
+	it->rec_bytes = 0;
+}
+
+/*
  * Takes a pending notification into its queue (rec stays the caller's).
  * Returns the new item, or NULL when it was not taken.
  */
@@ -657,11 +842,26 @@ static struct item *add_item(struct engine *e, const struct store_record *rec)
 	if (rec->state == STORE_RETRYING && rec->next_attempt_at > now_wall)
 		it->not_before = mono_now() + (rec->next_attempt_at - now_wall);
 	htab_add(&e->items, &it->node, hash_id(it->id));
-	if (q->tail)
-		q->tail->next = it;
-	else
-		q->head = it;
-	q->tail = it;
+	if (!q->tail || q->tail->id < it->id) {
+		if (q->tail)
+			q->tail->next = it;
+		else
+			q->head = it;
+		q->tail = it;
+	} else {
+		/*
+		 * Handed in late (requests answered out of order): its
+		 * place by id, never before a head in flight.
+		 */
+		struct item **pp = &q->head;
+
+		if (q->inflight)
+			pp = &q->head->next;
+		while (*pp && (*pp)->id < it->id)
+			pp = &(*pp)->next;
+		it->next = *pp;
+		*pp = it;
+	}
 	q->len++;
 	e->pending++;
 	if (q->head == it)
@@ -1079,6 +1279,7 @@ static void settle(struct engine *e, struct item *it, const char *dest,
 static void flight_free(struct flight *f)
 {
 	store_record_release(&f->rec);
+	event_free(f->ev);
 	http_request_release(&f->req);
 	free(f->chan);
 	free(f);
@@ -1162,8 +1363,9 @@ static int head_record(struct engine *e, int64_t id, struct store_record *rec)
 	return ret;
 }
 
+/* Renders ev, or when it is NULL the event read back with rec. */
 static json_t *render(struct engine *e, const struct store_record *rec,
-		      struct delivery_result *r)
+		      const struct event *ev, struct delivery_result *r)
 {
 	struct event *evs = NULL;
 	size_t nr = 0;
@@ -1171,8 +1373,12 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 	struct render_ctx ctx = { CONFIG_DEFAULT_COMMIT_URL, NULL };
 	json_t *body;
 
-	if (!rec->body || event_parse_many(rec->body, strlen(rec->body), 1,
-					   &evs, &nr, NULL) < 0 || nr != 1) {
+	if (ev) {
+		evs = (struct event *)ev;
+		nr = 1;
+	} else if (!rec->body ||
+		   event_parse_many(rec->body, strlen(rec->body), 1, &evs, &nr,
+				    NULL) < 0 || nr != 1) {
 		event_array_free(evs, nr);
 		delivery_result_set(r, DELIVERY_PERMANENT, "invalid_event",
 				    "the stored event cannot be read back; "
@@ -1189,7 +1395,8 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 	body = render_for(e->p ? e->kind : PROVIDER_SLACK, &evs[0], &ctx);
 	if (snap)
 		api_snapshot_put(snap);
-	event_array_free(evs, nr);
+	if (!ev)
+		event_array_free(evs, nr);
 	return body;
 }
 
@@ -1402,17 +1609,23 @@ static void send_log(struct engine *e, struct queue *q)
 {
 	struct item *it = q->head;
 	struct store_record rec;
+	struct event *ev;
 	struct delivery_result r;
 	json_t *body;
 
 	delivery_result_clear(&r);
-	if (head_record(e, it->id, &rec) < 0) {
-		/* Gone from the store: nothing to deliver. */
-		remove_head(e, it);
-		make_ready(e, q);
-		return;
+	take_cached(e, it, &rec, &ev);
+	if (!rec.body && !ev) {
+		store_record_release(&rec);
+		if (head_record(e, it->id, &rec) < 0) {
+			/* Gone from the store: nothing to deliver. */
+			remove_head(e, it);
+			make_ready(e, q);
+			return;
+		}
 	}
-	body = render(e, &rec, &r);
+	body = render(e, &rec, ev, &r);
+	event_free(ev);
 	if (body) {
 		print_log(e, it, &rec, body);
 		json_decref(body);
@@ -1440,13 +1653,18 @@ static void prepare(struct engine *e, struct flight *f)
 	int ret;
 
 	delivery_result_clear(&f->r);
-	if (!f->rec.body && head_record(e, f->id, &f->rec) < 0) {
-		f->prep = PREP_GONE;
-		return;
+	if (!f->rec.body && !f->ev) {
+		store_record_release(&f->rec);
+		if (head_record(e, f->id, &f->rec) < 0) {
+			f->prep = PREP_GONE;
+			return;
+		}
 	}
-	body = render(e, &f->rec, &f->r);
+	body = render(e, &f->rec, f->ev, &f->r);
 	free(f->rec.body);
 	f->rec.body = NULL;
+	event_free(f->ev);
+	f->ev = NULL;
 	if (!body) {
 		f->prep = PREP_FAILED;
 		return;
@@ -1594,14 +1812,8 @@ static void dispatch(struct engine *e, struct queue *q)
 	f->it = q->head;
 	f->id = q->head->id;
 	f->force_post = q->head->force_post;
-	if (q->head->rec) {
-		/* The record moves to the flight; a retry reads it again. */
-		f->rec = *q->head->rec;
-		free(q->head->rec);
-		q->head->rec = NULL;
-		e->cache_bytes -= q->head->rec_bytes;
-		q->head->rec_bytes = 0;
-	}
+	/* The record moves to the flight; a retry reads it again. */
+	take_cached(e, q->head, &f->rec, &f->ev);
 	f->chan = xstrdup(q->channel_id ? q->channel_id : "");
 	snprintf(f->channel_id, sizeof(f->channel_id), "%s", f->chan);
 	q->inflight = f;
@@ -1790,6 +2002,26 @@ void engine_api_wake(void *arg, const int64_t *ids, size_t nr)
 	engine_enqueue(arg, ids, nr);
 }
 
+void engine_api_queued(void *arg, struct api_queued *qd, size_t nr)
+{
+	struct engine *e = arg;
+
+	if (!nr)
+		return;
+	pthread_mutex_lock(&e->lock);
+	if (e->qin_nr + nr > e->qin_alloc) {
+		while (e->qin_nr + nr > e->qin_alloc)
+			e->qin_alloc = e->qin_alloc ? e->qin_alloc * 2 : 256;
+		e->qin = xrealloc(e->qin, e->qin_alloc * sizeof(*e->qin));
+	}
+	for (size_t i = 0; i < nr; i++) {
+		e->qin[e->qin_nr++] = qd[i];
+		memset(&qd[i], 0, sizeof(qd[i]));
+	}
+	pthread_mutex_unlock(&e->lock);
+	engine_wakeup(e);
+}
+
 void engine_wakeup(struct engine *e)
 {
 	http_client_wakeup(e->client);
@@ -1830,18 +2062,57 @@ static int take_range(struct engine *e, const int64_t *ids, size_t nr)
 	return 0;
 }
 
-/* Takes the ids handed in by engine_enqueue() into their queues. */
+static int cmp_queued(const void *a, const void *b)
+{
+	int64_t x = ((const struct api_queued *)a)->id;
+	int64_t y = ((const struct api_queued *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Takes notifications handed in by engine_api_queued() into their queues,
+ * keeping their events while the cache has room.
+ */
+static void take_queued(struct engine *e, struct api_queued *qd, size_t nr)
+{
+	qsort(qd, nr, sizeof(*qd), cmp_queued);
+	for (size_t i = 0; i < nr; i++) {
+		struct store_record rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.id = qd[i].id;
+		rec.destination = qd[i].destination;
+		rec.correlation_key = qd[i].correlation_key;
+		rec.state = STORE_QUEUED;
+		rec.created_at = qd[i].created_at;
+		cache_queued(e, add_item(e, &rec), &qd[i]);
+		api_queued_release(&qd[i]);
+	}
+	free(qd);
+}
+
+/* Takes what engine_enqueue() and engine_api_queued() handed in. */
 static void take_inbox(struct engine *e)
 {
 	int64_t *ids;
-	size_t nr, i = 0, keep_nr = 0;
+	struct api_queued *qd;
+	size_t nr, qd_nr, i = 0, keep_nr = 0;
 
 	pthread_mutex_lock(&e->lock);
 	ids = e->inbox;
 	nr = e->inbox_nr;
 	e->inbox = NULL;
 	e->inbox_nr = e->inbox_alloc = 0;
+	qd = e->qin;
+	qd_nr = e->qin_nr;
+	e->qin = NULL;
+	e->qin_nr = e->qin_alloc = 0;
 	pthread_mutex_unlock(&e->lock);
+	if (qd_nr)
+		take_queued(e, qd, qd_nr);
+	else
+		free(qd);
 	if (!nr)
 		return;
 	qsort(ids, nr, sizeof(*ids), cmp_id);
@@ -1897,7 +2168,7 @@ static int inbox_waiting(struct engine *e)
 	int n;
 
 	pthread_mutex_lock(&e->lock);
-	n = e->inbox_nr > 0;
+	n = e->inbox_nr > 0 || e->qin_nr > 0;
 	pthread_mutex_unlock(&e->lock);
 	return n;
 }
@@ -1936,7 +2207,8 @@ static int sleep_ms(struct engine *e, double now, int max_ms)
 	}
 	if (e->unmarked && e->unmarked->mark_at < until)
 		until = e->unmarked->mark_at;
-	if (e->ups_nr && e->ups_first + FLUSH_DELAY_S < until)
+	/* While the writer is busy, it wakes the loop when it is done. */
+	if (e->ups_nr && !e->writing && e->ups_first + FLUSH_DELAY_S < until)
 		until = e->ups_first + FLUSH_DELAY_S;
 	if (until <= now)
 		return 0;
@@ -1963,6 +2235,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 	struct queue *q;
 
 	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
+	take_written(e, 0);
 	take_inbox(e);
 	take_resolved(e);
 	take_prepared(e);
@@ -1978,7 +2251,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 	now = mono_now();
 	mark_sending(e, now);
 	if (flush_due(e, now))
-		flush_updates(e);
+		hand_updates(e);
 	if (!e->ups_nr)
 		qlist_splice(&e->ready, &e->held);
 	if (e->wrote) {
@@ -1997,6 +2270,7 @@ void engine_stats(struct engine *e, struct engine_stats *out)
 {
 	*out = e->stats;
 	out->pending = e->pending + e->loading;
+	out->unwritten = e->ups_nr + e->writing;
 	out->in_flight = e->in_flight;
 	out->destinations = e->queues.nr;
 }
@@ -2065,6 +2339,15 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 					 "preparer thread");
 		else
 			e->pr.started = 1;
+	}
+	pthread_mutex_init(&e->wr.lock, NULL);
+	pthread_cond_init(&e->wr.cond, NULL);
+	if (!ret && e->p) {
+		if (pthread_create(&e->wr.thread, NULL, writer_main, e))
+			ret = errbuf_set(err, HERALD_EIO, "cannot start the "
+					 "writer thread");
+		else
+			e->wr.started = 1;
 	}
 	if (ret) {
 		engine_free(e);
@@ -2141,6 +2424,18 @@ void engine_free(struct engine *e)
 	}
 	pthread_mutex_destroy(&e->pr.lock);
 	pthread_cond_destroy(&e->pr.cond);
+	if (e->wr.started) {
+		/* It writes the batch it has before it quits. */
+		pthread_mutex_lock(&e->wr.lock);
+		e->wr.quit = 1;
+		pthread_cond_broadcast(&e->wr.cond);
+		pthread_mutex_unlock(&e->wr.lock);
+		pthread_join(e->wr.thread, NULL);
+		e->wr.started = 0;
+		take_written(e, 0);
+	}
+	pthread_mutex_destroy(&e->wr.lock);
+	pthread_cond_destroy(&e->wr.cond);
 	/* Requests abandoned in flight stay "sending" for the next start. */
 	mark_sending(e, INFINITY);
 	flush_updates(e);
@@ -2172,6 +2467,9 @@ void engine_free(struct engine *e)
 	free(e->ups);
 	free(e->strs);
 	free(e->inbox);
+	for (size_t i = 0; i < e->qin_nr; i++)
+		api_queued_release(&e->qin[i]);
+	free(e->qin);
 	pthread_mutex_destroy(&e->story_lock);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

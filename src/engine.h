@@ -73,6 +73,7 @@ struct engine_stats {
 	size_t pending;			/* notifications held (queued,
 					   waiting or in flight) */
 	size_t in_flight;
+	size_t unwritten;		/* state changes not in the store yet */
 	size_t destinations;
 	int paused;			/* the provider's credentials failed */
 };
@@ -121,6 +122,12 @@ void engine_free(struct engine *e);
 
 /* api_wake_fn: arg is the engine. */
 void engine_api_wake(void *arg, const int64_t *ids, size_t nr);
+/*
+ * api_queued_fn: arg is the engine. Like engine_api_wake(), but the engine
+ * keeps the events (within its cache), so it need not read them back.
+ */
+struct api_queued;
+void engine_api_queued(void *arg, struct api_queued *qd, size_t nr);
 /* api_ready_fn: 0 with why while the provider is paused. */
 int engine_api_ready(void *arg, struct strbuf *why);
 

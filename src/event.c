@@ -954,6 +954,22 @@ void event_release(struct event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+size_t event_memory(const struct event *ev)
+{
+	const char *const fields[] = {
+		ev->app, ev->env, ev->actor, ev->repository, ev->sha,
+		ev->version, ev->url, ev->gitops_repository, ev->gitops_sha,
+		ev->title, ev->description, ev->alert_name, ev->alert_object,
+		ev->alert_url, ev->channel, ev->id, ev->correlation,
+	};
+	size_t bytes = sizeof(*ev);
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		if (fields[i])
+			bytes += strlen(fields[i]) + 1 + 16;	/* malloc's */
+	return bytes;
+}
+
 void event_array_free(struct event *events, size_t nr)
 {
 	for (size_t i = 0; i < nr; i++)

@@ -128,6 +128,8 @@ json_t *event_to_json(const struct event *ev);
 char *event_correlation_key(const struct event *ev);
 
 void event_release(struct event *ev);
+/* About how many bytes of memory ev and its strings take. */
+size_t event_memory(const struct event *ev);
 void event_array_free(struct event *events, size_t nr);
 
 #endif

@@ -223,7 +223,7 @@ static void run_idle(struct env *v)
 	for (int i = 0; i < MAX_ROUNDS; i++) {
 		engine_run_once(v->e, 5);
 		engine_stats(v->e, &s);
-		if (!s.pending && !s.in_flight)
+		if (!s.pending && !s.in_flight && !s.unwritten)
 			return;
 	}
 	fail_msg("the engine did not become idle");
