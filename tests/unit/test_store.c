@@ -158,6 +158,7 @@ static void test_open_migrates(void **state)
 				   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 				   " ('events', 'notifications', 'stories', 'resolutions', 'attempts')"),
 			 5);
+	assert_int_equal(query_int(t.path, "PRAGMA page_size"), 2048);
 	/* Reopening an up-to-date database changes nothing. */
 	st = open_ok(t.path);
 	assert_int_equal(total(st), 0);
@@ -165,6 +166,51 @@ static void test_open_migrates(void **state)
 	store_close(st);
 	assert_int_equal(query_int(t.path, "PRAGMA user_version"),
 			 STORE_SCHEMA_VERSION);
+	tmpdb_remove(&t);
+}
+
+/* A version 1 database (stories with a rowid) keeps its stories. */
+static void test_migrate_from_1(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_story story;
+	struct errbuf err = { "" };
+	sqlite3 *db;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	store_close(st);
+	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"DROP TABLE stories;"
+		"CREATE TABLE stories (correlation_key TEXT PRIMARY KEY,"
+		"  provider TEXT NOT NULL, destination TEXT NOT NULL,"
+		"  channel_id TEXT, message_id TEXT, first_notification_id INTEGER,"
+		"  updated_at REAL NOT NULL);"
+		"INSERT INTO stories VALUES ('deploy/api/prod/abc', 'slack',"
+		"  '#deploys', 'C0123', '1700000000.000100', 7, 1700000000);"
+		"CREATE INDEX notifications_correlation ON"
+		"  notifications(correlation_key) WHERE correlation_key IS NOT NULL;"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = open_ok(t.path);
+	assert_int_equal(store_story_get(st, "deploy/api/prod/abc", &story,
+					 &err), 0);
+	assert_string_equal(story.channel_id, "C0123");
+	assert_string_equal(story.message_id, "1700000000.000100");
+	assert_int_equal(story.first_notification_id, 7);
+	store_story_release(&story);
+	store_close(st);
+	assert_int_equal(query_int(t.path, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(query_int(t.path,
+				   "SELECT count(*) FROM sqlite_master WHERE name ="
+				   " 'notifications_correlation'"), 0);
+	assert_int_equal(query_int(t.path,
+				   "SELECT count(*) FROM sqlite_master WHERE name ="
+				   " 'stories' AND sql LIKE '%WITHOUT ROWID'"), 1);
 	tmpdb_remove(&t);
 }
 
@@ -1203,6 +1249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_open_migrates),
+		cmocka_unit_test(test_migrate_from_1),
 		cmocka_unit_test(test_open_wal),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_open_errors),
