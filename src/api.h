@@ -90,9 +90,10 @@ struct api_queued {
 };
 
 /*
- * Hands the engine notifications just accepted (in id order within one
- * call). The callee takes destination, correlation_key and ev of each
- * (setting them NULL); the array stays the caller's.
+ * Hands the engine notifications just accepted and committed, each once
+ * (a duplicate event is not handed again). The callee takes destination,
+ * correlation_key and ev of each (setting them NULL); the array stays the
+ * caller's.
  */
 typedef void api_queued_fn(void *arg, struct api_queued *q, size_t nr);
 /* Frees what q still holds. */

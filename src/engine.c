@@ -23,11 +23,17 @@
  * "sending" in the store once it has been in flight for SENDING_MARK_S;
  * one answered sooner goes straight to its outcome (a crash meanwhile
  * leaves it "queued", which the next start sends again just the same).
- * The preparer also reads newly handed-in notifications with their events
- * (kept in a bounded cache, so an event is read once). Under load the
- * store changes of several turns share one transaction; a queue whose
- * outcome is not committed yet waits for it (hold()), so a crash still
- * repeats at most the one request per destination that was in flight.
+ * Notifications just accepted come from the API with their events parsed
+ * (engine_api_queued()), kept in a bounded cache so an event is neither
+ * read back nor parsed again; others (a retry, the cache full) are read
+ * from the store by the preparer.
+ *
+ * Writes: the loop gathers the store changes of its turns and hands them
+ * to the writer thread, which writes them (joining the store's group
+ * commit) while the loop goes on; under load the changes of several turns
+ * share one transaction. A queue whose outcome is not committed yet waits
+ * for it (hold()), so a crash still repeats at most the one request per
+ * destination that was in flight.
  */
 #include "engine.h"
 

@@ -17,7 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api.h"
 #include "engine.h"
+#include "event.h"
 #include "log.h"
 #include "store.h"
 
@@ -38,6 +40,7 @@ struct fake {
 	int posts, updates, identifies, identify_ok, answers;
 	char last_update_mid[64];
 	char last_post_channel[64];
+	char titles[512];	/* the titles posted, space-separated */
 };
 
 static int fake_post(struct provider *p, const char *channel_id,
@@ -49,6 +52,14 @@ static int fake_post(struct provider *p, const char *channel_id,
 	f->posts++;
 	snprintf(f->last_post_channel, sizeof(f->last_post_channel), "%s",
 		 channel_id);
+	{
+		const char *text = json_string_value(json_object_get(body,
+								     "text"));
+		size_t len = strlen(f->titles);
+
+		snprintf(f->titles + len, sizeof(f->titles) - len, "%s%s",
+			 len ? " " : "", text ? text : "?");
+	}
 	assert_non_null(nonce);
 	http_request_init(req, "POST", "http://127.0.0.1:1/post");
 	return 0;
@@ -319,6 +330,63 @@ static void test_log_provider_in_order(void **state)
 	engine_enqueue(v.e, ids, 1);
 	run_idle(&v);
 	assert_int_equal(output_ids(&v, out, 8), 4);
+	env_close(&v);
+}
+
+/* What the API hands over for notification id: its event, parsed. */
+static struct api_queued queued_msg(int64_t id, const char *title,
+				    const char *dest)
+{
+	struct api_queued q = { .id = id, .created_at = store_now() };
+	struct event *evs = NULL;
+	size_t nr = 0;
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"type\":\"message\",\"title\":\"%s\"}",
+		 title);
+	assert_int_equal(event_parse_many(body, strlen(body), 1, &evs, &nr,
+					  NULL), 0);
+	q.ev = xmalloc(sizeof(*q.ev));
+	*q.ev = evs[0];
+	free(evs);
+	q.destination = xstrdup(dest);
+	return q;
+}
+
+/*
+ * Events handed over by the API are delivered as handed (not read back),
+ * in id order even when handed out of order, and never ahead of a request
+ * already in flight.
+ */
+static void test_queued_handoff(void **state)
+{
+	struct api_queued q[4];
+	int64_t ids[4];
+	struct env v;
+
+	env_open(&v, 1);
+	for (int i = 0; i < 4; i++)
+		ids[i] = accept_msg(&v, "stored", "#a", NULL);
+	/* Two calls before a turn: sorted. */
+	q[0] = queued_msg(ids[1], "n1", "#a");
+	engine_api_queued(v.e, q, 1);
+	q[0] = queued_msg(ids[0], "n0", "#a");
+	engine_api_queued(v.e, q, 1);
+	run_idle(&v);
+	assert_string_equal(v.fake.titles, "n0 n1");
+
+	/* n3 goes first; n2, handed later, comes right after it. */
+	q[0] = queued_msg(ids[3], "n3", "#a");
+	engine_api_queued(v.e, q, 1);
+	engine_run_once(v.e, 0);
+	q[0] = queued_msg(ids[2], "n2", "#a");
+	engine_api_queued(v.e, q, 1);
+	run_idle(&v);
+	assert_string_equal(v.fake.titles, "n0 n1 n3 n2");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(state_of(&v, ids[i], NULL, NULL, 0),
+				 STORE_DELIVERED);
+	assert_int_equal(v.fake.posts, 4);
 	env_close(&v);
 }
 
@@ -679,6 +747,7 @@ int main(void)
 	int devnull;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_provider_in_order),
+		cmocka_unit_test(test_queued_handoff),
 		cmocka_unit_test(test_load_recovers_sending),
 		cmocka_unit_test(test_unreadable_event_fails),
 		cmocka_unit_test(test_drain_starts_nothing),
