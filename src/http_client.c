@@ -34,7 +34,7 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 15000L
-#define POOL_MAX 32
+#define POOL_MAX 256		/* one easy handle per connection */
 #define MAX_CONNECTIONS 256L
 #define EVENTS_MAX 64
 #define SECRETS_MAX 4

@@ -416,6 +416,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			cs->too_large = 1;
 			return answer(h, c, url, method, cs);
 		}
+		if (cl)		/* the body in one allocation */
+			strbuf_grow(&cs->body, (size_t)n);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

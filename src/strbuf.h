@@ -39,6 +39,8 @@ void strbuf_reset(struct strbuf *sb);
 /* Returns the buffer (caller frees) and resets sb; *len may be NULL. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 
+/* Makes room for extra more bytes at once; -1 when that is over the cap. */
+int strbuf_grow(struct strbuf *sb, size_t extra);
 int strbuf_add(struct strbuf *sb, const void *data, size_t len);
 int strbuf_addstr(struct strbuf *sb, const char *s);
 int strbuf_addch(struct strbuf *sb, char c);

@@ -55,6 +55,23 @@ static void test_growth(void **state)
 	strbuf_setlen(&sb, 3);
 	assert_string_equal(sb.buf, "abc");
 	strbuf_release(&sb);
+
+	/* Room made ahead is used without growing again, within the cap. */
+	strbuf_init(&sb, 5000);
+	assert_int_equal(strbuf_grow(&sb, 4000), 0);
+	{
+		size_t alloc = sb.alloc;
+		char *buf = sb.buf;
+
+		assert_true(alloc > 4000);
+		for (int i = 0; i < 4000; i++)
+			assert_int_equal(strbuf_addch(&sb, 'x'), 0);
+		assert_int_equal(sb.alloc, alloc);
+		assert_ptr_equal(sb.buf, buf);
+	}
+	assert_int_equal(strbuf_grow(&sb, 1001), -1);
+	assert_int_equal(sb.len, 4000);
+	strbuf_release(&sb);
 }
 
 static void test_trim(void **state)
