@@ -1,6 +1,7 @@
 /*
  * Fuzz target for event_parse_many: any bytes, as one event or an array.
- * Must never crash or leak; a parsed event must survive the JSON round trip.
+ * Must never crash or leak; a parsed event must survive the JSON round trip,
+ * and event_write_json() must write what jansson writes of it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,6 +38,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		key = event_correlation_key(&events[i]);
 		free(key);
+		{
+			struct strbuf sb = STRBUF_INIT;
+			char *dump = json_dumps(j, JSON_COMPACT);
+
+			event_write_json(&events[i], &sb);
+			if (!dump || strcmp(dump, sb.buf))
+				abort();
+			free(dump);
+			strbuf_release(&sb);
+		}
 		event_release(&again);
 		json_decref(j);
 	}

@@ -23,6 +23,7 @@
 
 #include "api.h"
 #include "event.h"
+#include "text.h"
 #include "log.h"
 #include "route.h"
 
@@ -141,19 +142,45 @@ void api_routing_release(struct api_routing *r)
 
 /* ---- responses --------------------------------------------------------- */
 
+static int add_dumped(const char *buf, size_t size, void *data)
+{
+	return strbuf_add(data, buf, size);
+}
+
 /* Answers status with obj (stolen) as the body. */
 static void reply_json(struct httpd_response *resp, int status, json_t *obj)
 {
-	char *text = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
 	struct strbuf sb = STRBUF_INIT;
+	char *text;
 	size_t len;
 
-	strbuf_addstr(&sb, text ? text : "{}");
+	if (json_dump_callback(obj, add_dumped, &sb,
+			       JSON_COMPACT | JSON_ENSURE_ASCII) < 0) {
+		strbuf_reset(&sb);
+		strbuf_addstr(&sb, "{}");
+	}
 	strbuf_addch(&sb, '\n');
-	free(text);
 	json_decref(obj);
 	text = strbuf_detach(&sb, &len);
 	httpd_response_set(resp, status, JSON_TYPE, text, len);
+}
+
+/*
+ * Appends ,"name":value (or "name":value first in an object) with value
+ * a JSON string, or null when NULL.
+ */
+static void add_json_member(struct strbuf *sb, const char *name,
+			    const char *value, int comma)
+{
+	if (comma)
+		strbuf_addch(sb, ',');
+	strbuf_addch(sb, '"');
+	strbuf_addstr(sb, name);
+	strbuf_add(sb, "\":", 2);
+	if (value)
+		text_add_json_string(sb, value, strlen(value), 1);
+	else
+		strbuf_addstr(sb, "null");
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -444,9 +471,9 @@ static void post_events(struct api_context *ctx,
 	const char *provider;
 	int64_t *wake = NULL;
 	struct api_queued *queued = NULL;
+	struct strbuf out = STRBUF_INIT;	/* the 202's body */
 	double now;
 	struct errbuf err;
-	json_t *list;
 	int array, ret;
 
 	if (req->body_too_large || req->body_len > API_MAX_BODY) {
@@ -492,7 +519,7 @@ static void post_events(struct api_context *ctx,
 	for (size_t i = 0; i < nr; i++) {
 		struct prepared *p = &prep[i];
 		struct store_item *it = &items[i];
-		json_t *j;
+		struct strbuf body = STRBUF_INIT;
 
 		p->route = (struct route)ROUTE_INIT;
 		if (route_event(&p->route, &evs[i], cfg, cat, &err)) {
@@ -509,9 +536,9 @@ static void post_events(struct api_context *ctx,
 			p->bad_reason = xstrdup(err.msg);
 		}
 		p->key = idem_key(&evs[i], header, array, i);
-		j = event_to_json(&evs[i]);
-		p->body = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
+		strbuf_grow(&body, 512);
+		event_write_json(&evs[i], &body);
+		p->body = strbuf_detach(&body, NULL);
 		p->correlation = event_correlation_key(&evs[i]);
 
 		it->idem_key = p->key;
@@ -561,27 +588,24 @@ static void post_events(struct api_context *ctx,
 		goto out;
 	}
 
-	list = json_array();
+	strbuf_grow(&out, 64 + nr * 160);
+	strbuf_addstr(&out, "{\"accepted\":[");
 	wake = xcalloc(nr, sizeof(*wake));
 	queued = xcalloc(nr, sizeof(*queued));
 	now = store_now();
 	for (size_t i = 0; i < nr; i++) {
 		const struct store_accepted *a = &acc[i];
-		json_t *o = json_object();
 
-		json_object_set_new(o, "event_id", prep[i].key ?
-				    json_string(prep[i].key) : json_null());
-		json_object_set_new(o, "notification_id", json_integer(a->id));
-		json_object_set_new(o, "destination", a->destination ?
-				    json_string(a->destination) : json_null());
-		json_object_set_new(o, "kind", a->dest_kind ?
-				    json_string(a->dest_kind) : json_null());
-		json_object_set_new(o, "reason", a->reason ?
-				    json_string(a->reason) : json_null());
-		json_object_set_new(o, "state",
-				    json_string(store_state_name(a->state)));
-		json_object_set_new(o, "duplicate", json_boolean(a->existing));
-		json_array_append_new(list, o);
+		strbuf_addstr(&out, i ? ",{" : "{");
+		add_json_member(&out, "event_id", prep[i].key, 0);
+		strbuf_addf(&out, ",\"notification_id\":%lld",
+			    (long long)a->id);
+		add_json_member(&out, "destination", a->destination, 1);
+		add_json_member(&out, "kind", a->dest_kind, 1);
+		add_json_member(&out, "reason", a->reason, 1);
+		add_json_member(&out, "state", store_state_name(a->state), 1);
+		strbuf_addstr(&out, a->existing ? ",\"duplicate\":true}" :
+			      ",\"duplicate\":false}");
 
 		metrics_event_received(ctx->metrics, items[i].type, "api");
 		log_accepted(&prep[i], a, items[i].type);
@@ -612,8 +636,16 @@ static void post_events(struct api_context *ctx,
 		ctx->queued(ctx->queued_arg, queued, wake_nr);
 	else if (wake_nr && ctx->wake)
 		ctx->wake(ctx->wake_arg, wake, wake_nr);
-	reply_json(resp, fresh ? 202 : 200, json_pack("{s:o}", "accepted", list));
+	strbuf_addstr(&out, "]}\n");
+	{
+		size_t len;
+		char *text = strbuf_detach(&out, &len);
+
+		httpd_response_set(resp, fresh ? 202 : 200, JSON_TYPE, text,
+				   len);
+	}
 out:
+	strbuf_release(&out);
 	if (acc)
 		store_accepted_array_release(acc, nr);
 	free(acc);

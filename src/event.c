@@ -798,7 +798,9 @@ int event_parse_many(const char *text, size_t len, size_t max_events,
 			const json_t *el = json_array_get(root, i);
 			char pointer[32];
 			struct sink sk = { NULL, problems, pointer, 0 };
-			size_t size = json_dumpb(el, NULL, 0, JSON_COMPACT);
+			/* Only a text over the limit can hold an event over it. */
+			size_t size = len > EVENT_MAX_BYTES ?
+				json_dumpb(el, NULL, 0, JSON_COMPACT) : 0;
 
 			snprintf(pointer, sizeof(pointer), "/%zu", i);
 			if (size > EVENT_MAX_BYTES) {
@@ -880,6 +882,57 @@ json_t *event_to_json(const struct event *ev)
 			set_string(obj, "timestamp", buf);
 	}
 	return obj;
+}
+
+static void add_member(struct strbuf *out, const char *name,
+		       const char *value)
+{
+	if (!value)
+		return;
+	if (out->buf[out->len - 1] != '{')
+		strbuf_addch(out, ',');
+	strbuf_addch(out, '"');
+	strbuf_addstr(out, name);
+	strbuf_add(out, "\":", 2);
+	text_add_json_string(out, value, strlen(value), 0);
+}
+
+void event_write_json(const struct event *ev, struct strbuf *out)
+{
+	strbuf_addch(out, '{');
+	add_member(out, "type", event_type_name(ev->type));
+	if (ev->status != EVENT_STATUS_NONE)
+		add_member(out, "status", event_status_name(ev->status));
+	add_member(out, "app", ev->app);
+	add_member(out, "env", ev->env);
+	add_member(out, "actor", ev->actor);
+	add_member(out, "repository", ev->repository);
+	add_member(out, "sha", ev->sha);
+	add_member(out, "version", ev->version);
+	add_member(out, "url", ev->url);
+	add_member(out, "gitops_repository", ev->gitops_repository);
+	add_member(out, "gitops_sha", ev->gitops_sha);
+	add_member(out, "title", ev->title);
+	add_member(out, "description", ev->description);
+	if (ev->alert_name || ev->alert_object || ev->alert_url) {
+		strbuf_addstr(out, ",\"alert\":{");
+		add_member(out, "name", ev->alert_name);
+		add_member(out, "object", ev->alert_object);
+		add_member(out, "url", ev->alert_url);
+		strbuf_addch(out, '}');
+	}
+	add_member(out, "channel", ev->channel);
+	add_member(out, "id", ev->id);
+	add_member(out, "correlation", ev->correlation);
+	if (ev->timestamp) {
+		struct tm tm;
+		char buf[64];
+
+		if (gmtime_r(&ev->timestamp, &tm) &&
+		    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			add_member(out, "timestamp", buf);
+	}
+	strbuf_addch(out, '}');
 }
 
 /*

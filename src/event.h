@@ -15,6 +15,8 @@
 
 #include "errbuf.h"
 
+struct strbuf;
+
 #define EVENT_MAX_BYTES (256u * 1024)
 #define EVENT_ID_MAX 128
 #define EVENT_MAX_DEPTH 32
@@ -109,6 +111,11 @@ int event_parse_many(const char *text, size_t len, size_t max_events,
 
 /* Encodes the event back to herald's JSON form (new reference). */
 json_t *event_to_json(const struct event *ev);
+/*
+ * Appends the same as compact text: what json_dumps(event_to_json(ev),
+ * JSON_COMPACT) gives, without building the JSON value.
+ */
+void event_write_json(const struct event *ev, struct strbuf *out);
 
 /*
  * The key that ties this event to the message of an earlier one ("one message

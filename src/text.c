@@ -121,6 +121,77 @@ void text_add_quoted(struct strbuf *out, const char *s, size_t len,
 	strbuf_addch(out, '"');
 }
 
+void text_add_json_string(struct strbuf *out, const char *s, size_t len,
+			  int ascii)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t run = 0;
+
+	strbuf_grow(out, len + 2);
+	strbuf_addch(out, '"');
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		const char *esc = NULL;
+		char u[12];
+
+		if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || !ascii)) {
+			i++;
+			run++;
+			continue;
+		}
+		strbuf_add(out, s + i - run, run);
+		run = 0;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		}
+		if (esc) {
+			strbuf_addstr(out, esc);
+			i++;
+		} else if (c < 0x80) {
+			memcpy(u, "\\u00", 4);
+			u[4] = hex[c >> 4];
+			u[5] = hex[c & 15];
+			strbuf_add(out, u, 6);
+			i++;
+		} else {
+			uint32_t cp, units[2];
+			size_t bad, n = decode(p + i, len - i, &cp, &bad), k = 1;
+
+			if (!n) {	/* not valid UTF-8: as it is */
+				strbuf_add(out, s + i, bad);
+				i += bad;
+				continue;
+			}
+			units[0] = cp;
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				units[0] = 0xd800 | (cp >> 10);
+				units[1] = 0xdc00 | (cp & 0x3ff);
+				k = 2;
+			}
+			for (size_t j = 0; j < k; j++) {
+				u[0] = '\\';
+				u[1] = 'u';
+				u[2] = hex[units[j] >> 12];
+				u[3] = hex[(units[j] >> 8) & 15];
+				u[4] = hex[(units[j] >> 4) & 15];
+				u[5] = hex[units[j] & 15];
+				strbuf_add(out, u, 6);
+			}
+			i += n;
+		}
+	}
+	strbuf_add(out, s + len - run, run);
+	strbuf_addch(out, '"');
+}
+
 size_t text_units(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -35,6 +35,13 @@ size_t utf8_valid_prefix(const char *s, size_t len);
  */
 void text_add_quoted(struct strbuf *out, const char *s, size_t len,
 		     size_t max);
+/*
+ * Appends s[0..len) (valid UTF-8) as a JSON string, escaped as jansson's
+ * json_dumps() does: '"', '\\' and control characters; with ascii (its
+ * JSON_ENSURE_ASCII) every character past U+007F as \uXXXX too.
+ */
+void text_add_json_string(struct strbuf *out, const char *s, size_t len,
+			  int ascii);
 /* Length of valid UTF-8 in UTF-16 code units. */
 size_t text_units(const char *s, size_t len);
 

@@ -686,6 +686,44 @@ static void test_round_trip(void **state)
 	event_release(&b);
 }
 
+/* event_write_json() writes what jansson writes of event_to_json(). */
+static void expect_written_as_jansson(const char *text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct event ev;
+	json_t *j;
+	char *dump;
+
+	expect_ok(text, &ev);
+	j = event_to_json(&ev);
+	dump = json_dumps(j, JSON_COMPACT);
+	event_write_json(&ev, &sb);
+	assert_string_equal(sb.buf, dump);
+	free(dump);
+	json_decref(j);
+	strbuf_release(&sb);
+	event_release(&ev);
+}
+
+static void test_write_json(void **state)
+{
+	expect_written_as_jansson("{\"type\": \"message\", \"description\": \"d\"}");
+	expect_written_as_jansson(
+		"{\"type\": \"alert\", \"status\": \"firing\", \"app\": \"api\","
+		" \"env\": \"prod\", \"title\": \"Pod \\\"crash\\\" <!here> \\\\ /\","
+		" \"description\": \"tab\\there\\nline\\r\\b\\f \\u0001\\u001f\\u007f"
+		" \xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80\","
+		" \"alert\": {\"name\": \"Crash\", \"object\": \"default/x\"},"
+		" \"correlation\": \"c1\", \"timestamp\": \"2026-11-26T10:00:00Z\"}");
+	expect_written_as_jansson(
+		"{\"type\": \"deploy\", \"status\": \"succeeded\", \"app\": \"api\","
+		" \"env\": \"production\", \"actor\": \"jane\", \"repository\": \"acme/api\","
+		" \"sha\": \"0123abc\", \"version\": \"v1\", \"url\": \"https://ci/b/1\","
+		" \"gitops_repository\": \"acme/gitops\", \"gitops_sha\": \"fff\","
+		" \"alert\": {\"name\": \"n\", \"url\": \"https://g/d\"},"
+		" \"channel\": \"#ops\", \"id\": \"evt-42\"}");
+}
+
 static void expect_key(const char *text, const char *key)
 {
 	struct event ev;
@@ -737,6 +775,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_type_status_matrix),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_write_json),
 		cmocka_unit_test(test_is_failure),
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_status_errors),

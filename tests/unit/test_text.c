@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "text.h"
 
@@ -63,6 +64,33 @@ static void test_add_quoted(void **state)
 	/* Cut at a character boundary, never inside one. */
 	expect_quoted("abcdef", 6, 3, "\"abc" TEXT_ELLIPSIS "\"");
 	expect_quoted("ab\xc3\xa9z", 5, 3, "\"ab" TEXT_ELLIPSIS "\"");
+}
+
+/* The same bytes as jansson, with and without JSON_ENSURE_ASCII. */
+static void test_json_string(void **state)
+{
+	static const char *const cases[] = {
+		"", "plain", "quote \" backslash \\ slash /",
+		"\b\f\n\r\t \x01\x1f\x7f end",
+		"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x9a\x80 \xef\xbf\xbf",
+		"<!channel> @here &amp;",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		for (int ascii = 0; ascii <= 1; ascii++) {
+			struct strbuf sb = STRBUF_INIT;
+			json_t *j = json_string(cases[i]);
+			char *want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT |
+						(ascii ? JSON_ENSURE_ASCII : 0));
+
+			text_add_json_string(&sb, cases[i], strlen(cases[i]),
+					     ascii);
+			assert_string_equal(sb.buf, want);
+			free(want);
+			json_decref(j);
+			strbuf_release(&sb);
+		}
+	}
 }
 
 static void test_units(void **state)
@@ -533,6 +561,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_add_quoted),
+		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_truncate),
