@@ -593,6 +593,7 @@ static void post_events(struct api_context *ctx,
 	wake = xcalloc(nr, sizeof(*wake));
 	queued = xcalloc(nr, sizeof(*queued));
 	now = store_now();
+	log_hold();		/* one write for the batch's lines */
 	for (size_t i = 0; i < nr; i++) {
 		const struct store_accepted *a = &acc[i];
 
@@ -632,6 +633,7 @@ static void post_events(struct api_context *ctx,
 		}
 		wake_nr++;
 	}
+	log_flush();
 	if (wake_nr && ctx->queued)
 		ctx->queued(ctx->queued_arg, queued, wake_nr);
 	else if (wake_nr && ctx->wake)

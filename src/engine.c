@@ -2241,6 +2241,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 	struct queue *q;
 
 	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
+	log_hold();		/* the turn's lines go out together */
 	take_written(e, 0);
 	take_inbox(e);
 	take_resolved(e);
@@ -2265,6 +2266,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 		e->wrote = 0;
 	}
 	metrics_queue_depth(e->metrics, (double)e->pending);
+	log_flush();
 }
 
 void engine_drain(struct engine *e)

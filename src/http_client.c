@@ -66,6 +66,7 @@ struct http_client {
 	int epfd;		/* the sockets curl asked for, and wakefd */
 	int wakefd;		/* an eventfd: http_client_wakeup() */
 	long timer_ms;		/* curl's timeout; -1: none */
+	char *checked;		/* "scheme://host:port/" last let through */
 	double timer_set_at;	/* monotonic seconds when it was given */
 };
 
@@ -344,6 +345,7 @@ void http_client_free(struct http_client *c)
 	close(c->epfd);
 	close(c->wakefd);
 	free(c->user_agent);
+	free(c->checked);
 	free(c);
 }
 
@@ -588,6 +590,39 @@ static int setup(struct http_client *c, struct transfer *t,
 	return 0;
 }
 
+/* The "scheme://authority/" part of url, or 0 when it has none. */
+static size_t origin_len(const char *url)
+{
+	const char *p = strstr(url, "://"), *slash;
+
+	if (!p)
+		return 0;
+	slash = strchr(p + 3, '/');
+	return slash ? (size_t)(slash - url) + 1 : 0;
+}
+
+/*
+ * http_client_check_url(), once per origin: the requests of a provider all
+ * go to one, and parsing each URL again costs more than the rest of a
+ * submit.
+ */
+static int check_origin(struct http_client *c, const char *url,
+			struct errbuf *err)
+{
+	size_t n = origin_len(url);
+	int ret;
+
+	if (n && c->checked && strlen(c->checked) == n &&
+	    !strncmp(url, c->checked, n))
+		return 0;
+	ret = http_client_check_url(c, url, err);
+	if (!ret && n) {
+		free(c->checked);
+		c->checked = xstrndup(url, n);
+	}
+	return ret;
+}
+
 int http_client_submit(struct http_client *c, const struct http_request *req,
 		       http_done_fn done, void *arg, struct errbuf *err)
 {
@@ -596,7 +631,7 @@ int http_client_submit(struct http_client *c, const struct http_request *req,
 
 	if (!req->url)
 		return errbuf_set(err, HERALD_EINVAL, "a request without a URL");
-	ret = http_client_check_url(c, req->url, err);
+	ret = check_origin(c, req->url, err);
 	if (ret)
 		return ret;
 	t = xcalloc(1, sizeof(*t));

@@ -4,7 +4,8 @@
  * A line is built in a struct strbuf, values redacted before they are
  * escaped (so a secret cannot hide behind an escape) and the whole line once
  * more after, then written with a single write() so that lines from the
- * HTTP threads, the committer and the engine never interleave. The settings
+ * HTTP threads, the committer and the engine never interleave (a thread
+ * may hold its lines for a moment and write several at once). The settings
  * are atomics and the secret list sits behind a mutex: logging may happen
  * from any thread at any time.
  */
@@ -23,6 +24,7 @@
 #include "log.h"
 
 #define LINE_MAX_BYTES (64u * 1024)
+#define HELD_MAX_BYTES (64u * 1024)
 #define VALUE_MAX_BYTES 4096
 #define REDACTED "[redacted]"
 
@@ -478,6 +480,22 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+static __thread struct strbuf held = STRBUF_INIT;
+static __thread int holding;
+
+void log_hold(void)
+{
+	holding = 1;
+}
+
+void log_flush(void)
+{
+	if (held.len)
+		write_all(atomic_load(&out_fd), held.buf, held.len);
+	strbuf_release(&held);
+	holding = 0;
+}
+
 void log_end(struct log_line *l)
 {
 	struct strbuf line = STRBUF_INIT;
@@ -489,7 +507,16 @@ void log_end(struct log_line *l)
 	strbuf_addch(&l->sb, '\n');
 	/* Second pass over the finished line: defence in depth. */
 	redact(&line, l->sb.buf, l->sb.len);
-	write_all(atomic_load(&out_fd), line.buf, line.len);
+	if (holding && l->level < LOG_WARN &&
+	    held.len + line.len <= HELD_MAX_BYTES) {
+		strbuf_add(&held, line.buf, line.len);
+	} else if (holding) {
+		strbuf_add(&held, line.buf, line.len);
+		write_all(atomic_load(&out_fd), held.buf, held.len);
+		strbuf_reset(&held);
+	} else {
+		write_all(atomic_load(&out_fd), line.buf, line.len);
+	}
 out:
 	strbuf_release(&line);
 	strbuf_release(&l->sb);

@@ -72,6 +72,15 @@ void log_event(enum log_level level, const char *msg, ...)
 	__attribute__((sentinel));
 
 /*
+ * From log_hold() to log_flush(), the lines of the calling thread wait and
+ * then go out together in one write(), whole and in order: for a burst of
+ * lines, such as one per event of a batch or per answer of a loop turn. A
+ * line of LOG_WARN or worse, or 64 KiB of lines, flushes at once.
+ */
+void log_hold(void);
+void log_flush(void);
+
+/*
  * A line built field by field, for values that are not strings:
  *
  *     struct log_line l;

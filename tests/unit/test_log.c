@@ -182,6 +182,43 @@ static void test_level_filter(void **state)
 	assert_int_equal(log_init(NULL, "info", NULL), 0);
 }
 
+/* Held lines wait for log_flush(), or for a warning, and keep their order. */
+static void test_hold(void **state)
+{
+	char *s;
+
+	log_hold();
+	log_event(LOG_INFO, "one", NULL);
+	log_event(LOG_INFO, "two", NULL);
+	s = take();
+	assert_string_equal(s, "");
+	free(s);
+	log_flush();
+	s = take();
+	assert_non_null(strstr(s, "msg=one\n"));
+	assert_non_null(strstr(s, "msg=two\n"));
+	assert_true(strstr(s, "msg=one") < strstr(s, "msg=two"));
+	free(s);
+
+	log_hold();
+	log_event(LOG_INFO, "before", NULL);
+	log_event(LOG_WARN, "trouble", NULL);
+	s = take();
+	assert_non_null(strstr(s, "msg=before\n"));
+	assert_true(strstr(s, "msg=before") < strstr(s, "msg=trouble"));
+	free(s);
+	log_event(LOG_INFO, "after", NULL);
+	log_flush();
+	s = take();
+	assert_non_null(strstr(s, "msg=after\n"));
+	free(s);
+	/* Not holding: at once. */
+	log_event(LOG_INFO, "now", NULL);
+	s = take();
+	assert_non_null(strstr(s, "msg=now\n"));
+	free(s);
+}
+
 static void test_redaction(void **state)
 {
 	char big[6000];
@@ -284,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logfmt_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};

@@ -216,6 +216,26 @@ static void test_check_url(void **state)
 			 HERALD_EINVAL);
 	assert_int_equal(http_client_check_url(c, "not a url", &err),
 			 HERALD_EINVAL);
+	/* Submitting checks too, also after another origin was let through. */
+	{
+		struct http_request req;
+
+		http_request_init(&req, "GET", "http://127.0.0.1:1/a");
+		assert_int_equal(http_client_submit(c, &req, NULL, NULL, &err), 0);
+		http_request_release(&req);
+		http_request_init(&req, "GET", "http://127.0.0.1:1/b");
+		assert_int_equal(http_client_submit(c, &req, NULL, NULL, &err), 0);
+		http_request_release(&req);
+		http_request_init(&req, "GET", "http://127.0.0.1:1@slack.com/b");
+		assert_int_equal(http_client_submit(c, &req, NULL, NULL, &err),
+				 HERALD_EINVAL);
+		http_request_release(&req);
+		http_request_init(&req, "GET", "http://slack.com/api");
+		assert_int_equal(http_client_submit(c, &req, NULL, NULL, &err),
+				 HERALD_EINVAL);
+		assert_non_null(strstr(err.msg, "unencrypted"));
+		http_request_release(&req);
+	}
 	http_client_free(c);
 
 	opts.allow_insecure_http = 1;
