@@ -32,8 +32,9 @@ static atomic_int min_level = LOG_INFO;
 static atomic_int out_format = LOG_FORMAT_LOGFMT;
 static atomic_int out_fd = 2;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static void (*clock_fn)(struct timespec *ts);	/* under lock */
+/* Writers of the secret list take it exclusively, every line shares it. */
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+static void (*_Atomic clock_fn)(struct timespec *ts);
 static char **secrets;				/* under lock */
 static size_t *secret_lens;			/* under lock */
 static size_t secrets_nr;
@@ -105,9 +106,7 @@ void log_set_fd(int fd)
 
 void log_set_clock(void (*now)(struct timespec *ts))
 {
-	pthread_mutex_lock(&lock);
-	clock_fn = now;
-	pthread_mutex_unlock(&lock);
+	atomic_store(&clock_fn, now);
 }
 
 int log_enabled(enum log_level level)
@@ -119,7 +118,7 @@ void log_add_secret(const char *secret)
 {
 	if (!secret || !*secret)
 		return;
-	pthread_mutex_lock(&lock);
+	pthread_rwlock_wrlock(&lock);
 	for (size_t i = 0; i < secrets_nr; i++) {
 		if (!strcmp(secrets[i], secret))
 			goto out;
@@ -131,12 +130,12 @@ void log_add_secret(const char *secret)
 	secret_first[(unsigned char)*secret] = 1;
 	secrets[secrets_nr++] = xstrdup(secret);
 out:
-	pthread_mutex_unlock(&lock);
+	pthread_rwlock_unlock(&lock);
 }
 
 void log_clear_secrets(void)
 {
-	pthread_mutex_lock(&lock);
+	pthread_rwlock_wrlock(&lock);
 	for (size_t i = 0; i < secrets_nr; i++) {
 		/* Secrets do not linger in freed memory. */
 		memset(secrets[i], 0, strlen(secrets[i]));
@@ -148,7 +147,7 @@ void log_clear_secrets(void)
 	secret_lens = NULL;
 	secrets_nr = 0;
 	memset(secret_first, 0, sizeof(secret_first));
-	pthread_mutex_unlock(&lock);
+	pthread_rwlock_unlock(&lock);
 }
 
 /*
@@ -161,9 +160,9 @@ static int redact(struct strbuf *out, const char *s, size_t len)
 	size_t i = 0, start = 0;
 	int hit = 0;
 
-	pthread_mutex_lock(&lock);
+	pthread_rwlock_rdlock(&lock);
 	if (!secrets_nr) {
-		pthread_mutex_unlock(&lock);
+		pthread_rwlock_unlock(&lock);
 		strbuf_add(out, s, len);
 		return 0;
 	}
@@ -191,7 +190,24 @@ static int redact(struct strbuf *out, const char *s, size_t len)
 		hit = 1;
 	}
 	strbuf_add(out, s + start, len - start);
-	pthread_mutex_unlock(&lock);
+	pthread_rwlock_unlock(&lock);
+	return hit;
+}
+
+/* Whether a registered secret occurs in s[0..len). */
+static int has_secret(const char *s, size_t len)
+{
+	int hit = 0;
+
+	pthread_rwlock_rdlock(&lock);
+	for (size_t i = 0; secrets_nr && i < len && !hit; i++) {
+		if (!secret_first[(unsigned char)s[i]])
+			continue;
+		for (size_t k = 0; k < secrets_nr && !hit; k++)
+			hit = secret_lens[k] <= len - i &&
+			      !memcmp(s + i, secrets[k], secret_lens[k]);
+	}
+	pthread_rwlock_unlock(&lock);
 	return hit;
 }
 
@@ -338,11 +354,12 @@ static void add_key(struct strbuf *out, const char *key)
 static void add_field(struct log_line *l, const char *key, const char *value,
 		      size_t len, int raw)
 {
-	struct strbuf field = STRBUF_INIT, clean = STRBUF_INIT;
+	struct strbuf field = STRBUF_INIT, clean = STRBUF_INIT, *dst = &l->sb;
+	size_t worst;
 
 	if (l->skip)
 		return;
-	if (!raw && value) {
+	if (!raw && value && (len > VALUE_MAX_BYTES || has_secret(value, len))) {
 		redact(&clean, value, len);
 		if (clean.len > VALUE_MAX_BYTES) {
 			size_t cut = VALUE_MAX_BYTES;
@@ -355,31 +372,38 @@ static void add_field(struct log_line *l, const char *key, const char *value,
 		value = clean.buf;
 		len = clean.len;
 	}
+	/*
+	 * Straight into the line when even the worst escaping fits (every
+	 * escape is at most 6 bytes); else via field, dropped whole when it
+	 * does not fit. Room is kept for the closing brace and the newline.
+	 */
+	worst = 6 * (strlen(key) + (value ? len : 0)) + 16;
+	if (l->sb.len + worst + 2 > LINE_MAX_BYTES)
+		dst = &field;
 	if (l->format == LOG_FORMAT_JSON) {
-		strbuf_addch(&field, ',');
-		strbuf_addch(&field, '"');
-		add_key(&field, key);
-		strbuf_addstr(&field, "\":");
+		strbuf_addch(dst, ',');
+		strbuf_addch(dst, '"');
+		add_key(dst, key);
+		strbuf_addstr(dst, "\":");
 		if (!value)
-			strbuf_addstr(&field, "null");
+			strbuf_addstr(dst, "null");
 		else if (raw)
-			strbuf_add(&field, value, len);
+			strbuf_add(dst, value, len);
 		else
-			log_escape_json(&field, value, len);
+			log_escape_json(dst, value, len);
 	} else {
 		if (l->sb.len)
-			strbuf_addch(&field, ' ');
-		add_key(&field, key);
-		strbuf_addch(&field, '=');
+			strbuf_addch(dst, ' ');
+		add_key(dst, key);
+		strbuf_addch(dst, '=');
 		if (!value)
-			strbuf_addstr(&field, "\"\"");
+			strbuf_addstr(dst, "\"\"");
 		else if (raw)
-			strbuf_add(&field, value, len);
+			strbuf_add(dst, value, len);
 		else
-			log_escape_logfmt(&field, value, len);
+			log_escape_logfmt(dst, value, len);
 	}
-	/* Room is kept for the closing brace and the newline. */
-	if (l->sb.len + field.len + 2 <= LINE_MAX_BYTES)
+	if (dst == &field && l->sb.len + field.len + 2 <= LINE_MAX_BYTES)
 		strbuf_add(&l->sb, field.buf, field.len);
 	strbuf_release(&field);
 	strbuf_release(&clean);
@@ -389,18 +413,20 @@ static void timestamp(char *buf, size_t size)
 {
 	struct timespec ts;
 	struct tm tm;
-	void (*fn)(struct timespec *);
-	char date[32];
+	void (*fn)(struct timespec *) = atomic_load(&clock_fn);
+	/* The date and time to the second, formatted once a second. */
+	static __thread time_t last_sec = -1;
+	static __thread char date[32];
 
-	pthread_mutex_lock(&lock);
-	fn = clock_fn;
-	pthread_mutex_unlock(&lock);
 	if (fn)
 		fn(&ts);
 	else
 		clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ts.tv_sec != last_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = ts.tv_sec;
+	}
 	snprintf(buf, size, "%s.%03ldZ", date, ts.tv_nsec / 1000000);
 }
 
@@ -418,9 +444,14 @@ void log_begin(struct log_line *l, enum log_level level, const char *msg)
 	if (l->format == LOG_FORMAT_JSON) {
 		strbuf_addstr(&l->sb, "{\"ts\":\"");
 		strbuf_addstr(&l->sb, ts);
-		strbuf_addf(&l->sb, "\",\"level\":\"%s\"", log_level_name(level));
+		strbuf_addstr(&l->sb, "\",\"level\":\"");
+		strbuf_addstr(&l->sb, log_level_name(level));
+		strbuf_addch(&l->sb, '"');
 	} else {
-		strbuf_addf(&l->sb, "ts=%s level=%s", ts, log_level_name(level));
+		strbuf_addstr(&l->sb, "ts=");
+		strbuf_addstr(&l->sb, ts);
+		strbuf_addstr(&l->sb, " level=");
+		strbuf_addstr(&l->sb, log_level_name(level));
 	}
 	add_field(l, "msg", msg ? msg : "", msg ? strlen(msg) : 0, 0);
 }
@@ -506,7 +537,12 @@ void log_end(struct log_line *l)
 		strbuf_addch(&l->sb, '}');
 	strbuf_addch(&l->sb, '\n');
 	/* Second pass over the finished line: defence in depth. */
-	redact(&line, l->sb.buf, l->sb.len);
+	if (has_secret(l->sb.buf, l->sb.len)) {
+		redact(&line, l->sb.buf, l->sb.len);
+	} else {
+		line = l->sb;
+		strbuf_init(&l->sb, LINE_MAX_BYTES);
+	}
 	if (holding && l->level < LOG_WARN &&
 	    held.len + line.len <= HELD_MAX_BYTES) {
 		strbuf_add(&held, line.buf, line.len);

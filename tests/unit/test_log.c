@@ -182,6 +182,38 @@ static void test_level_filter(void **state)
 	assert_int_equal(log_init(NULL, "info", NULL), 0);
 }
 
+/* Long values are cut, and a line never passes 64 KiB: fields go whole. */
+static void test_long_lines(void **state)
+{
+	char *big = malloc(10000), *s, *nl;
+	struct log_line l;
+	size_t fields = 0;
+
+	assert_non_null(big);
+	memset(big, 'a', 9999);
+	big[9999] = '\0';
+	log_begin(&l, LOG_INFO, "long");
+	for (int i = 0; i < 40; i++) {
+		big[0] = (char)('A' + i % 26);	/* each field its own */
+		log_str(&l, "v", big);
+	}
+	log_end(&l);
+	s = take();
+	nl = strchr(s, '\n');
+	assert_non_null(nl);
+	assert_null(strchr(nl + 1, '\n'));
+	assert_true((size_t)(nl - s) + 1 <= 64 * 1024);
+	/* Each value cut to 4096 bytes and "…", all whole. */
+	for (char *p = s; (p = strstr(p, " v=")); p += 3) {
+		assert_int_equal(strspn(p + 4, "a"), 4095);
+		assert_memory_equal(p + 4 + 4095, "\xe2\x80\xa6", 3);
+		fields++;
+	}
+	assert_true(fields >= 14 && fields < 40);
+	free(s);
+	free(big);
+}
+
 /* Held lines wait for log_flush(), or for a warning, and keep their order. */
 static void test_hold(void **state)
 {
@@ -322,6 +354,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
