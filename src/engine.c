@@ -2240,8 +2240,8 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 	double now = mono_now();
 	struct queue *q;
 
-	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
 	log_hold();		/* the turn's lines go out together */
+	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
 	take_written(e, 0);
 	take_inbox(e);
 	take_resolved(e);
