@@ -75,7 +75,7 @@
  * start) keep what sending needs, up to this many bytes in all, so the
  * event is read once; beyond it they are read again when their turn comes.
  */
-#define RECORD_CACHE_BYTES (16u << 20)
+#define RECORD_CACHE_BYTES (8u << 20)
 
 /* ---- intrusive hash table ---------------------------------------------- */
 
