@@ -69,6 +69,7 @@ static void *signal_thread(void *arg)
 {
 	struct signals *s = arg;
 
+	pthread_setname_np(pthread_self(), "herald-signal");
 	for (;;) {
 		int sig;
 

@@ -595,6 +595,7 @@ static void *writer_main(void *arg)
 	struct engine *e = arg;
 	struct writer *w = &e->wr;
 
+	pthread_setname_np(pthread_self(), "herald-write");
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!(w->ups && !w->done) && !w->quit)
@@ -1446,6 +1447,7 @@ static void *resolver_main(void *arg)
 	struct engine *e = arg;
 	struct resolver *rs = &e->rs;
 
+	pthread_setname_np(pthread_self(), "herald-resolve");
 	pthread_mutex_lock(&rs->lock);
 	for (;;) {
 		struct job *j;
@@ -1750,6 +1752,7 @@ static void *preparer_main(void *arg)
 	struct engine *e = arg;
 	struct preparer *pr = &e->pr;
 
+	pthread_setname_np(pthread_self(), "herald-prepare");
 	pthread_mutex_lock(&pr->lock);
 	for (;;) {
 		struct flight *f;

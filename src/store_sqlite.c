@@ -907,6 +907,7 @@ static void *committer_main(void *arg)
 	struct sqlite_store *s = arg;
 	struct accept_req *batch, *r, *next;
 
+	pthread_setname_np(pthread_self(), "herald-commit");
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (!s->head && !s->closing &&
