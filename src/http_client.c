@@ -4,7 +4,8 @@
  *
  * One multi handle per client owns the connection cache, so connections to
  * a platform stay alive between requests; finished easy handles go back to
- * a small pool for the next request. At most MAX_CONNECTIONS connections
+ * a pool (as many as connections) for the next request. A request's URL is
+ * checked once per origin. At most MAX_CONNECTIONS connections
  * are open at once (and kept for reuse): transfers beyond that wait in
  * curl's queue, which bounds memory however many destinations are busy.
  *
