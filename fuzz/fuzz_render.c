@@ -4,7 +4,8 @@
  * go together), byte 2 flags (timestamp, catalog owner, commit URL
  * template); the rest is split at NUL bytes into the event's strings, raw
  * (not necessarily UTF-8). Both platforms' bodies must keep every limit,
- * hold valid UTF-8, and never carry a mention: aborts otherwise.
+ * hold valid UTF-8, and never carry a mention, and json_out() must encode
+ * them as jansson does: aborts otherwise.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "render.h"
 #include "text.h"
 
@@ -152,6 +154,21 @@ static void check_discord(const json_t *body)
 	CHECK(total <= DISCORD_EMBED_TOTAL_MAX);
 }
 
+/* json_out() writes what json_dumps() writes, plain and ASCII-only. */
+static void check_encoding(const json_t *body)
+{
+	for (int ascii = 0; ascii <= 1; ascii++) {
+		struct strbuf sb = STRBUF_INIT;
+		char *want = json_dumps(body, JSON_COMPACT |
+					(ascii ? JSON_ENSURE_ASCII : 0));
+
+		CHECK(want && json_out(&sb, body, ascii ? JSON_OUT_ASCII : 0) == 0);
+		CHECK(!strcmp(sb.buf, want));
+		free(want);
+		strbuf_release(&sb);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *copy, *fields[F_NR] = { NULL }, *p, *end;
@@ -205,9 +222,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	body = render_slack(&ev, &ctx);
 	check_slack(body);
+	check_encoding(body);
 	json_decref(body);
 	body = render_discord(&ev, &ctx);
 	check_discord(body);
+	check_encoding(body);
 	json_decref(body);
 	body = render_for(PROVIDER_LOG, &ev, &ctx);
 	CHECK(units(str(body, "text")) <= 1000);

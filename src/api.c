@@ -23,6 +23,7 @@
 
 #include "api.h"
 #include "event.h"
+#include "json_out.h"
 #include "text.h"
 #include "log.h"
 #include "route.h"
@@ -142,11 +143,6 @@ void api_routing_release(struct api_routing *r)
 
 /* ---- responses --------------------------------------------------------- */
 
-static int add_dumped(const char *buf, size_t size, void *data)
-{
-	return strbuf_add(data, buf, size);
-}
-
 /* Answers status with obj (stolen) as the body. */
 static void reply_json(struct httpd_response *resp, int status, json_t *obj)
 {
@@ -154,8 +150,7 @@ static void reply_json(struct httpd_response *resp, int status, json_t *obj)
 	char *text;
 	size_t len;
 
-	if (json_dump_callback(obj, add_dumped, &sb,
-			       JSON_COMPACT | JSON_ENSURE_ASCII) < 0) {
+	if (json_out(&sb, obj, JSON_OUT_ASCII) < 0) {
 		strbuf_reset(&sb);
 		strbuf_addstr(&sb, "{}");
 	}

@@ -23,6 +23,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "json_out.h"
+
 #define USER_AGENT "DiscordBot (" HERALD_URL ", " HERALD_VERSION ")"
 #define CHANNELS_TTL_S 60.0	/* one guild channel list per resolve burst */
 #define NAME_TTL_S 3600		/* a name can move to another ID */
@@ -194,24 +196,23 @@ static int make_request(const struct provider *p, const char *method,
 			const char *path, const json_t *args,
 			struct http_request *req, struct errbuf *err)
 {
-	struct strbuf url = STRBUF_INIT;
-	char *text = NULL;
+	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
 
-	if (args) {
-		text = json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (!text)
-			return errbuf_set(err, HERALD_EINVAL, "%s /%s: the body "
-					  "cannot be encoded as JSON", method,
-					  path);
+	if (args && json_out(&body, args, 0) < 0) {
+		strbuf_release(&body);
+		return errbuf_set(err, HERALD_EINVAL, "%s /%s: the body cannot "
+				  "be encoded as JSON", method, path);
 	}
 	strbuf_addf(&url, "%s/%s", p->api_url, path);
 	http_request_init(req, method, url.buf);
 	add_auth(p, req);
-	if (text) {
+	if (args) {
+		size_t len;
+		char *text = strbuf_detach(&body, &len);
+
 		http_request_add_header(req, "Content-Type: application/json");
-		http_request_set_body(req, text, strlen(text));
+		http_request_take_body(req, text, len);
 	}
-	free(text);
 	strbuf_release(&url);
 	return 0;
 }

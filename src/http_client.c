@@ -87,6 +87,13 @@ void http_request_init(struct http_request *req, const char *method,
 	req->url = xstrdup(url);
 }
 
+void http_request_take_body(struct http_request *req, char *body, size_t len)
+{
+	free(req->body);
+	req->body = body;
+	req->body_len = len;
+}
+
 void http_request_set_body(struct http_request *req, const char *body,
 			   size_t len)
 {

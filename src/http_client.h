@@ -44,6 +44,8 @@ struct http_request {
 /* Zeroes req and sets its method and URL (copied). */
 void http_request_init(struct http_request *req, const char *method,
 		       const char *url);
+/* Sets the body to body[0..len), which the request takes (and frees). */
+void http_request_take_body(struct http_request *req, char *body, size_t len);
 /* Sets the body (copied); a request with a body needs a Content-Type. */
 void http_request_set_body(struct http_request *req, const char *body,
 			   size_t len);

@@ -17,6 +17,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "json_out.h"
+
 #define USERS_TTL_S 600.0	/* users.list is Tier 2: cache it */
 #define USERS_PAGE 200
 #define USERS_PAGES_MAX 500
@@ -173,19 +175,23 @@ static int json_request(const struct provider *p, const char *method,
 			const json_t *args, struct http_request *req,
 			struct errbuf *err)
 {
-	struct strbuf url = STRBUF_INIT;
-	char *text = json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
+	size_t len;
+	char *text;
 
-	if (!text)
+	strbuf_grow(&body, 2048);
+	if (json_out(&body, args, 0) < 0) {
+		strbuf_release(&body);
 		return errbuf_set(err, HERALD_EINVAL, "%s: the message cannot be "
 				  "encoded as JSON", method);
+	}
 	method_url(p, method, &url);
 	http_request_init(req, "POST", url.buf);
 	add_auth(p, req);
 	http_request_add_header(req, "Content-Type: application/json; "
 				"charset=utf-8");
-	http_request_set_body(req, text, strlen(text));
-	free(text);
+	text = strbuf_detach(&body, &len);
+	http_request_take_body(req, text, len);
 	strbuf_release(&url);
 	return 0;
 }
