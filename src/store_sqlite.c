@@ -262,6 +262,7 @@ struct accept_req {
 	struct accept_req *next;
 	const struct store_update *ups;
 	size_t ups_nr;
+	pthread_cond_t cond;		/* signalled when done */
 };
 
 struct sqlite_store {
@@ -272,7 +273,7 @@ struct sqlite_store {
 
 	pthread_mutex_t lock;		/* the queue and the flags below */
 	pthread_cond_t wake;		/* the committer waits for work */
-	pthread_cond_t done;		/* callers wait for their round */
+	pthread_cond_t done;		/* sq_close() waits for the last caller */
 	struct accept_req *head, **tail;
 	int closing;
 	int wal_pages;			/* in the WAL after the last commit */
@@ -932,12 +933,13 @@ static void *committer_main(void *arg)
 
 		commit_round(s, batch);
 
+		/* Each caller of the round, and no one else, wakes up. */
 		pthread_mutex_lock(&s->lock);
 		for (r = batch; r; r = next) {
 			next = r->next;
 			r->done = 1;
+			pthread_cond_signal(&r->cond);
 		}
-		pthread_cond_broadcast(&s->done);
 	}
 	for (r = s->head; r; r = next) {
 		next = r->next;
@@ -946,12 +948,32 @@ static void *committer_main(void *arg)
 				   r->ups ? "delivery states were" :
 				   "events were");
 		r->done = 1;
+		pthread_cond_signal(&r->cond);
 	}
 	s->head = NULL;
 	s->tail = &s->head;
-	pthread_cond_broadcast(&s->done);
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
+}
+
+/*
+ * With s->lock held (released on return): queues r for the committer's
+ * next round and waits until it is done.
+ */
+static int wait_round(struct sqlite_store *s, struct accept_req *r)
+{
+	pthread_cond_init(&r->cond, NULL);
+	s->active++;
+	*s->tail = r;
+	s->tail = &r->next;
+	pthread_cond_signal(&s->wake);
+	while (!r->done)
+		pthread_cond_wait(&r->cond, &s->lock);
+	if (--s->active == 0 && s->closing)
+		pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_destroy(&r->cond);
+	return r->rc;
 }
 
 static int sq_accept(struct store *st, const struct store_item *items,
@@ -968,16 +990,7 @@ static int sq_accept(struct store *st, const struct store_item *items,
 		return errbuf_set(err, HERALD_EIO,
 				  "the store is shutting down: the events were not stored");
 	}
-	s->active++;
-	*s->tail = &req;
-	s->tail = &req.next;
-	pthread_cond_signal(&s->wake);
-	while (!req.done)
-		pthread_cond_wait(&s->done, &s->lock);
-	if (--s->active == 0 && s->closing)
-		pthread_cond_broadcast(&s->done);
-	pthread_mutex_unlock(&s->lock);
-	return req.rc;
+	return wait_round(s, &req);
 }
 
 /* ---- reads ------------------------------------------------------------ */
@@ -1359,16 +1372,7 @@ static int sq_apply(struct store *st, const struct store_update *ups,
 		pthread_mutex_unlock(&s->lock);
 		return apply_alone(s, ups, nr, err);
 	}
-	s->active++;
-	*s->tail = &req;
-	s->tail = &req.next;
-	pthread_cond_signal(&s->wake);
-	while (!req.done)
-		pthread_cond_wait(&s->done, &s->lock);
-	if (--s->active == 0 && s->closing)
-		pthread_cond_broadcast(&s->done);
-	pthread_mutex_unlock(&s->lock);
-	return req.rc;
+	return wait_round(s, &req);
 }
 
 /* ---- stories and resolutions ----------------------------------------- */
