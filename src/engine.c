@@ -606,7 +606,6 @@ static void *writer_main(void *arg)
 		apply(e, w->ups, w->ups_nr);
 		pthread_mutex_lock(&w->lock);
 		w->done = 1;
-		pthread_cond_broadcast(&w->cond);
 		engine_wakeup(e);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -645,10 +644,10 @@ static void hand_updates(struct engine *e)
 }
 
 /*
- * Takes back the writer's batch once it is written (wait: until then):
- * the queues that waited for it may go on.
+ * Takes back the writer's batch once it is written: the queues that
+ * waited for it may go on.
  */
-static void take_written(struct engine *e, int wait)
+static void take_written(struct engine *e)
 {
 	struct writer *w = &e->wr;
 	struct store_update *ups;
@@ -658,8 +657,6 @@ static void take_written(struct engine *e, int wait)
 	if (!e->writing)
 		return;
 	pthread_mutex_lock(&w->lock);
-	while (wait && !w->done)
-		pthread_cond_wait(&w->cond, &w->lock);
 	if (!w->done) {
 		pthread_mutex_unlock(&w->lock);
 		return;
@@ -2245,7 +2242,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 
 	log_hold();		/* the turn's lines go out together */
 	http_client_poll(e->client, sleep_ms(e, now, max_wait_ms));
-	take_written(e, 0);
+	take_written(e);
 	take_inbox(e);
 	take_resolved(e);
 	take_prepared(e);
@@ -2443,7 +2440,7 @@ void engine_free(struct engine *e)
 		pthread_mutex_unlock(&e->wr.lock);
 		pthread_join(e->wr.thread, NULL);
 		e->wr.started = 0;
-		take_written(e, 0);
+		take_written(e);
 	}
 	pthread_mutex_destroy(&e->wr.lock);
 	pthread_cond_destroy(&e->wr.cond);
