@@ -406,10 +406,7 @@ void api_queued_release(struct api_queued *q)
 {
 	free(q->destination);
 	free(q->correlation_key);
-	if (q->ev) {
-		event_release(q->ev);
-		free(q->ev);
-	}
+	event_free(q->ev);
 	memset(q, 0, sizeof(*q));
 }
 

@@ -36,22 +36,11 @@ struct parse {
 	struct errbuf *err;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* The slot that holds name, or the empty slot where it would go. */
 static size_t find_slot(const struct catalog *cat, const char *name)
 {
 	size_t mask = cat->slots_nr - 1;
-	size_t i = (size_t)fnv1a(name) & mask;
+	size_t i = (size_t)fnv1a(name, FNV1A_BASIS) & mask;
 
 	while (cat->slots[i] &&
 	       strcmp(cat->services[cat->slots[i] - 1].name, name))

@@ -92,17 +92,6 @@ struct htab {
 
 typedef int hnode_eq_fn(const struct hnode *n, const void *key);
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static uint64_t hash_id(int64_t id)
 {
 	uint64_t x = (uint64_t)id;
@@ -700,7 +689,7 @@ static struct item *find_item(struct engine *e, int64_t id)
 
 static struct queue *get_queue(struct engine *e, const char *dest)
 {
-	uint64_t h = hash_str(dest);
+	uint64_t h = fnv1a(dest, FNV1A_BASIS);
 	struct queue *q = (struct queue *)htab_find(&e->queues, h, queue_eq,
 						     dest);
 
@@ -713,14 +702,6 @@ static struct queue *get_queue(struct engine *e, const char *dest)
 	htab_add(&e->queues, &q->node, h);
 	e->stats.destinations++;
 	return q;
-}
-
-static void event_free(struct event *ev)
-{
-	if (ev) {
-		event_release(ev);
-		free(ev);
-	}
 }
 
 static void cache_drop(struct engine *e, struct item *it)
@@ -917,7 +898,7 @@ static struct story *story_set(struct engine *e, const char *key,
 			       const char *dest, const char *channel_id,
 			       const char *message_id)
 {
-	uint64_t h = hash_str(key);
+	uint64_t h = fnv1a(key, FNV1A_BASIS);
 	struct story *s = (struct story *)htab_find(&e->stories, h, story_eq,
 						     key);
 
@@ -940,7 +921,7 @@ static struct story *story_set(struct engine *e, const char *key,
 /* The story's message for key, or NULL when there is none to edit. */
 static struct story *story_find(struct engine *e, const char *key)
 {
-	struct story *s = (struct story *)htab_find(&e->stories, hash_str(key),
+	struct story *s = (struct story *)htab_find(&e->stories, fnv1a(key, FNV1A_BASIS),
 						     story_eq, key);
 	struct store_story st;
 	struct errbuf err;
@@ -2285,6 +2266,29 @@ void engine_stats(struct engine *e, struct engine_stats *out)
 
 /* ---- life cycle -------------------------------------------------------------------- */
 
+/* Starts one of the engine's threads (fn(e)) and sets *started. */
+static int start_worker(struct engine *e, pthread_t *thread, int *started,
+			void *(*fn)(void *), const char *what,
+			struct errbuf *err)
+{
+	if (pthread_create(thread, NULL, fn, e))
+		return errbuf_set(err, HERALD_EIO, "cannot start the %s thread",
+				  what);
+	*started = 1;
+	return 0;
+}
+
+/* Tells a thread waiting on cond to quit (under lock) and joins it. */
+static void stop_worker(pthread_t thread, pthread_mutex_t *lock,
+			pthread_cond_t *cond, int *quit)
+{
+	pthread_mutex_lock(lock);
+	*quit = 1;
+	pthread_cond_broadcast(cond);
+	pthread_mutex_unlock(lock);
+	pthread_join(thread, NULL);
+}
+
 int engine_new(struct engine **out, const struct engine_options *opt,
 	       struct errbuf *err)
 {
@@ -2334,29 +2338,17 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 		ret = HERALD_EINVAL;
 	pthread_mutex_init(&e->rs.lock, NULL);
 	pthread_cond_init(&e->rs.cond, NULL);
-	if (!ret && e->p) {
-		if (pthread_create(&e->rs.thread, NULL, resolver_main, e))
-			ret = errbuf_set(err, HERALD_EIO, "cannot start the "
-					 "resolver thread");
-		else
-			e->rs.started = 1;
-	}
-	if (!ret && e->p) {
-		if (pthread_create(&e->pr.thread, NULL, preparer_main, e))
-			ret = errbuf_set(err, HERALD_EIO, "cannot start the "
-					 "preparer thread");
-		else
-			e->pr.started = 1;
-	}
 	pthread_mutex_init(&e->wr.lock, NULL);
 	pthread_cond_init(&e->wr.cond, NULL);
-	if (!ret && e->p) {
-		if (pthread_create(&e->wr.thread, NULL, writer_main, e))
-			ret = errbuf_set(err, HERALD_EIO, "cannot start the "
-					 "writer thread");
-		else
-			e->wr.started = 1;
-	}
+	if (!ret && e->p)
+		ret = start_worker(e, &e->rs.thread, &e->rs.started,
+				   resolver_main, "resolver", err);
+	if (!ret && e->p)
+		ret = start_worker(e, &e->pr.thread, &e->pr.started,
+				   preparer_main, "preparer", err);
+	if (!ret && e->p)
+		ret = start_worker(e, &e->wr.thread, &e->wr.started,
+				   writer_main, "writer", err);
 	if (ret) {
 		engine_free(e);
 		return ret;
@@ -2395,15 +2387,9 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
-	if (e->rs.started) {
-		/* Waits for a provider call in progress (bounded by the
-		 * HTTP timeouts). */
-		pthread_mutex_lock(&e->rs.lock);
-		e->rs.quit = 1;
-		pthread_cond_signal(&e->rs.cond);
-		pthread_mutex_unlock(&e->rs.lock);
-		pthread_join(e->rs.thread, NULL);
-	}
+	/* Waits for a provider call in progress (bounded by the timeouts). */
+	if (e->rs.started)
+		stop_worker(e->rs.thread, &e->rs.lock, &e->rs.cond, &e->rs.quit);
 	for (struct job *j = e->rs.todo, *next; j; j = next) {
 		next = j->next;
 		job_free(j);
@@ -2414,14 +2400,9 @@ void engine_free(struct engine *e)
 	}
 	pthread_mutex_destroy(&e->rs.lock);
 	pthread_cond_destroy(&e->rs.cond);
-	if (e->pr.started) {
-		/* Heads it has not finished are freed with their queues. */
-		pthread_mutex_lock(&e->pr.lock);
-		e->pr.quit = 1;
-		pthread_cond_signal(&e->pr.cond);
-		pthread_mutex_unlock(&e->pr.lock);
-		pthread_join(e->pr.thread, NULL);
-	}
+	/* Heads it has not finished are freed with their queues. */
+	if (e->pr.started)
+		stop_worker(e->pr.thread, &e->pr.lock, &e->pr.cond, &e->pr.quit);
 	for (struct load *ld = e->pr.loads, *next; ld; ld = next) {
 		next = ld->next;
 		load_free(ld);
@@ -2434,11 +2415,7 @@ void engine_free(struct engine *e)
 	pthread_cond_destroy(&e->pr.cond);
 	if (e->wr.started) {
 		/* It writes the batch it has before it quits. */
-		pthread_mutex_lock(&e->wr.lock);
-		e->wr.quit = 1;
-		pthread_cond_broadcast(&e->wr.cond);
-		pthread_mutex_unlock(&e->wr.lock);
-		pthread_join(e->wr.thread, NULL);
+		stop_worker(e->wr.thread, &e->wr.lock, &e->wr.cond, &e->wr.quit);
 		e->wr.started = 0;
 		take_written(e);
 	}

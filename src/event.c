@@ -1007,6 +1007,14 @@ void event_release(struct event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
+void event_free(struct event *ev)
+{
+	if (!ev)
+		return;
+	event_release(ev);
+	free(ev);
+}
+
 size_t event_memory(const struct event *ev)
 {
 	const char *const fields[] = {

@@ -135,6 +135,8 @@ void event_write_json(const struct event *ev, struct strbuf *out);
 char *event_correlation_key(const struct event *ev);
 
 void event_release(struct event *ev);
+/* Releases an event allocated on its own, and frees it; NULL is fine. */
+void event_free(struct event *ev);
 /* About how many bytes of memory ev and its strings take. */
 size_t event_memory(const struct event *ev);
 void event_array_free(struct event *events, size_t nr);

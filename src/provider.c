@@ -370,23 +370,13 @@ void provider_free(struct provider *p)
 		free(p);
 }
 
-/* 64-bit FNV-1a from a chosen offset basis. */
-static unsigned long long fnv1a(const char *s, unsigned long long h)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 void provider_nonce(const char *identity, char out[26])
 {
 	unsigned long long a, b;
 
 	if (!identity)
 		identity = "";
-	a = fnv1a(identity, 0xcbf29ce484222325ULL);
+	a = fnv1a(identity, FNV1A_BASIS);
 	b = fnv1a(identity, 0x84222325cbf29ce4ULL ^ a);
 	snprintf(out, 26, "h%016llx%08llx", a, b & 0xffffffffULL);
 }

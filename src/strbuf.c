@@ -191,6 +191,15 @@ int strview_eq(struct strview v, const char *s)
 	return strlen(s) == v.len && !memcmp(v.ptr, s, v.len);
 }
 
+uint64_t fnv1a(const char *s, uint64_t h)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 int parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;

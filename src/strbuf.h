@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define STRBUF_DEFAULT_MAX (64u * 1024 * 1024)
 
@@ -63,6 +64,10 @@ int strview_eq(struct strview v, const char *s);
  */
 int parse_long(const char *s, long min, long max, long *out);
 int parse_double(const char *s, double min, double max, double *out);
+
+/* 64-bit FNV-1a of s, from the offset basis h (FNV1A_BASIS: the standard). */
+#define FNV1A_BASIS 0xcbf29ce484222325ULL
+uint64_t fnv1a(const char *s, uint64_t h);
 
 /* strdup/strndup that abort on out of memory; xstrdup(NULL) is NULL. */
 char *xstrdup(const char *s);

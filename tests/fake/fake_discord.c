@@ -764,15 +764,6 @@ static int route_matches(const struct discord_route *r, char **seg, int n,
 	return 1;
 }
 
-static uint64_t fnv1a(const char *s, uint64_t h)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /*
  * Counts the request against its bucket and announces the bucket in the
  * X-RateLimit-* headers; answers 429 and returns -1 when it is used up.

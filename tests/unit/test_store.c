@@ -131,6 +131,16 @@ static long long query_int(const char *path, const char *sql)
 	return v;
 }
 
+/* Runs SQL on a separate connection (the store closed): a crafted state. */
+static void exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 static void test_state_names(void **state)
 {
 	enum store_state s;
@@ -176,13 +186,11 @@ static void test_migrate_from_1(void **state)
 	struct store *st;
 	struct store_story story;
 	struct errbuf err = { "" };
-	sqlite3 *db;
 
 	tmpdb_make(&t);
 	st = open_ok(t.path);
 	store_close(st);
-	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
+	exec_sql(t.path,
 		"DROP TABLE stories;"
 		"CREATE TABLE stories (correlation_key TEXT PRIMARY KEY,"
 		"  provider TEXT NOT NULL, destination TEXT NOT NULL,"
@@ -192,8 +200,7 @@ static void test_migrate_from_1(void **state)
 		"  '#deploys', 'C0123', '1700000000.000100', 7, 1700000000);"
 		"CREATE INDEX notifications_correlation ON"
 		"  notifications(correlation_key) WHERE correlation_key IS NOT NULL;"
-		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+		"PRAGMA user_version = 1;");
 
 	st = open_ok(t.path);
 	assert_int_equal(store_story_get(st, "deploy/api/prod/abc", &story,
@@ -239,15 +246,11 @@ static void test_newer_schema_refused(void **state)
 	struct tmpdb t;
 	struct store *st = NULL;
 	struct errbuf err = { "" };
-	sqlite3 *db;
 
 	tmpdb_make(&t);
 	st = open_ok(t.path);
 	store_close(st);
-	assert_int_equal(sqlite3_open(t.path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
-				      NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	exec_sql(t.path, "PRAGMA user_version = 99");
 
 	st = NULL;
 	assert_int_equal(store_open(&st, t.path, &err), HERALD_EIO);
