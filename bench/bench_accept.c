@@ -18,12 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api.h"
-#include "config.h"
-#include "errbuf.h"
-#include "httpd.h"
-#include "store.h"
-#include "strbuf.h"
+#include "daemon/api.h"
+#include "core/config.h"
+#include "lib/errbuf.h"
+#include "daemon/httpd.h"
+#include "daemon/store.h"
+#include "lib/strbuf.h"
 
 static atomic_ullong woken;
 

@@ -40,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define MAX_CONNECTIONS 1024
 #define MAX_STATUS 600

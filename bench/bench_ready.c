@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 static double now_mono(void)
 {

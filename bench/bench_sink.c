@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define BODY_MAX (1024u * 1024)
 

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
-#include "strbuf.h"
+#include "daemon/store.h"
+#include "lib/strbuf.h"
 
 struct worker {
 	pthread_t thread;

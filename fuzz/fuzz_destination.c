@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "route.h"
-#include "strbuf.h"
+#include "core/route.h"
+#include "lib/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "strbuf.h"
+#include "core/event.h"
+#include "inputs/event_json.h"
+#include "lib/strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

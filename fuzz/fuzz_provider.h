@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "provider.h"
+#include "delivery/provider.h"
 
 /* The provider of kind with token, created on the first call and kept. */
 static struct provider *fuzz_provider(enum provider_kind kind,

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_out.h"
-#include "render.h"
-#include "text.h"
+#include "lib/json_out.h"
+#include "core/render.h"
+#include "lib/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "errbuf.h"
+#include "lib/errbuf.h"
 
 #define FAKE_BODY_MAX (1024u * 1024)
 #define FAKE_RESPONSE_HEADERS_MAX 12

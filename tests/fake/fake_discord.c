@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define DISCORD_EPOCH_MS 1420070400000ULL
 #define CONTENT_MAX 2000

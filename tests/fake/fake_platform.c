@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "fake.h"
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define SLACK_PREFIX "/slack/api/"
 #define DISCORD_PREFIX "/discord/api/v10"

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define SLACK_TEXT_MAX 40000
 #define SLACK_BLOCKS_MAX 50

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #define FILLER_USERS 250
 

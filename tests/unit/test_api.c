@@ -25,13 +25,13 @@
 
 #include <jansson.h>
 
-#include "api.h"
-#include "catalog.h"
-#include "config.h"
-#include "httpd.h"
-#include "log.h"
-#include "metrics.h"
-#include "store.h"
+#include "daemon/api.h"
+#include "core/catalog.h"
+#include "core/config.h"
+#include "daemon/httpd.h"
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/store.h"
 
 /* ---- a store that can be told to fail ---------------------------------- */
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "catalog.h"
-#include "strbuf.h"
+#include "core/catalog.h"
+#include "lib/strbuf.h"
 
 /* Parses text; returns catalog_parse() and leaves the message in err. */
 static int parse(struct catalog *cat, const char *text,

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define SECRET "xoxb-1234-SECRETSECRET"
 

@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <cmocka.h>
 
-#include "provider.h"
+#include "delivery/provider.h"
 
 #define TOKEN "MTE4MDAwMDAwMDAwMDAwMDAwMQ.unit-test.secret-part"
 #define CHANNEL "1180000000000000201"

@@ -17,11 +17,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "api.h"
-#include "engine.h"
-#include "event.h"
-#include "log.h"
-#include "store.h"
+#include "daemon/api.h"
+#include "inputs/event_json.h"
+#include "daemon/engine.h"
+#include "core/event.h"
+#include "daemon/log.h"
+#include "daemon/store.h"
 
 #define MAX_STEPS 16
 #define MAX_ROUNDS 5000

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "event.h"
-#include "strbuf.h"
+#include "core/event.h"
+#include "inputs/event_json.h"
+#include "lib/strbuf.h"
 
 struct parsed {
 	int ret;

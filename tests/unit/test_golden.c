@@ -20,8 +20,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "render.h"
-#include "strbuf.h"
+#include "core/render.h"
+#include "inputs/event_json.h"
+#include "lib/strbuf.h"
 
 struct golden {
 	const char *name;

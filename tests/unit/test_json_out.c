@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "json_out.h"
+#include "lib/json_out.h"
 
 static void expect_as_jansson(const json_t *j)
 {

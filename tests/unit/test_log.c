@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "log.h"
+#include "daemon/log.h"
 
 static FILE *out;
 

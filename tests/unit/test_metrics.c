@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "daemon/metrics.h"
 
 static void test_exposition(void **state)
 {

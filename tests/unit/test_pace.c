@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "pace.h"
+#include "core/pace.h"
 
 static void test_bucket_burst_then_rate(void **state)
 {

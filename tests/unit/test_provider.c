@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "provider.h"
+#include "delivery/provider.h"
 
 #define TOKEN "xoxb-9999-provider-test-secret"
 

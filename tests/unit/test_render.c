@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "render.h"
-#include "text.h"
+#include "core/render.h"
+#include "lib/text.h"
 
 #define SHA "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
 #define GSHA "fedcba9876543210fedcba9876543210fedcba98"

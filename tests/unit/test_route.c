@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "route.h"
-#include "strbuf.h"
+#include "core/route.h"
+#include "lib/strbuf.h"
 
 static void expect_dest(const char *s, enum provider_kind provider,
 			enum dest_kind kind, const char *raw, const char *target)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "provider.h"
+#include "delivery/provider.h"
 
 #define TOKEN "xoxb-1234-unit-test-secret"
 

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
-#include "strbuf.h"
+#include "daemon/store.h"
+#include "lib/strbuf.h"
 
 struct tmpdb {
 	char dir[256];

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 static void test_add_and_detach(void **state)
 {

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "text.h"
+#include "lib/text.h"
 
 #define ZWSP TEXT_ZWSP
 

@@ -1,0 +1,215 @@
+/*
+ * cli: the plumbing the herald subcommands share (see cli.h).
+ */
+#include "cli/cli.h"
+#include "inputs/event_json.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd_help.h"
+
+int cli_read_file(const char *path, size_t max, struct strbuf *out,
+		  struct errbuf *err)
+{
+	FILE *f;
+	char buf[65536];
+	size_t n;
+	int ret = 0;
+	int is_stdin = !path || !strcmp(path, "-");
+
+	f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f)
+		return errbuf_set(err, HERALD_EIO, "cannot read \"%s\": %s",
+				  path, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (out->len + n > max) {
+			ret = errbuf_set(err, HERALD_ELIMIT,
+					 "%s is larger than %zu bytes",
+					 is_stdin ? "standard input" : path, max);
+			goto out;
+		}
+		strbuf_add(out, buf, n);
+	}
+	if (ferror(f))
+		ret = errbuf_set(err, HERALD_EIO, "cannot read \"%s\": %s",
+				 is_stdin ? "-" : path, strerror(errno));
+out:
+	if (!is_stdin)
+		fclose(f);
+	return ret;
+}
+
+static int load_catalog(struct cli_env *env)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct errlist warnings = ERRLIST_INIT;
+	struct errbuf err;
+	int ret = 0;
+
+	if (cli_read_file(env->cfg.catalog_path, 64u * 1024 * 1024, &text,
+			  &err) < 0) {
+		fprintf(stderr, "herald: HERALD_CATALOG: %s\n", err.msg);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (catalog_parse(&env->cat, text.buf, text.len,
+			  env->cfg.catalog_path, &warnings, &err) < 0) {
+		fprintf(stderr, "herald: HERALD_CATALOG: %s\n", err.msg);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < warnings.nr; i++)
+		fprintf(stderr, "herald: warning: %s\n", warnings.items[i]);
+out:
+	errlist_release(&warnings);
+	strbuf_release(&text);
+	return ret;
+}
+
+int cli_env_load(struct cli_env *env, int quiet)
+{
+	struct errlist problems = ERRLIST_INIT;
+	int ret = 0;
+
+	config_init(&env->cfg);
+	memset(&env->cat, 0, sizeof(env->cat));
+	if (config_load(&env->cfg, &config_source_process, &problems) < 0) {
+		for (size_t i = 0; i < problems.nr; i++)
+			fprintf(stderr, "herald: %s\n", problems.items[i]);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (env->cfg.catalog_path) {
+		ret = load_catalog(env);
+		if (ret)
+			goto out;
+	}
+	if (!quiet && env->cfg.provider == PROVIDER_LOG)
+		fprintf(stderr, "herald: warning: NOTIFICATIONS_PROVIDER is not "
+			"set: notifications are printed, not delivered (set it "
+			"to slack or discord)\n");
+out:
+	errlist_release(&problems);
+	return ret;
+}
+
+void cli_env_release(struct cli_env *env)
+{
+	catalog_release(&env->cat);
+	config_release(&env->cfg);
+}
+
+int cli_read_events(const char *path, struct event **events, size_t *nr)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct errlist problems = ERRLIST_INIT;
+	struct errbuf err;
+	const char *name = (!path || !strcmp(path, "-")) ? "<stdin>" : path;
+	int ret = 0;
+
+	if (cli_read_file(path, CLI_INPUT_MAX, &text, &err) < 0) {
+		fprintf(stderr, "herald: %s\n", err.msg);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (event_parse_many(text.buf, text.len, 0, events, nr, &problems) < 0) {
+		for (size_t i = 0; i < problems.nr; i++)
+			fprintf(stderr, "herald: %s: %s\n", name,
+				problems.items[i]);
+		ret = EXIT_FAILURE_PERM;
+		goto out;
+	}
+out:
+	errlist_release(&problems);
+	strbuf_release(&text);
+	return ret;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "herald %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'herald help %s' for usage.\n", cmd);
+	return EXIT_USAGE;
+}
+
+static const char main_help[] =
+"usage: herald [--version] [--help] COMMAND [ARGS]\n"
+"\n"
+"herald routes deployment events (rollouts, rollbacks, GitOps syncs, alerts)\n"
+"to Slack or Discord: per application, per environment, or to a default\n"
+"channel, as one clean message per story.\n"
+"\n"
+"Commands:\n"
+"  serve     run the delivery daemon: HTTP API, durable outbox, delivery\n"
+"  send      deliver events now, from a file or from flags (for CI pipelines)\n"
+"  route     show where events would go and the exact message (dry run)\n"
+"  check     verify the configuration, the token and every destination\n"
+"  config    print the effective configuration and every problem found\n"
+"  help      show help for a command: herald help COMMAND\n"
+"\n"
+"Configuration is read from the environment: NOTIFICATIONS_PROVIDER,\n"
+"NOTIFICATIONS_TOKEN, NOTIFICATIONS_DEFAULT_CHANNEL,\n"
+"NOTIFICATIONS_CHANNEL_MAPPING, HERALD_CATALOG and more; see\n"
+"docs/configuration.md.\n";
+
+static const char route_help[] =
+"usage: herald route [--provider slack|discord] [--json] [FILE|-]\n"
+"\n"
+"Reads one event or a JSON array of events from FILE (or standard input)\n"
+"and prints, for each, where it would go, why, and the exact JSON body that\n"
+"would be sent. Nothing is sent.\n"
+"\n"
+"  --provider NAME  render for slack or discord instead of the configured\n"
+"                   provider\n"
+"  --json           one JSON object a line per event: destination, kind,\n"
+"                   reason, provider, payload\n"
+"\n"
+"Exit status: 0 all events valid; 1 an event is invalid (the error names\n"
+"the field); 2 usage or configuration error.\n";
+
+static const char config_help[] =
+"usage: herald config [--json]\n"
+"\n"
+"Prints the effective configuration (secrets redacted) and every problem\n"
+"found in it, including the service catalog.\n"
+"\n"
+"  --json  print it as one JSON object\n"
+"\n"
+"Exit status: 0 when the configuration is valid, 2 otherwise.\n";
+
+int cli_help(const char *cmd, FILE *out)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} helps[] = {
+		{ "route", route_help },
+		{ "config", config_help },
+		{ "send", cmd_send_help },
+		{ "check", cmd_check_help },
+		{ "serve", cmd_serve_help },
+		{ "help", main_help },
+	};
+
+	if (!cmd) {
+		fputs(main_help, out);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		if (!strcmp(helps[i].name, cmd)) {
+			fputs(helps[i].text, out);
+			return EXIT_OK;
+		}
+	}
+	fprintf(stderr, "herald help: unknown command \"%s\"\n"
+		"Try 'herald --help' for the list of commands.\n", cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,73 @@
+/*
+ * cli: what the herald subcommands share: loading the configuration and the
+ * catalog, reading events from a file or standard input, usage errors, and
+ * the exit codes.
+ *
+ * Each command is a cmd_NAME() function with main()'s signature, called with
+ * argv[0] set to the command name. Commands print their own output and
+ * return the process exit status.
+ */
+#ifndef HERALD_CLI_H
+#define HERALD_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/catalog.h"
+#include "core/config.h"
+#include "core/event.h"
+#include "core/route.h"
+
+enum cli_exit {
+	EXIT_OK = 0,
+	EXIT_FAILURE_PERM = 1,	/* an invalid event, a permanent delivery failure */
+	EXIT_USAGE = 2,		/* usage or configuration error */
+	EXIT_GAVE_UP = 3,	/* retryable failures until the timeout */
+};
+
+/* The most a command reads from a file or standard input. */
+#define CLI_INPUT_MAX (16u * 1024 * 1024)
+
+struct cli_env {
+	struct config cfg;
+	struct catalog cat;	/* empty when HERALD_CATALOG is unset */
+};
+
+/*
+ * Loads the configuration and the catalog it names. Problems are printed to
+ * standard error, one line each, prefixed "herald: ", and so are catalog
+ * warnings; returns 0 or EXIT_USAGE. Unless quiet, warns once when the
+ * provider is `log` (nothing is delivered). Release with cli_env_release() either
+ * way.
+ */
+int cli_env_load(struct cli_env *env, int quiet);
+void cli_env_release(struct cli_env *env);
+
+/*
+ * Reads and parses events from path ("-" or NULL: standard input). Problems
+ * are printed to standard error; returns 0, EXIT_FAILURE_PERM for invalid
+ * events, or EXIT_USAGE for an unreadable file.
+ */
+int cli_read_events(const char *path, struct event **events, size_t *nr);
+
+/* Reads a whole file ("-": standard input) up to max bytes. */
+int cli_read_file(const char *path, size_t max, struct strbuf *out,
+		  struct errbuf *err);
+
+/*
+ * Prints "herald CMD: MESSAGE" and a one-line hint to run `herald help CMD`
+ * to standard error; returns EXIT_USAGE.
+ */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints the command's help text (the same as `herald help CMD`). */
+int cli_help(const char *cmd, FILE *out);
+
+int cmd_route(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+
+#endif

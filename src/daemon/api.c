@@ -1,0 +1,1024 @@
+/*
+ * api: the request handlers of herald serve.
+ *
+ * Every handler is a function from a struct httpd_request to a struct
+ * httpd_response plus calls into the store; nothing here knows about
+ * sockets. The order of checks on a request is: route, token (for /api/),
+ * method, shutting down, size, content type, then the body. Errors are
+ * JSON objects with an "error" sentence saying what is wrong and what to do.
+ *
+ * POST /api/v1/events parses the whole batch, routes each event with the
+ * current configuration snapshot, and hands the batch to store_accept() as
+ * one transaction; the 202 goes out only after that returned 0.
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "daemon/api.h"
+#include "inputs/event_json.h"
+#include "core/event.h"
+#include "lib/json_out.h"
+#include "lib/text.h"
+#include "daemon/log.h"
+#include "core/route.h"
+
+#define JSON_TYPE "application/json"
+#define IDEM_KEY_MAX 200
+#define QUERY_VALUE_MAX 256
+
+enum api_route {
+	ROUTE_NONE,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	ROUTE_METRICS,
+	ROUTE_EVENTS,
+	ROUTE_LIST,
+	ROUTE_GET,
+	ROUTE_RETRY,
+};
+
+static const struct {
+	enum api_route route;
+	const char *pattern;
+	const char *method;	/* the one allowed method */
+} routes[] = {
+	{ ROUTE_NONE, "other", NULL },
+	{ ROUTE_HEALTHZ, "/healthz", "GET" },
+	{ ROUTE_READYZ, "/readyz", "GET" },
+	{ ROUTE_METRICS, "/metrics", "GET" },
+	{ ROUTE_EVENTS, "/api/v1/events", "POST" },
+	{ ROUTE_LIST, "/api/v1/notifications", "GET" },
+	{ ROUTE_GET, "/api/v1/notifications/{id}", "GET" },
+	{ ROUTE_RETRY, "/api/v1/notifications/{id}/retry", "POST" },
+};
+
+#define NOTIFICATIONS_PREFIX "/api/v1/notifications/"
+
+/* ---- the routing snapshot ------------------------------------------- */
+
+void api_context_init(struct api_context *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	atomic_init(&ctx->shutting_down, 0);
+}
+
+void api_set_shutting_down(struct api_context *ctx)
+{
+	atomic_store(&ctx->shutting_down, 1);
+}
+
+struct api_snapshot *api_snapshot_new(struct config *cfg, struct catalog *cat)
+{
+	struct api_snapshot *s = xcalloc(1, sizeof(*s));
+
+	s->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	s->cat = (struct catalog)CATALOG_INIT;
+	if (cat) {
+		s->cat = *cat;
+		*cat = (struct catalog)CATALOG_INIT;
+		s->has_catalog = 1;
+	}
+	atomic_init(&s->refs, 1);
+	return s;
+}
+
+struct api_snapshot *api_snapshot_get(struct api_snapshot *s)
+{
+	if (s)
+		atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void api_snapshot_put(struct api_snapshot *s)
+{
+	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	config_release(&s->cfg);
+	catalog_release(&s->cat);
+	free(s);
+}
+
+void api_routing_init(struct api_routing *r, struct api_snapshot *first)
+{
+	pthread_mutex_init(&r->lock, NULL);
+	r->cur = first;
+}
+
+struct api_snapshot *api_routing_current(struct api_routing *r)
+{
+	struct api_snapshot *s;
+
+	if (!r)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	s = api_snapshot_get(r->cur);
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+void api_routing_swap(struct api_routing *r, struct api_snapshot *next)
+{
+	struct api_snapshot *old;
+
+	pthread_mutex_lock(&r->lock);
+	old = r->cur;
+	r->cur = next;
+	pthread_mutex_unlock(&r->lock);
+	api_snapshot_put(old);
+}
+
+void api_routing_release(struct api_routing *r)
+{
+	api_snapshot_put(r->cur);
+	r->cur = NULL;
+	pthread_mutex_destroy(&r->lock);
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+/* Answers status with obj (stolen) as the body. */
+static void reply_json(struct httpd_response *resp, int status, json_t *obj)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *text;
+	size_t len;
+
+	if (json_out(&sb, obj, JSON_OUT_ASCII) < 0) {
+		strbuf_reset(&sb);
+		strbuf_addstr(&sb, "{}");
+	}
+	strbuf_addch(&sb, '\n');
+	json_decref(obj);
+	text = strbuf_detach(&sb, &len);
+	httpd_response_set(resp, status, JSON_TYPE, text, len);
+}
+
+/*
+ * Appends ,"name":value (or "name":value first in an object) with value
+ * a JSON string, or null when NULL.
+ */
+static void add_json_member(struct strbuf *sb, const char *name,
+			    const char *value, int comma)
+{
+	if (comma)
+		strbuf_addch(sb, ',');
+	strbuf_addch(sb, '"');
+	strbuf_addstr(sb, name);
+	strbuf_add(sb, "\":", 2);
+	if (value)
+		text_add_json_string(sb, value, strlen(value), 1);
+	else
+		strbuf_addstr(sb, "null");
+}
+
+__attribute__((format(printf, 2, 0)))
+static json_t *error_object(json_t *extra, const char *fmt, va_list ap)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *obj = json_object();
+
+	strbuf_vaddf(&sb, fmt, ap);
+	json_object_set_new(obj, "error", json_string(sb.buf));
+	strbuf_release(&sb);
+	if (extra) {
+		json_object_update(obj, extra);
+		json_decref(extra);
+	}
+	return obj;
+}
+
+/* {"error": "…"} plus the members of extra (stolen; may be NULL). */
+__attribute__((format(printf, 4, 5)))
+static void reply_error(struct httpd_response *resp, int status, json_t *extra,
+			const char *fmt, ...)
+{
+	va_list ap;
+	json_t *obj;
+
+	va_start(ap, fmt);
+	obj = error_object(extra, fmt, ap);
+	va_end(ap);
+	reply_json(resp, status, obj);
+}
+
+static void reply_unavailable(struct httpd_response *resp, const char *why)
+{
+	char secs[16];
+
+	snprintf(secs, sizeof(secs), "%d", API_RETRY_AFTER_S);
+	reply_error(resp, 503, NULL, "%s", why);
+	httpd_response_add_header(resp, "Retry-After", secs);
+}
+
+/* ---- routing and checks ------------------------------------------------- */
+
+/*
+ * Matches path; *id_seg points at the {id} segment (not NUL-terminated,
+ * *id_len bytes) for the routes that have one.
+ */
+static enum api_route match(const char *path, const char **id_seg,
+			    size_t *id_len)
+{
+	const char *rest, *slash;
+
+	*id_seg = NULL;
+	*id_len = 0;
+	if (!path)
+		return ROUTE_NONE;
+	for (size_t i = 1; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (!strchr(routes[i].pattern, '{') &&
+		    !strcmp(path, routes[i].pattern))
+			return routes[i].route;
+	}
+	if (strncmp(path, NOTIFICATIONS_PREFIX, strlen(NOTIFICATIONS_PREFIX)))
+		return ROUTE_NONE;
+	rest = path + strlen(NOTIFICATIONS_PREFIX);
+	slash = strchr(rest, '/');
+	if (slash == rest || !*rest)
+		return ROUTE_NONE;
+	*id_seg = rest;
+	if (!slash) {
+		*id_len = strlen(rest);
+		return ROUTE_GET;
+	}
+	*id_len = (size_t)(slash - rest);
+	if (!strcmp(slash, "/retry"))
+		return ROUTE_RETRY;
+	return ROUTE_NONE;
+}
+
+static const char *pattern_of(enum api_route r)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].route == r)
+			return routes[i].pattern;
+	}
+	return "other";
+}
+
+const char *api_route_pattern(const char *path)
+{
+	const char *seg;
+	size_t len;
+
+	return pattern_of(match(path, &seg, &len));
+}
+
+/* A notification ID: 1 to 2^63-1, decimal digits only. */
+static int parse_id(const char *seg, size_t len, int64_t *out)
+{
+	char buf[24];
+	long v;
+
+	if (!len || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, seg, len);
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -1;
+	}
+	if (parse_long(buf, 1, LONG_MAX, &v))
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Compares in time that depends on the length of given only. */
+static int token_matches(const char *given, size_t given_len,
+			 const char *want)
+{
+	size_t want_len = strlen(want);
+	volatile unsigned char diff = (unsigned char)(given_len != want_len);
+
+	for (size_t i = 0; i < given_len; i++)
+		diff |= (unsigned char)(given[i] ^ want[i % want_len]);
+	return diff == 0;
+}
+
+static int authorized(const struct api_context *ctx,
+		      const struct httpd_request *req, int *malformed)
+{
+	const char *h = httpd_request_header(req, "Authorization");
+	struct strview tok;
+
+	*malformed = 0;
+	if (!h)
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7)) {
+		*malformed = 1;
+		return 0;
+	}
+	tok = strview_trim((struct strview){ h + 7, strlen(h + 7) });
+	return tok.len && token_matches(tok.ptr, tok.len, ctx->api_token);
+}
+
+/* application/json, in any case, with or without parameters. */
+static int is_json_type(const char *ct)
+{
+	struct strview v;
+	const char *semi;
+
+	if (!ct)
+		return 0;
+	semi = strchr(ct, ';');
+	v = strview_trim((struct strview){ ct, semi ? (size_t)(semi - ct)
+						     : strlen(ct) });
+	return v.len == strlen(JSON_TYPE) && !strncasecmp(v.ptr, JSON_TYPE, v.len);
+}
+
+static int method_is(const struct httpd_request *req, const char *method)
+{
+	if (!req->method)
+		return 0;
+	if (!strcmp(req->method, method))
+		return 1;
+	/* HEAD is GET without the body; microhttpd drops the body. */
+	return !strcmp(method, "GET") && !strcmp(req->method, "HEAD");
+}
+
+/* ---- POST /api/v1/events ------------------------------------------------ */
+
+/* The idempotency key of event i: its id, else the header (+ "/i"). */
+static char *idem_key(const struct event *ev, const char *header, int array,
+		      size_t i)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (ev->id)
+		return xstrdup(ev->id);
+	if (!header)
+		return NULL;
+	strbuf_addstr(&sb, header);
+	if (array)
+		strbuf_addf(&sb, "/%zu", i);
+	return strbuf_detach(&sb, NULL);
+}
+
+static int valid_idem_header(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (!n || n > IDEM_KEY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)h[i] < 0x21 || (unsigned char)h[i] > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
+static int body_is_array(const char *body, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!strchr(" \t\r\n", body[i]))
+			return body[i] == '[';
+	}
+	return 0;
+}
+
+static json_t *problems_json(const struct errlist *problems)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < problems->nr; i++)
+		json_array_append_new(arr, json_string(problems->items[i]));
+	return arr;
+}
+
+/* What one event becomes before the store sees it. */
+struct prepared {
+	char *key;
+	char *body;
+	char *correlation;
+	struct route route;
+	char *bad_reason;	/* the reason when the configured destination is bad */
+};
+
+void api_queued_release(struct api_queued *q)
+{
+	free(q->destination);
+	free(q->correlation_key);
+	event_free(q->ev);
+	memset(q, 0, sizeof(*q));
+}
+
+static void prepared_release(struct prepared *p)
+{
+	free(p->key);
+	free(p->body);
+	free(p->correlation);
+	route_release(&p->route);
+	free(p->bad_reason);
+}
+
+static void log_accepted(const struct prepared *p,
+			 const struct store_accepted *a, const char *type)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_INFO, a->existing ? "event repeated" : "event accepted");
+	log_int(&l, "notification", a->id);
+	if (p->key)
+		log_str(&l, "event_id", p->key);
+	log_str(&l, "type", type);
+	log_str(&l, "destination", a->destination);
+	log_str(&l, "state", store_state_name(a->state));
+	if (a->state == STORE_FAILED && !a->existing)
+		log_str(&l, "reason", a->reason);
+	log_end(&l);
+}
+
+static void log_refused(size_t nr, const char *why)
+{
+	struct log_line l;
+
+	log_begin(&l, LOG_ERROR, "events refused: the store did not commit");
+	log_int(&l, "events", (long long)nr);
+	log_str(&l, "error", why);
+	log_end(&l);
+}
+
+static void post_events(struct api_context *ctx,
+			const struct httpd_request *req,
+			struct httpd_response *resp)
+{
+	struct errlist problems = ERRLIST_INIT;
+	struct event *evs = NULL;
+	size_t nr = 0, fresh = 0, wake_nr = 0;
+	struct prepared *prep = NULL;
+	struct store_item *items = NULL;
+	struct store_accepted *acc = NULL;
+	struct api_snapshot *snap = NULL;
+	const struct config *cfg = NULL;
+	const struct catalog *cat = NULL;
+	const char *header = httpd_request_header(req, "Idempotency-Key");
+	const char *provider;
+	int64_t *wake = NULL;
+	struct api_queued *queued = NULL;
+	struct strbuf out = STRBUF_INIT;	/* the 202's body */
+	double now;
+	struct errbuf err;
+	int array, ret;
+
+	if (req->body_too_large || req->body_len > API_MAX_BODY) {
+		reply_error(resp, 413, NULL, "the request body is over %u bytes "
+			    "(1 MiB): send fewer events per request",
+			    API_MAX_BODY);
+		goto out;
+	}
+	if (!is_json_type(httpd_request_header(req, "Content-Type"))) {
+		reply_error(resp, 415, NULL, "Content-Type must be "
+			    "application/json, not %s",
+			    httpd_request_header(req, "Content-Type") ?
+			    httpd_request_header(req, "Content-Type") : "missing");
+		goto out;
+	}
+	if (header && !valid_idem_header(header)) {
+		reply_error(resp, 400, NULL, "Idempotency-Key must be 1 to %d "
+			    "visible ASCII characters without spaces",
+			    IDEM_KEY_MAX);
+		goto out;
+	}
+	array = body_is_array(req->body, req->body_len);
+	ret = event_parse_many(req->body, req->body_len, API_MAX_EVENTS, &evs,
+			       &nr, &problems);
+	if (ret) {
+		int status = ret == HERALD_ELIMIT ? 413 : 400;
+		json_t *extra = json_object();
+
+		json_object_set_new(extra, "problems", problems_json(&problems));
+		reply_error(resp, status, extra, "%s", status == 413 ?
+			    "events over a limit" : "invalid events");
+		goto out;
+	}
+
+	snap = api_routing_current(ctx->routing);
+	if (snap) {
+		cfg = &snap->cfg;
+		cat = snap->has_catalog ? &snap->cat : NULL;
+	}
+	provider = provider_kind_name(cfg ? cfg->provider : PROVIDER_LOG);
+	prep = xcalloc(nr, sizeof(*prep));
+	items = xcalloc(nr, sizeof(*items));
+	for (size_t i = 0; i < nr; i++) {
+		struct prepared *p = &prep[i];
+		struct store_item *it = &items[i];
+		struct strbuf body = STRBUF_INIT;
+
+		p->route = (struct route)ROUTE_INIT;
+		if (route_event(&p->route, &evs[i], cfg, cat, &err)) {
+			if (evs[i].channel) {
+				char ptr[32] = "";
+
+				if (array)
+					snprintf(ptr, sizeof(ptr), "/%zu", i);
+				errlist_add(&problems, "%s/channel: %s", ptr,
+					    err.msg);
+				continue;
+			}
+			/* The configuration is at fault: keep the event. */
+			p->bad_reason = xstrdup(err.msg);
+		}
+		p->key = idem_key(&evs[i], header, array, i);
+		strbuf_grow(&body, 512);
+		event_write_json(&evs[i], &body);
+		p->body = strbuf_detach(&body, NULL);
+		p->correlation = event_correlation_key(&evs[i]);
+
+		it->idem_key = p->key;
+		it->type = event_type_name(evs[i].type);
+		it->status = evs[i].status == EVENT_STATUS_NONE ? NULL :
+			     event_status_name(evs[i].status);
+		it->app = evs[i].app;
+		it->env = evs[i].env;
+		it->body = p->body;
+		it->provider = provider;
+		it->correlation_key = p->correlation;
+		if (p->bad_reason) {
+			it->reason = p->bad_reason;
+			it->state = STORE_FAILED;
+			it->error_code = "bad_destination";
+		} else if (p->route.source == ROUTE_UNROUTED) {
+			it->reason = p->route.reason;
+			it->state = STORE_FAILED;
+			it->error_code = "unrouted";
+		} else {
+			it->destination = p->route.dest.raw;
+			it->dest_kind = destination_kind_word(&p->route.dest);
+			it->reason = p->route.reason;
+			it->state = STORE_QUEUED;
+		}
+	}
+	if (problems.nr) {
+		json_t *extra = json_object();
+
+		json_object_set_new(extra, "problems", problems_json(&problems));
+		reply_error(resp, 400, extra, "invalid events");
+		goto out;
+	}
+
+	acc = xcalloc(nr, sizeof(*acc));
+	ret = store_accept(ctx->store, items, nr, acc, &err);
+	if (ret) {
+		free(acc);
+		acc = NULL;
+		log_refused(nr, err.msg);
+		if (ret == HERALD_EINVAL)
+			reply_error(resp, 400, NULL, "%s", err.msg);
+		else
+			reply_unavailable(resp, "the events were not stored "
+					  "(the store could not commit them): "
+					  "try again later");
+		goto out;
+	}
+
+	strbuf_grow(&out, 64 + nr * 160);
+	strbuf_addstr(&out, "{\"accepted\":[");
+	wake = xcalloc(nr, sizeof(*wake));
+	queued = xcalloc(nr, sizeof(*queued));
+	now = store_now();
+	log_hold();		/* one write for the batch's lines */
+	for (size_t i = 0; i < nr; i++) {
+		const struct store_accepted *a = &acc[i];
+
+		strbuf_addstr(&out, i ? ",{" : "{");
+		add_json_member(&out, "event_id", prep[i].key, 0);
+		strbuf_addf(&out, ",\"notification_id\":%lld",
+			    (long long)a->id);
+		add_json_member(&out, "destination", a->destination, 1);
+		add_json_member(&out, "kind", a->dest_kind, 1);
+		add_json_member(&out, "reason", a->reason, 1);
+		add_json_member(&out, "state", store_state_name(a->state), 1);
+		strbuf_addstr(&out, a->existing ? ",\"duplicate\":true}" :
+			      ",\"duplicate\":false}");
+
+		metrics_event_received(ctx->metrics, items[i].type, "api");
+		log_accepted(&prep[i], a, items[i].type);
+		if (a->existing)
+			continue;
+		fresh++;
+		metrics_notification(ctx->metrics, provider,
+				     store_state_name(a->state));
+		if (a->state != STORE_QUEUED)
+			continue;
+		wake[wake_nr] = a->id;
+		if (ctx->queued) {
+			struct api_queued *qd = &queued[wake_nr];
+
+			qd->id = a->id;
+			qd->created_at = now;
+			qd->destination = a->destination ?
+					  xstrdup(a->destination) : NULL;
+			qd->correlation_key = prep[i].correlation;
+			prep[i].correlation = NULL;
+			qd->ev = xmalloc(sizeof(*qd->ev));
+			*qd->ev = evs[i];
+			memset(&evs[i], 0, sizeof(evs[i]));
+		}
+		wake_nr++;
+	}
+	log_flush();
+	if (wake_nr && ctx->queued)
+		ctx->queued(ctx->queued_arg, queued, wake_nr);
+	else if (wake_nr && ctx->wake)
+		ctx->wake(ctx->wake_arg, wake, wake_nr);
+	strbuf_addstr(&out, "]}\n");
+	{
+		size_t len;
+		char *text = strbuf_detach(&out, &len);
+
+		httpd_response_set(resp, fresh ? 202 : 200, JSON_TYPE, text,
+				   len);
+	}
+out:
+	strbuf_release(&out);
+	if (acc)
+		store_accepted_array_release(acc, nr);
+	free(acc);
+	for (size_t i = 0; prep && i < nr; i++)
+		prepared_release(&prep[i]);
+	free(prep);
+	free(items);
+	free(wake);
+	for (size_t i = 0; queued && i < wake_nr; i++)
+		api_queued_release(&queued[i]);
+	free(queued);
+	event_array_free(evs, nr);
+	api_snapshot_put(snap);
+	errlist_release(&problems);
+}
+
+/* ---- the delivery log --------------------------------------------------- */
+
+static json_t *state_names_json(void)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; i < STORE_STATE_NR; i++)
+		json_array_append_new(arr, json_string(store_state_name(
+			(enum store_state)i)));
+	return arr;
+}
+
+static void list_notifications(struct api_context *ctx,
+			       const struct httpd_request *req,
+			       struct httpd_response *resp)
+{
+	static const char *const known[] = {
+		"state", "app", "env", "limit", "before", NULL
+	};
+	struct store_filter f = STORE_FILTER_INIT;
+	struct store_record *recs = NULL;
+	size_t nr = 0;
+	struct errbuf err;
+	const char *v;
+	json_t *list;
+	long n;
+
+	for (size_t i = 0; i < req->query_nr; i++) {
+		const char *name = req->query[i].name;
+		size_t k;
+
+		for (k = 0; known[k] && strcmp(known[k], name); k++)
+			;
+		if (!known[k]) {
+			reply_error(resp, 400, NULL, "unknown query parameter "
+				    "\"%.64s\": use state, app, env, limit or "
+				    "before", name);
+			return;
+		}
+		if (strlen(req->query[i].value) > QUERY_VALUE_MAX) {
+			reply_error(resp, 400, NULL, "query parameter %s is longer "
+				    "than %d bytes", name, QUERY_VALUE_MAX);
+			return;
+		}
+	}
+	v = httpd_request_query(req, "state");
+	if (v) {
+		enum store_state st;
+
+		if (store_state_parse(v, &st)) {
+			json_t *extra = json_object();
+
+			json_object_set_new(extra, "states", state_names_json());
+			reply_error(resp, 400, extra, "state \"%.64s\" is not a "
+				    "notification state: use queued, sending, "
+				    "delivered, retrying, failed or dead", v);
+			return;
+		}
+		f.state = (int)st;
+	}
+	v = httpd_request_query(req, "app");
+	f.app = v && *v ? v : NULL;
+	v = httpd_request_query(req, "env");
+	f.env = v && *v ? v : NULL;
+	f.limit = API_LIST_DEFAULT;
+	v = httpd_request_query(req, "limit");
+	if (v) {
+		if (parse_long(v, 1, API_LIST_MAX, &n)) {
+			reply_error(resp, 400, NULL, "limit \"%.64s\" is not a "
+				    "number from 1 to %d", v, API_LIST_MAX);
+			return;
+		}
+		f.limit = (size_t)n;
+	}
+	v = httpd_request_query(req, "before");
+	if (v) {
+		int64_t id;
+
+		if (parse_id(v, strlen(v), &id)) {
+			reply_error(resp, 400, NULL, "before \"%.64s\" is not a "
+				    "notification ID (a positive integer): use "
+				    "next_before from the previous page", v);
+			return;
+		}
+		f.before = id;
+	}
+	if (store_list(ctx->store, &f, &recs, &nr, &err)) {
+		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
+			  NULL);
+		reply_unavailable(resp, "the delivery log cannot be read now: "
+				  "try again later");
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < nr; i++)
+		json_array_append_new(list, store_record_to_json(&recs[i]));
+	reply_json(resp, 200, json_pack("{s:o,s:o}", "notifications", list,
+		"next_before", nr && nr == f.limit ? json_integer(recs[nr - 1].id)
+						   : json_null()));
+	store_record_array_free(recs, nr);
+}
+
+static void get_notification(struct api_context *ctx, int64_t id,
+			     struct httpd_response *resp)
+{
+	struct store_record rec;
+	struct errbuf err;
+	int ret;
+
+	memset(&rec, 0, sizeof(rec));
+	ret = store_get(ctx->store, id, &rec, &err);
+	if (ret == HERALD_ENOENT) {
+		reply_error(resp, 404, NULL, "notification %" PRId64 " does not "
+			    "exist", id);
+		return;
+	}
+	if (ret) {
+		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
+			  NULL);
+		reply_unavailable(resp, "the delivery log cannot be read now: "
+				  "try again later");
+		return;
+	}
+	reply_json(resp, 200, store_record_to_json(&rec));
+	store_record_release(&rec);
+}
+
+static void retry_notification(struct api_context *ctx, int64_t id,
+			       struct httpd_response *resp)
+{
+	struct store_record rec;
+	struct errbuf err;
+	struct log_line l;
+	int ret;
+
+	memset(&rec, 0, sizeof(rec));
+	ret = store_get(ctx->store, id, &rec, &err);
+	if (!ret && !rec.destination && (rec.state == STORE_FAILED ||
+					 rec.state == STORE_DEAD)) {
+		/* Queued again it would have nowhere to go. */
+		reply_error(resp, 409, json_pack("{s:s}", "state",
+						 store_state_name(rec.state)),
+			    "notification %" PRId64 " has no destination (%s): fix "
+			    "the routing, then send the event again with a new "
+			    "idempotency key", id, rec.reason ? rec.reason :
+			    "unrouted");
+		store_record_release(&rec);
+		return;
+	}
+	store_record_release(&rec);
+	if (ret && ret != HERALD_ENOENT) {
+		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
+			  NULL);
+		reply_unavailable(resp, "the retry was not stored: try again "
+				  "later");
+		return;
+	}
+	ret = store_requeue(ctx->store, id, &err);
+	if (ret == HERALD_ENOENT) {
+		reply_error(resp, 404, NULL, "notification %" PRId64 " does not "
+			    "exist", id);
+		return;
+	}
+	if (ret == HERALD_EINVAL) {
+		json_t *extra = json_object();
+
+		if (!store_get(ctx->store, id, &rec, NULL)) {
+			json_object_set_new(extra, "state", json_string(
+				store_state_name(rec.state)));
+			store_record_release(&rec);
+		}
+		reply_error(resp, 409, extra, "%s", err.msg);
+		return;
+	}
+	if (ret) {
+		log_event(LOG_ERROR, "retry not stored", "error", err.msg, NULL);
+		reply_unavailable(resp, "the retry was not stored: try again "
+				  "later");
+		return;
+	}
+	ret = store_get(ctx->store, id, &rec, &err);
+	if (ctx->wake)
+		ctx->wake(ctx->wake_arg, &id, 1);
+	if (ret) {
+		reply_unavailable(resp, "the notification was queued again but "
+				  "cannot be read back now");
+		return;
+	}
+	metrics_notification(ctx->metrics, rec.provider, "queued");
+	log_begin(&l, LOG_INFO, "retry requested");
+	log_int(&l, "notification", id);
+	log_str(&l, "destination", rec.destination);
+	log_str(&l, "state", store_state_name(rec.state));
+	log_end(&l);
+	reply_json(resp, 200, store_record_to_json(&rec));
+	store_record_release(&rec);
+}
+
+/* ---- probes ------------------------------------------------------------- */
+
+static void readyz(struct api_context *ctx, struct httpd_response *resp)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct errbuf err;
+
+	if (atomic_load(&ctx->shutting_down)) {
+		strbuf_addstr(&why, "shutting down");
+	} else if (!ctx->store || store_ping(ctx->store, &err)) {
+		strbuf_addf(&why, "store: %s", ctx->store ? err.msg :
+			    "not open");
+	} else if (ctx->ready && !ctx->ready(ctx->ready_arg, &why)) {
+		struct strbuf tmp = STRBUF_INIT;
+
+		strbuf_addf(&tmp, "provider: %s", why.len ? why.buf :
+			    "credentials rejected");
+		strbuf_release(&why);
+		why = tmp;
+	}
+	if (why.len)
+		reply_json(resp, 503, json_pack("{s:s,s:s,s:s+}", "status",
+						"not ready", "reason", why.buf,
+						"error", "not ready: ", why.buf));
+	else
+		reply_json(resp, 200, json_pack("{s:s}", "status", "ready"));
+	strbuf_release(&why);
+}
+
+static void metrics_page(struct api_context *ctx, struct httpd_response *resp)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len;
+	char *text;
+
+	if (metrics_expose(ctx->metrics, &sb)) {
+		strbuf_release(&sb);
+		reply_error(resp, 500, NULL, "the metrics do not fit in memory");
+		return;
+	}
+	text = strbuf_detach(&sb, &len);
+	httpd_response_set(resp, 200, METRICS_CONTENT_TYPE, text, len);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static void dispatch(struct api_context *ctx, const struct httpd_request *req,
+		     enum api_route route, const char *id_seg, size_t id_len,
+		     struct httpd_response *resp)
+{
+	const char *method = NULL, *path = req->path ? req->path : "";
+	int64_t id = 0;
+	int malformed;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].route == route)
+			method = routes[i].method;
+	}
+	if (!strncmp(path, "/api/", 5) && ctx->api_token && *ctx->api_token &&
+	    !authorized(ctx, req, &malformed)) {
+		reply_error(resp, 401, NULL, "a valid API token is required: send "
+			    "\"Authorization: Bearer <token>\" with the value of "
+			    "HERALD_API_TOKEN");
+		httpd_response_add_header(resp, "WWW-Authenticate",
+			httpd_request_header(req, "Authorization") ? "Bearer realm=\"herald\", error=\"invalid_token\""
+			: "Bearer realm=\"herald\"");
+		return;
+	}
+	if (route == ROUTE_NONE) {
+		reply_error(resp, 404, NULL, "no such endpoint: %.200s (see "
+			    "docs/api.md for the endpoints)", path);
+		return;
+	}
+	if (!method_is(req, method)) {
+		reply_error(resp, 405, NULL, "%s is not allowed on %s: use %s",
+			    req->method ? req->method : "(none)",
+			    pattern_of(route), method);
+		httpd_response_add_header(resp, "Allow",
+					  !strcmp(method, "GET") ? "GET, HEAD"
+								 : method);
+		return;
+	}
+	if (id_seg && parse_id(id_seg, id_len, &id)) {
+		reply_error(resp, 404, NULL, "\"%.*s\" is not a notification ID "
+			    "(a positive integer)", (int)(id_len > 64 ? 64 : id_len),
+			    id_seg);
+		return;
+	}
+	if (!strncmp(path, "/api/", 5) && atomic_load(&ctx->shutting_down)) {
+		reply_unavailable(resp, "herald is shutting down: send the "
+				  "request to another instance or try again "
+				  "later");
+		return;
+	}
+	switch (route) {
+	case ROUTE_HEALTHZ:
+		reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+		break;
+	case ROUTE_READYZ:
+		readyz(ctx, resp);
+		break;
+	case ROUTE_METRICS:
+		metrics_page(ctx, resp);
+		break;
+	case ROUTE_EVENTS:
+		post_events(ctx, req, resp);
+		break;
+	case ROUTE_LIST:
+		list_notifications(ctx, req, resp);
+		break;
+	case ROUTE_GET:
+		get_notification(ctx, id, resp);
+		break;
+	case ROUTE_RETRY:
+		retry_notification(ctx, id, resp);
+		break;
+	case ROUTE_NONE:
+		break;
+	}
+}
+
+void api_handle(void *arg, const struct httpd_request *req,
+		struct httpd_response *resp)
+{
+	struct api_context *ctx = arg;
+	enum api_route route;
+	const char *id_seg;
+	size_t id_len;
+
+	route = match(req->path, &id_seg, &id_len);
+	dispatch(ctx, req, route, id_seg, id_len, resp);
+	if (!resp->status)
+		reply_error(resp, 500, NULL, "internal error: no answer");
+	metrics_http_request(ctx->metrics, pattern_of(route), resp->status);
+	if (log_enabled(LOG_DEBUG)) {
+		struct log_line l;
+
+		log_begin(&l, LOG_DEBUG, "http request");
+		log_str(&l, "method", req->method);
+		log_str(&l, "path", req->path);
+		log_int(&l, "status", resp->status);
+		log_str(&l, "remote", req->remote);
+		log_end(&l);
+	}
+}
+
+/* ---- start-up policy ---------------------------------------------------- */
+
+int api_check_listen(const struct config *cfg, struct errbuf *err)
+{
+	const char *where = cfg->listen ? cfg->listen : CONFIG_DEFAULT_LISTEN;
+	int loopback = 0, ret;
+
+	if ((cfg->api_token && *cfg->api_token) || cfg->insecure)
+		return 0;
+	ret = httpd_listen_is_loopback(where, &loopback, err);
+	if (ret)
+		return ret;
+	if (loopback)
+		return 0;
+	return errbuf_set(err, HERALD_EINVAL, "HERALD_LISTEN is %s, which is "
+			  "reachable from other hosts, and the API has no token: "
+			  "anyone who can connect could post to your channels. "
+			  "Set HERALD_API_TOKEN or HERALD_API_TOKEN_FILE, listen on "
+			  "127.0.0.1, or set HERALD_INSECURE=1 to allow it anyway",
+			  where);
+}

@@ -1,0 +1,415 @@
+/*
+ * store: herald's durable outbox of events and their notifications.
+ *
+ * Everything the daemon must not lose lives here: accepted events, one
+ * notification per event and destination with its delivery state, the
+ * delivery attempts, the platform message each story edits ("stories"),
+ * and cached name/DM-channel resolutions. An event is acknowledged (202)
+ * only after store_accept() has returned 0, which means its transaction
+ * was committed with synchronous=FULL (fsynced). docs/storage.md has the
+ * schema and the guarantees.
+ *
+ * struct store is an interface: a table of function pointers (struct
+ * store_ops) behind the store_*() functions. SQLite (store_sqlite.c) is the
+ * one implementation today; PostgreSQL will slot in behind the same table.
+ *
+ * Threads. Every function may be called from any thread; each role has its
+ * own database connection (and lock), so they do not wait on each other
+ * beyond SQLite's single-writer lock:
+ *   - store_accept(): any number of API threads at once. Calls are batched
+ *     by a committer thread into one transaction per round (group commit).
+ *   - engine functions (store_apply() and the store_mark_*() wrappers,
+ *     store_load_pending(), store_recover(), stories, resolutions): meant
+ *     for the one engine thread.
+ *   - read functions (store_get(), store_list(), store_counts(),
+ *     store_ping(), store_requeue()): API threads; serialized on one
+ *     connection.
+ * store_shutdown() and store_close() may race with store_accept(); no call
+ * may start after store_close() has begun to free the store, so stop the
+ * callers (httpd) between the two.
+ *
+ * Ownership. Input strings are the caller's and only read during the call.
+ * Output structs own their strings: release them with the matching
+ * _release()/_array_free(). Records given to a store_record_fn callback
+ * belong to the store and are valid during that call only.
+ *
+ * Times are seconds since the Unix epoch (UTC) as doubles; 0 means unset.
+ */
+#ifndef HERALD_STORE_H
+#define HERALD_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/errbuf.h"
+
+/* How many items one store_accept() call takes at most. */
+#define STORE_ACCEPT_MAX 1000
+#define STORE_LIST_DEFAULT 50
+#define STORE_LIST_MAX 1000
+/* Longest idempotency key the store keeps (bytes). */
+#define STORE_IDEM_KEY_MAX 1024
+/* The SQLite schema version this herald writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 2
+
+enum store_state {
+	STORE_QUEUED,
+	STORE_SENDING,
+	STORE_DELIVERED,
+	STORE_RETRYING,
+	STORE_FAILED,
+	STORE_DEAD,
+	STORE_STATE_NR
+};
+
+/* "queued", "sending", "delivered", "retrying", "failed", "dead". */
+const char *store_state_name(enum store_state state);
+/* Returns 0 and sets *out, or -1 for an unknown name. */
+int store_state_parse(const char *name, enum store_state *out);
+
+struct store;
+
+/*
+ * Opens the store at path_or_url and brings its schema up to date. A path
+ * is a SQLite database file, created when missing (its directory must
+ * exist). A postgres:// or postgresql:// URL fails with HERALD_EINVAL for
+ * now. A database written by a newer herald (a higher schema version) is
+ * refused with HERALD_EIO. Starts the committer thread.
+ */
+int store_open(struct store **out, const char *path_or_url, struct errbuf *err);
+
+/*
+ * Begins closing: store_accept() calls not yet committed, and every later
+ * one, fail with HERALD_EIO "shutting down"; a round being committed
+ * finishes first. Waits for the committer thread to stop. Idempotent.
+ */
+void store_shutdown(struct store *st);
+/*
+ * store_shutdown(), then waits for store_accept() callers still inside to
+ * return, closes the database and frees st. NULL is a no-op.
+ */
+void store_close(struct store *st);
+
+/* ---- accepting events ------------------------------------------------ */
+
+/*
+ * One event and the notification it produces. idem_key, correlation_key,
+ * destination and dest_kind may be NULL (destination and dest_kind are NULL
+ * when unrouted); the other strings are required.
+ */
+struct store_item {
+	const char *idem_key;		/* idempotency key; NULL: none */
+	const char *type;		/* "deploy", … */
+	const char *status;		/* "succeeded", …; NULL for messages */
+	const char *app;
+	const char *env;
+	const char *body;		/* the event as JSON text */
+	const char *provider;		/* "slack", "discord", "log" */
+	const char *destination;	/* "#deploys", "@jane"; NULL: unrouted */
+	const char *dest_kind;		/* "channel", "dm"; NULL when unrouted */
+	const char *reason;		/* the routing reason */
+	const char *correlation_key;	/* NULL: no story */
+	/*
+	 * STORE_QUEUED, or STORE_FAILED for an unrouted event: its
+	 * last_error_code is then error_code (NULL: "unrouted") and its
+	 * last_error the reason.
+	 */
+	enum store_state state;
+	const char *error_code;
+};
+
+/* What store_accept() answers for one item. Owns its strings. */
+struct store_accepted {
+	int64_t id;			/* the notification */
+	int existing;			/* idem_key was known: nothing stored */
+	enum store_state state;		/* now (for existing: as stored) */
+	char *destination;		/* NULL when unrouted */
+	char *dest_kind;		/* NULL when unrouted */
+	char *reason;
+};
+
+/*
+ * Stores nr (1..STORE_ACCEPT_MAX) items in one transaction, all or nothing,
+ * and fills out[0..nr-1] (release with store_accepted_array_release()). An
+ * item whose idem_key is already stored (earlier, or by an earlier item of
+ * this batch) stores nothing and answers the first notification of that
+ * event with existing set. Blocks until the batch is durable. Errors:
+ * HERALD_ELIMIT for an empty or too large batch, HERALD_EINVAL for an item
+ * the store refuses (nothing of the batch is stored; err names the item:
+ * "event 2: ..."), HERALD_EIO when the commit fails (disk full, I/O error;
+ * err has SQLite's text; nothing of anyone's in that round is stored) or
+ * the store is shutting down. On error out holds nothing to release.
+ */
+int store_accept(struct store *st, const struct store_item *items, size_t nr,
+		 struct store_accepted *out, struct errbuf *err);
+void store_accepted_release(struct store_accepted *a);
+void store_accepted_array_release(struct store_accepted *a, size_t nr);
+
+/* ---- notification records -------------------------------------------- */
+
+struct store_record {
+	int64_t id;
+	int64_t event_seq;
+	char *event_key;		/* the event's idempotency key, or NULL */
+	char *type;
+	char *status;
+	char *app;
+	char *env;
+	char *body;			/* event JSON; NULL from store_list() */
+	char *provider;
+	char *destination;		/* NULL when unrouted */
+	char *dest_kind;
+	char *reason;
+	char *correlation_key;
+	enum store_state state;
+	int attempts;
+	double next_attempt_at;
+	char *last_error_code;		/* NULL: none */
+	char *last_error;
+	int http_status;		/* of the last attempt; 0: none */
+	char *channel_id;		/* where it was delivered */
+	char *message_id;
+	double created_at;
+	double updated_at;
+	double delivered_at;
+};
+
+void store_record_release(struct store_record *rec);
+void store_record_array_free(struct store_record *recs, size_t nr);
+
+/*
+ * The record as the API shows it (new reference): id, event {id, type,
+ * status, app, env, and "body" as JSON when rec->body is set}, provider,
+ * destination, kind, reason, correlation_key, state, attempts,
+ * next_attempt_at, last_error {code, message, http_status} or null,
+ * channel_id, message_id, created_at, updated_at, delivered_at. Times are
+ * RFC 3339 UTC strings with milliseconds, or null when unset.
+ */
+json_t *store_record_to_json(const struct store_record *rec);
+
+/* One notification, with its event body. HERALD_ENOENT when unknown. */
+int store_get(struct store *st, int64_t id, struct store_record *out,
+	      struct errbuf *err);
+
+struct store_filter {
+	int state;		/* an enum store_state, or -1: any */
+	const char *app;	/* NULL: any */
+	const char *env;	/* NULL: any */
+	size_t limit;		/* 0: STORE_LIST_DEFAULT; capped at _MAX */
+	int64_t before;		/* only ids below this; 0: from the newest */
+};
+
+#define STORE_FILTER_INIT { -1, NULL, NULL, 0, 0 }
+
+/*
+ * The matching notifications, newest (highest id) first, without event
+ * bodies. *recs is a new array of *nr (free with store_record_array_free();
+ * NULL when *nr is 0). The next page: before = the last record's id.
+ */
+int store_list(struct store *st, const struct store_filter *f,
+	       struct store_record **recs, size_t *nr, struct errbuf *err);
+
+/*
+ * Called once per record; a nonzero return stops the walk and is what the
+ * walking function returns.
+ */
+typedef int store_record_fn(void *arg, const struct store_record *rec);
+
+/*
+ * Walks the notifications waiting for delivery (queued, sending, retrying)
+ * in id order, with their event bodies. fn runs without store locks held,
+ * so it may call the store.
+ */
+int store_load_pending(struct store *st, store_record_fn *fn, void *arg,
+		       struct errbuf *err);
+
+/*
+ * Crash recovery: puts notifications left in state sending (herald died
+ * mid-request) back to queued. Call once at start, before
+ * store_load_pending(). Sets *nr (may be NULL) to how many.
+ */
+int store_recover(struct store *st, size_t *nr, struct errbuf *err);
+
+/*
+ * Counts notifications per state: counts[STORE_QUEUED] and so on.
+ */
+int store_counts(struct store *st, uint64_t counts[STORE_STATE_NR],
+		 struct errbuf *err);
+
+/*
+ * Puts a failed or dead notification back to queued with no attempts and
+ * no error (POST /notifications/{id}/retry). HERALD_ENOENT when unknown,
+ * HERALD_EINVAL in any other state ("notification 12 is delivered; only
+ * failed or dead notifications can be retried").
+ */
+int store_requeue(struct store *st, int64_t id, struct errbuf *err);
+
+/* Whether the store can take writes now (for /readyz): 0 or HERALD_EIO. */
+int store_ping(struct store *st, struct errbuf *err);
+
+/* ---- updates from the engine ------------------------------------------ */
+
+enum store_update_kind {
+	STORE_UP_SENDING,	/* id, at */
+	STORE_UP_DELIVERED,	/* id, at, channel_id, message_id, attempts,
+				   http_status */
+	STORE_UP_RETRYING,	/* id, at, attempts, next_at, code, msg,
+				   http_status */
+	STORE_UP_FAILED,	/* id, at, state (failed|dead), attempts, code,
+				   msg, http_status */
+	STORE_UP_ATTEMPT,	/* id, attempts (its number), at, outcome, code,
+				   http_status, duration_ms */
+	STORE_UP_STORY,		/* correlation_key, provider, destination,
+				   channel_id, message_id, id (first
+				   notification), at; upsert */
+};
+
+/*
+ * One change. Only the fields the kind lists are read; attempts 0 leaves
+ * the count unchanged (except for STORE_UP_ATTEMPT, where it is the
+ * attempt's number). An update of an unknown id changes nothing.
+ */
+struct store_update {
+	enum store_update_kind kind;
+	int64_t id;
+	double at;
+	int attempts;
+	double next_at;
+	enum store_state state;
+	const char *code;		/* "rate_limited", "channel_not_found" */
+	const char *msg;
+	int http_status;		/* 0: none */
+	const char *channel_id;
+	const char *message_id;
+	const char *outcome;		/* "ok", "retry", "permanent", "auth" */
+	long duration_ms;
+	const char *correlation_key;
+	const char *provider;
+	const char *destination;
+};
+
+/*
+ * Applies nr updates in order in one transaction (one fsync): the engine
+ * collects a loop iteration's changes and applies them together. All or
+ * nothing; HERALD_EIO with SQLite's text on failure, HERALD_EINVAL for a
+ * malformed update (a bad kind or state).
+ */
+int store_apply(struct store *st, const struct store_update *ups, size_t nr,
+		struct errbuf *err);
+
+/* One-update wrappers of store_apply(). */
+int store_mark_sending(struct store *st, int64_t id, double at,
+		       struct errbuf *err);
+int store_mark_delivered(struct store *st, int64_t id, const char *channel_id,
+			 const char *message_id, double at, struct errbuf *err);
+int store_mark_retrying(struct store *st, int64_t id, int attempts,
+			double next_at, const char *code, const char *msg,
+			int http_status, double at, struct errbuf *err);
+/* state: STORE_FAILED or STORE_DEAD. */
+int store_mark_failed(struct store *st, int64_t id, enum store_state state,
+		      const char *code, const char *msg, int http_status,
+		      double at, struct errbuf *err);
+int store_record_attempt(struct store *st, int64_t id, int attempt, double at,
+			 const char *outcome, const char *code,
+			 int http_status, long duration_ms, struct errbuf *err);
+
+/* ---- stories and resolutions ------------------------------------------ */
+
+/* The platform message a story (correlation key) edits. Owns its strings. */
+struct store_story {
+	char *provider;
+	char *destination;
+	char *channel_id;
+	char *message_id;
+	int64_t first_notification_id;
+	double updated_at;
+};
+
+void store_story_release(struct store_story *s);
+
+/* HERALD_ENOENT when there is no story for the key yet. */
+int store_story_get(struct store *st, const char *correlation_key,
+		    struct store_story *out, struct errbuf *err);
+/* Upsert; the same as a STORE_UP_STORY update. */
+int store_story_put(struct store *st, const char *correlation_key,
+		    const struct store_story *s, double at, struct errbuf *err);
+
+/*
+ * A cached resolution of destination (a name, an e-mail address, a user
+ * for a DM) to a channel ID. get sets *channel_id (caller frees) or
+ * returns HERALD_ENOENT when there is none or it expired before now.
+ */
+int store_resolution_get(struct store *st, const char *provider,
+			 const char *destination, double now,
+			 char **channel_id, struct errbuf *err);
+int store_resolution_put(struct store *st, const char *provider,
+			 const char *destination, const char *channel_id,
+			 double expires_at, struct errbuf *err);
+
+/* ---- statistics and tests --------------------------------------------- */
+
+struct store_stats {
+	uint64_t accept_calls;		/* store_accept() calls committed */
+	uint64_t accept_items;		/* items in them (new or existing) */
+	uint64_t accept_commits;	/* group-commit transactions */
+	uint64_t apply_commits;		/* store_apply() transactions */
+};
+
+void store_stats(struct store *st, struct store_stats *out);
+
+/* The current time as the store stamps it (wall clock, seconds). */
+double store_now(void);
+
+/*
+ * Tests only: limits the committer's database to this many pages (SQLite
+ * max_page_count), so a test can make commits fail as on a full disk.
+ */
+int store_test_limit_pages(struct store *st, long pages, struct errbuf *err);
+
+/* ---- the interface ---------------------------------------------------- */
+
+struct store_ops {
+	const char *name;			/* "sqlite" */
+	void (*shutdown)(struct store *st);
+	void (*close)(struct store *st);
+	int (*accept)(struct store *st, const struct store_item *items,
+		      size_t nr, struct store_accepted *out,
+		      struct errbuf *err);
+	int (*get)(struct store *st, int64_t id, struct store_record *out,
+		   struct errbuf *err);
+	int (*list)(struct store *st, const struct store_filter *f,
+		    struct store_record **recs, size_t *nr,
+		    struct errbuf *err);
+	int (*load_pending)(struct store *st, store_record_fn *fn, void *arg,
+			    struct errbuf *err);
+	int (*recover)(struct store *st, size_t *nr, struct errbuf *err);
+	int (*counts)(struct store *st, uint64_t counts[STORE_STATE_NR],
+		      struct errbuf *err);
+	int (*requeue)(struct store *st, int64_t id, struct errbuf *err);
+	int (*ping)(struct store *st, struct errbuf *err);
+	int (*apply)(struct store *st, const struct store_update *ups,
+		     size_t nr, struct errbuf *err);
+	int (*story_get)(struct store *st, const char *correlation_key,
+			 struct store_story *out, struct errbuf *err);
+	int (*resolution_get)(struct store *st, const char *provider,
+			      const char *destination, double now,
+			      char **channel_id, struct errbuf *err);
+	int (*resolution_put)(struct store *st, const char *provider,
+			      const char *destination, const char *channel_id,
+			      double expires_at, struct errbuf *err);
+	void (*stats)(struct store *st, struct store_stats *out);
+	int (*test_limit_pages)(struct store *st, long pages,
+				struct errbuf *err);
+};
+
+/* The common head of every implementation's store. */
+struct store {
+	const struct store_ops *ops;
+};
+
+/* The SQLite implementation (store_sqlite.c); store_open() picks it. */
+int store_sqlite_open(struct store **out, const char *path,
+		      struct errbuf *err);
+
+#endif

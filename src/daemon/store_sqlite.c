@@ -1,0 +1,1618 @@
+/*
+ * store_sqlite: the store on a SQLite database file.
+ *
+ * The only file that includes <sqlite3.h>. The database runs in WAL mode
+ * with synchronous=FULL, so a COMMIT that returned SQLITE_OK is on disk.
+ * Three connections, one per role, each behind its own mutex:
+ *
+ *   commit   used by the committer thread only: group commit of accepts
+ *   engine   store_apply(), pending loads, recovery, stories, resolutions
+ *   api      reads for the HTTP API, requeue and the readiness ping
+ *
+ * Writers queue on one more mutex (wlock) around every write transaction,
+ * so within the process a writer never meets SQLITE_BUSY and never sleeps
+ * in SQLite's busy handler (which polls with sleeps of up to 100 ms); the
+ * busy timeout remains for other processes. Lock order: a connection's
+ * lock, then wlock. The engine connection commits with synchronous=NORMAL:
+ * its state changes reach the disk with the next accept's fsync, and one
+ * lost after a power cut only makes a message go out again.
+ *
+ * Checkpoints (copying the WAL into the database) run on the committer
+ * thread, between commit rounds, holding the write lock: a commit on
+ * any connection that leaves CHECKPOINT_PAGES or more in the WAL asks for
+ * one (instead of SQLite's auto-checkpoint, which would run it inside that
+ * commit, e.g. on the engine thread).
+ *
+ * Group commit: store_accept() queues its batch and sleeps; the committer
+ * takes everything queued, writes it in one transaction (each batch inside
+ * its own SAVEPOINT, so one refused batch does not sink the others), commits
+ * once (one fsync) and wakes every caller with its own results.
+ *
+ * The schema is an ordered array of migrations; PRAGMA user_version counts
+ * how many have run. docs/storage.md describes both.
+ */
+#include "daemon/store.h"
+#include "lib/strbuf.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BUSY_TIMEOUT_MS 10000
+#define STMT_CACHE_SIZE 32
+/* The page size of a new database (see conn_configure()). */
+#define PAGE_SIZE 2048
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define PENDING_CHUNK 500
+#define DEFAULT_MAX_PAGES 1073741823L
+#define CHECKPOINT_PAGES 4000
+/* Past this, a checkpoint goes before the waiting accepts. */
+#define CHECKPOINT_URGENT_PAGES 8000
+
+/* ---- schema ----------------------------------------------------------- */
+
+static const char *const migrations[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  idem_key TEXT UNIQUE CHECK (idem_key IS NULL OR length(idem_key) <= 1024),"
+	"  type TEXT NOT NULL,"
+	"  status TEXT,"
+	"  app TEXT,"
+	"  env TEXT,"
+	"  body TEXT NOT NULL,"
+	"  received_at REAL NOT NULL"
+	");"
+	"CREATE INDEX events_app ON events(app);"
+	"CREATE INDEX events_env ON events(env);"
+	"CREATE TABLE notifications ("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_seq INTEGER NOT NULL REFERENCES events(seq),"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT,"
+	"  dest_kind TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  correlation_key TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'sending',"
+	"    'delivered', 'retrying', 'failed', 'dead')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at REAL,"
+	"  last_error_code TEXT,"
+	"  last_error TEXT,"
+	"  http_status INTEGER,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  created_at REAL NOT NULL,"
+	"  updated_at REAL NOT NULL,"
+	"  delivered_at REAL"
+	");"
+	"CREATE INDEX notifications_event ON notifications(event_seq);"
+	"CREATE INDEX notifications_state ON notifications(state, id);"
+	"CREATE INDEX notifications_correlation ON notifications(correlation_key)"
+	"  WHERE correlation_key IS NOT NULL;"
+	"CREATE TABLE stories ("
+	"  correlation_key TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  first_notification_id INTEGER,"
+	"  updated_at REAL NOT NULL"
+	");"
+	"CREATE TABLE resolutions ("
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT NOT NULL,"
+	"  expires_at REAL NOT NULL,"
+	"  PRIMARY KEY (provider, destination)"
+	");"
+	"CREATE TABLE attempts ("
+	"  notification_id INTEGER NOT NULL REFERENCES notifications(id),"
+	"  attempt INTEGER NOT NULL,"
+	"  at REAL NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  code TEXT,"
+	"  http_status INTEGER,"
+	"  duration_ms INTEGER"
+	");"
+	"CREATE INDEX attempts_notification ON attempts(notification_id, attempt);",
+	/*
+	 * 2: nothing reads notifications by correlation key (stories do),
+	 * and a story is one B-tree instead of a table and its key's index:
+	 * two fewer index writes in random places per notification.
+	 */
+	"DROP INDEX notifications_correlation;"
+	"CREATE TABLE stories_v2 ("
+	"  correlation_key TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  first_notification_id INTEGER,"
+	"  updated_at REAL NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO stories_v2 SELECT correlation_key, provider, destination,"
+	"  channel_id, message_id, first_notification_id, updated_at"
+	"  FROM stories WHERE correlation_key IS NOT NULL;"
+	"DROP TABLE stories;"
+	"ALTER TABLE stories_v2 RENAME TO stories;",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(*migrations) == STORE_SCHEMA_VERSION,
+	       "STORE_SCHEMA_VERSION must count the migrations");
+
+/* ---- statements ------------------------------------------------------- */
+
+#define RECORD_COLUMNS \
+	"n.id, n.event_seq, e.idem_key, e.type, e.status, e.app, e.env," \
+	" n.provider, n.destination, n.dest_kind, n.reason," \
+	" n.correlation_key, n.state, n.attempts, n.next_attempt_at," \
+	" n.last_error_code, n.last_error, n.http_status, n.channel_id," \
+	" n.message_id, n.created_at, n.updated_at, n.delivered_at"
+#define RECORD_FROM \
+	" FROM notifications n JOIN events e ON e.seq = n.event_seq"
+/* The column after RECORD_COLUMNS, when selected. */
+#define RECORD_BODY_COLUMN 23
+
+static const char SQL_EVENT_BY_KEY[] =
+	"SELECT seq FROM events WHERE idem_key = ?1";
+static const char SQL_FIRST_NOTIFICATION[] =
+	"SELECT id, state, destination, dest_kind, reason FROM notifications"
+	" WHERE event_seq = ?1 ORDER BY id LIMIT 1";
+static const char SQL_INSERT_EVENT[] =
+	"INSERT INTO events (idem_key, type, status, app, env, body, received_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_INSERT_NOTIFICATION[] =
+	"INSERT INTO notifications (event_seq, provider, destination, dest_kind,"
+	" reason, correlation_key, state, last_error_code, last_error,"
+	" created_at, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+static const char SQL_GET[] =
+	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM " WHERE n.id = ?1";
+/*
+ * The unary + keeps SQLite off the (state, id) index: three states cannot
+ * give id order, so each chunk would sort every pending row (quadratic in
+ * a big backlog). Walking the rowid from ?1 is in id order and stops after
+ * ?2 rows; delivered rows in between are skipped.
+ */
+static const char SQL_PENDING[] =
+	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM
+	" WHERE n.id > ?1 AND +n.state IN ('queued', 'sending', 'retrying')"
+	" ORDER BY n.id LIMIT ?2";
+static const char SQL_RECOVER[] =
+	"UPDATE notifications SET state = 'queued', updated_at = ?1"
+	" WHERE state = 'sending'";
+static const char SQL_COUNTS[] =
+	"SELECT state, count(*) FROM notifications GROUP BY state";
+static const char SQL_STATE_OF[] =
+	"SELECT state FROM notifications WHERE id = ?1";
+static const char SQL_REQUEUE[] =
+	"UPDATE notifications SET state = 'queued', attempts = 0,"
+	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
+	" http_status = NULL, updated_at = ?2 WHERE id = ?1";
+static const char SQL_UP_SENDING[] =
+	"UPDATE notifications SET state = 'sending', updated_at = ?2"
+	" WHERE id = ?1";
+static const char SQL_UP_DELIVERED[] =
+	"UPDATE notifications SET state = 'delivered', channel_id = ?3,"
+	" message_id = ?4, delivered_at = ?2, updated_at = ?2,"
+	" attempts = CASE WHEN ?5 > 0 THEN ?5 ELSE attempts END,"
+	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
+	" http_status = ?6 WHERE id = ?1";
+static const char SQL_UP_PROBLEM[] =
+	"UPDATE notifications SET state = ?3,"
+	" attempts = CASE WHEN ?4 > 0 THEN ?4 ELSE attempts END,"
+	" next_attempt_at = ?5, last_error_code = ?6, last_error = ?7,"
+	" http_status = ?8, updated_at = ?2 WHERE id = ?1";
+static const char SQL_UP_ATTEMPT[] =
+	"INSERT INTO attempts (notification_id, attempt, at, outcome, code,"
+	" http_status, duration_ms)"
+	" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
+	" WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ?1)";
+static const char SQL_UP_STORY[] =
+	"INSERT INTO stories (correlation_key, provider, destination, channel_id,"
+	" message_id, first_notification_id, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	" ON CONFLICT (correlation_key) DO UPDATE SET"
+	" provider = excluded.provider, destination = excluded.destination,"
+	" channel_id = excluded.channel_id, message_id = excluded.message_id,"
+	" first_notification_id = coalesce(stories.first_notification_id,"
+	"   excluded.first_notification_id),"
+	" updated_at = excluded.updated_at";
+static const char SQL_STORY_GET[] =
+	"SELECT provider, destination, channel_id, message_id,"
+	" first_notification_id, updated_at FROM stories"
+	" WHERE correlation_key = ?1";
+static const char SQL_RESOLUTION_GET[] =
+	"SELECT channel_id FROM resolutions"
+	" WHERE provider = ?1 AND destination = ?2 AND expires_at > ?3";
+static const char SQL_RESOLUTION_PUT[] =
+	"INSERT OR REPLACE INTO resolutions (provider, destination, channel_id,"
+	" expires_at) VALUES (?1, ?2, ?3, ?4)";
+
+/* ---- connections ------------------------------------------------------ */
+
+/* A connection, its lock and its prepared statements (keyed by SQL text). */
+struct conn {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	size_t nr;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE_SIZE];
+};
+
+/*
+ * A store_accept() call (items) or store_apply() call (ups) waiting for
+ * the committer. Lives on its stack.
+ */
+struct accept_req {
+	const struct store_item *items;
+	size_t nr;
+	struct store_accepted *out;
+	struct errbuf *err;
+	int rc;
+	int done;
+	struct accept_req *next;
+	const struct store_update *ups;
+	size_t ups_nr;
+	pthread_cond_t cond;		/* signalled when done */
+};
+
+struct sqlite_store {
+	struct store base;
+	char *path;
+	struct conn commit, engine, api;
+	pthread_mutex_t wlock;		/* held by the one writing connection */
+
+	pthread_mutex_t lock;		/* the queue and the flags below */
+	pthread_cond_t wake;		/* the committer waits for work */
+	pthread_cond_t done;		/* sq_close() waits for the last caller */
+	struct accept_req *head, **tail;
+	int closing;
+	int wal_pages;			/* in the WAL after the last commit */
+	size_t active;			/* callers inside store_accept() */
+
+	pthread_mutex_t shutdown_lock;
+	pthread_t committer;
+	int committer_started;
+
+	atomic_uint_fast64_t accept_calls, accept_items, accept_commits;
+	atomic_uint_fast64_t apply_commits;
+};
+
+static struct sqlite_store *sq(struct store *st)
+{
+	return (struct sqlite_store *)st;
+}
+
+static void conn_init(struct conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+static int conn_open(struct conn *c, const char *path, struct errbuf *err)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		return errbuf_set(err, HERALD_EIO,
+				  "cannot open database %s: %s: check that its directory exists and is writable",
+				  path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	sqlite3_extended_result_codes(c->db, 0);
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	for (size_t i = 0; i < c->nr; i++)
+		sqlite3_finalize(c->cache[i].stmt);
+	c->nr = 0;
+	if (c->db)
+		sqlite3_close(c->db);
+	c->db = NULL;
+	pthread_mutex_destroy(&c->lock);
+}
+
+/*
+ * The prepared statement for sql (one of the static SQL_* strings: the
+ * cache compares pointers), reset and with no bindings. NULL on error with
+ * err set.
+ */
+static sqlite3_stmt *conn_stmt(struct conn *c, const char *sql,
+			       struct errbuf *err)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	for (size_t i = 0; i < c->nr; i++) {
+		if (c->cache[i].sql == sql) {
+			sqlite3_reset(c->cache[i].stmt);
+			sqlite3_clear_bindings(c->cache[i].stmt);
+			return c->cache[i].stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &stmt, NULL) != SQLITE_OK) {
+		errbuf_set(err, HERALD_EIO, "database: %s", sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	if (c->nr < STMT_CACHE_SIZE) {
+		c->cache[c->nr].sql = sql;
+		c->cache[c->nr].stmt = stmt;
+		c->nr++;
+	}
+	return stmt;
+}
+
+/* Runs SQL without results; HERALD_EIO with err saying what failed. */
+static int conn_exec(struct conn *c, const char *sql, struct errbuf *err)
+{
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return errbuf_set(err, HERALD_EIO, "database: %s: %s", sql,
+				  sqlite3_errmsg(c->db));
+	return 0;
+}
+
+static void conn_rollback(struct conn *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * BEGIN IMMEDIATE with the store's write lock taken; write_end() releases
+ * it (also after a failed begin). c->lock must be held.
+ */
+static int write_begin(struct sqlite_store *s, struct conn *c,
+		       struct errbuf *err)
+{
+	pthread_mutex_lock(&s->wlock);
+	return conn_exec(c, "BEGIN IMMEDIATE", err);
+}
+
+/* Rolls back what is still open and releases the write lock. */
+static void write_end(struct sqlite_store *s, struct conn *c)
+{
+	conn_rollback(c);
+	pthread_mutex_unlock(&s->wlock);
+}
+
+static int stmt_error(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
+{
+	errbuf_set(err, HERALD_EIO, "database: %s", sqlite3_errmsg(c->db));
+	sqlite3_reset(stmt);
+	return HERALD_EIO;
+}
+
+/* Steps a statement that returns no rows and resets it. */
+static int stmt_run(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
+{
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return stmt_error(c, stmt, err);
+	sqlite3_reset(stmt);
+	return 0;
+}
+
+static void bind_str(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+/* Binds 0 (or less) as NULL: "unset" times and statuses. */
+static void bind_double_or_null(sqlite3_stmt *stmt, int i, double v)
+{
+	if (v > 0)
+		sqlite3_bind_double(stmt, i, v);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+static void bind_int_or_null(sqlite3_stmt *stmt, int i, long long v)
+{
+	if (v > 0)
+		sqlite3_bind_int64(stmt, i, v);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+static char *col_str(sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, i);
+
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+static enum store_state col_state(sqlite3_stmt *stmt, int i)
+{
+	enum store_state state = STORE_QUEUED;
+
+	store_state_parse((const char *)sqlite3_column_text(stmt, i), &state);
+	return state;
+}
+
+static void read_record(sqlite3_stmt *stmt, struct store_record *rec,
+			int with_body)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->id = sqlite3_column_int64(stmt, 0);
+	rec->event_seq = sqlite3_column_int64(stmt, 1);
+	rec->event_key = col_str(stmt, 2);
+	rec->type = col_str(stmt, 3);
+	rec->status = col_str(stmt, 4);
+	rec->app = col_str(stmt, 5);
+	rec->env = col_str(stmt, 6);
+	rec->provider = col_str(stmt, 7);
+	rec->destination = col_str(stmt, 8);
+	rec->dest_kind = col_str(stmt, 9);
+	rec->reason = col_str(stmt, 10);
+	rec->correlation_key = col_str(stmt, 11);
+	rec->state = col_state(stmt, 12);
+	rec->attempts = sqlite3_column_int(stmt, 13);
+	rec->next_attempt_at = sqlite3_column_double(stmt, 14);
+	rec->last_error_code = col_str(stmt, 15);
+	rec->last_error = col_str(stmt, 16);
+	rec->http_status = sqlite3_column_int(stmt, 17);
+	rec->channel_id = col_str(stmt, 18);
+	rec->message_id = col_str(stmt, 19);
+	rec->created_at = sqlite3_column_double(stmt, 20);
+	rec->updated_at = sqlite3_column_double(stmt, 21);
+	rec->delivered_at = sqlite3_column_double(stmt, 22);
+	if (with_body)
+		rec->body = col_str(stmt, RECORD_BODY_COLUMN);
+}
+
+/* ---- opening and migrations ------------------------------------------ */
+
+/* Sets a PRAGMA that answers with a value, checking the answer. */
+static int pragma_expect(struct conn *c, const char *sql, const char *want,
+			 struct errbuf *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *got;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		ret = errbuf_set(err, HERALD_EIO, "database: %s: %s", sql,
+				 sqlite3_errmsg(c->db));
+		goto out;
+	}
+	got = (const char *)sqlite3_column_text(stmt, 0);
+	if (!got || strcasecmp(got, want))
+		ret = errbuf_set(err, HERALD_EIO,
+				 "database: %s answered %s, expected %s", sql,
+				 got ? got : "nothing", want);
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* sync: "FULL", or "NORMAL" for a connection whose commits may be lost. */
+static int conn_configure(struct conn *c, const char *path, const char *sync,
+			  struct errbuf *err)
+{
+	char sql[160];
+	int ret;
+
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s;"
+		 "PRAGMA foreign_keys = ON;"
+		 "PRAGMA journal_size_limit = 67108864", sync);
+	/*
+	 * For a new database only (later it is a no-op): most pages a
+	 * commit changes are index pages changed by a row or two, and the
+	 * commit writes each whole to the WAL; 2 KiB pages halve that
+	 * (about 8% less CPU than 4 KiB at 10,000 events/s).
+	 */
+	ret = conn_exec(c, "PRAGMA page_size = " STR(PAGE_SIZE), err);
+	if (!ret)
+		ret = pragma_expect(c, "PRAGMA journal_mode = WAL", "wal", err);
+	if (!ret)
+		ret = conn_exec(c, sql, err);
+	if (ret)
+		errbuf_prefix(err, "%s", path);
+	return ret;
+}
+
+static int user_version(struct conn *c, int *version, struct errbuf *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &stmt,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW)
+		ret = errbuf_set(err, HERALD_EIO,
+				 "database: cannot read its schema version: %s",
+				 sqlite3_errmsg(c->db));
+	else
+		*version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* Runs the migrations the database lacks, all in one transaction. */
+static int migrate(struct sqlite_store *s, struct errbuf *err)
+{
+	struct conn *c = &s->commit;
+	char sql[64];
+	int version = 0, ret;
+
+	ret = write_begin(s, c, err);
+	if (ret)
+		goto out;
+	ret = user_version(c, &version, err);
+	if (ret)
+		goto out;
+	if (version > STORE_SCHEMA_VERSION) {
+		ret = errbuf_set(err, HERALD_EIO,
+				 "database %s has schema version %d, newer than this herald's %d: it was written by a newer herald; run that version or restore a backup",
+				 s->path, version, STORE_SCHEMA_VERSION);
+		goto out;
+	}
+	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+		if (sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+			ret = errbuf_set(err, HERALD_EIO,
+					 "database %s: migrating to schema version %d failed: %s",
+					 s->path, v + 1, sqlite3_errmsg(c->db));
+			goto out;
+		}
+	}
+	if (version < STORE_SCHEMA_VERSION) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 STORE_SCHEMA_VERSION);
+		ret = conn_exec(c, sql, err);
+		if (ret)
+			goto out;
+	}
+	ret = conn_exec(c, "COMMIT", err);
+out:
+	write_end(s, c);
+	return ret;
+}
+
+/* ---- accepting: the committer ---------------------------------------- */
+
+/*
+ * Steps a statement of item i. An item-level refusal (a constraint: the
+ * batch is bad) returns HERALD_EINVAL with r->err set; a database failure
+ * (the round is lost) HERALD_EIO with dberr set to SQLite's text.
+ */
+static int step_item(struct conn *c, sqlite3_stmt *stmt, size_t i,
+		     struct accept_req *r, struct errbuf *dberr)
+{
+	int rc = sqlite3_step(stmt), ret = 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_DONE:
+		break;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_TOOBIG:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		ret = errbuf_set(r->err, HERALD_EINVAL,
+				 "event %zu: the store refused it: %s", i,
+				 sqlite3_errmsg(c->db));
+		break;
+	default:
+		ret = errbuf_set(dberr, HERALD_EIO, "%s", sqlite3_errmsg(c->db));
+		break;
+	}
+	sqlite3_reset(stmt);
+	return ret;
+}
+
+/* Answers an item whose key is known with the event's first notification. */
+static int accept_existing(struct conn *c, int64_t seq, size_t i,
+			   struct accept_req *r, struct errbuf *dberr)
+{
+	struct store_accepted *a = &r->out[i];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = conn_stmt(c, SQL_FIRST_NOTIFICATION, dberr);
+	if (!stmt)
+		return HERALD_EIO;
+	sqlite3_bind_int64(stmt, 1, seq);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			errbuf_set(dberr, HERALD_EIO,
+				   "event %lld has no notification", (long long)seq);
+		else
+			errbuf_set(dberr, HERALD_EIO, "%s", sqlite3_errmsg(c->db));
+		sqlite3_reset(stmt);
+		return HERALD_EIO;
+	}
+	a->id = sqlite3_column_int64(stmt, 0);
+	a->existing = 1;
+	a->state = col_state(stmt, 1);
+	a->destination = col_str(stmt, 2);
+	a->dest_kind = col_str(stmt, 3);
+	a->reason = col_str(stmt, 4);
+	sqlite3_reset(stmt);
+	return 0;
+}
+
+/* Sets *seq to the event with this key; returns 0, 1 when none, or EIO. */
+static int find_event(struct conn *c, const char *idem_key, int64_t *seq,
+		      struct errbuf *dberr)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = conn_stmt(c, SQL_EVENT_BY_KEY, dberr);
+	if (!stmt)
+		return HERALD_EIO;
+	bind_str(stmt, 1, idem_key);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*seq = sqlite3_column_int64(stmt, 0);
+	else if (rc != SQLITE_DONE)
+		errbuf_set(dberr, HERALD_EIO, "%s", sqlite3_errmsg(c->db));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : HERALD_EIO;
+}
+
+/* Checks what the schema cannot: HERALD_EINVAL with r->err set. */
+static int check_item(const struct store_item *it, size_t i,
+		      struct accept_req *r)
+{
+	const char *missing = NULL;
+
+	if (!it->type)
+		missing = "type";
+	else if (!it->body)
+		missing = "body";
+	else if (!it->provider)
+		missing = "provider";
+	else if (!it->reason)
+		missing = "reason";
+	if (missing)
+		return errbuf_set(r->err, HERALD_EINVAL,
+				  "event %zu: no %s to store", i, missing);
+	if (it->state != STORE_QUEUED && it->state != STORE_FAILED)
+		return errbuf_set(r->err, HERALD_EINVAL,
+				  "event %zu: a new notification is queued or failed, not %s",
+				  i, store_state_name(it->state));
+	if (it->idem_key && strlen(it->idem_key) > STORE_IDEM_KEY_MAX)
+		return errbuf_set(r->err, HERALD_EINVAL,
+				  "event %zu: the idempotency key is %zu bytes long; at most %d are allowed",
+				  i, strlen(it->idem_key), STORE_IDEM_KEY_MAX);
+	return 0;
+}
+
+/*
+ * Writes one request's items, in order, inside the round's transaction:
+ * an item checked only when the ones before it are written. Returns 0,
+ * HERALD_EINVAL with r->err set, or HERALD_EIO with dberr set.
+ */
+static int accept_items(struct conn *c, struct accept_req *r, double now,
+			struct errbuf *dberr)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	for (size_t i = 0; i < r->nr; i++) {
+		const struct store_item *it = &r->items[i];
+		struct store_accepted *a = &r->out[i];
+		int64_t seq = 0;
+
+		ret = check_item(it, i, r);
+		if (ret)
+			return ret;
+		if (it->idem_key) {
+			ret = find_event(c, it->idem_key, &seq, dberr);
+			if (ret < 0)
+				return ret;
+			if (ret == 0) {
+				ret = accept_existing(c, seq, i, r, dberr);
+				if (ret)
+					return ret;
+				continue;
+			}
+		}
+
+		stmt = conn_stmt(c, SQL_INSERT_EVENT, dberr);
+		if (!stmt)
+			return HERALD_EIO;
+		bind_str(stmt, 1, it->idem_key);
+		bind_str(stmt, 2, it->type);
+		bind_str(stmt, 3, it->status);
+		bind_str(stmt, 4, it->app);
+		bind_str(stmt, 5, it->env);
+		bind_str(stmt, 6, it->body);
+		sqlite3_bind_double(stmt, 7, now);
+		ret = step_item(c, stmt, i, r, dberr);
+		if (ret)
+			return ret;
+		seq = sqlite3_last_insert_rowid(c->db);
+
+		stmt = conn_stmt(c, SQL_INSERT_NOTIFICATION, dberr);
+		if (!stmt)
+			return HERALD_EIO;
+		sqlite3_bind_int64(stmt, 1, seq);
+		bind_str(stmt, 2, it->provider);
+		bind_str(stmt, 3, it->destination);
+		bind_str(stmt, 4, it->dest_kind);
+		bind_str(stmt, 5, it->reason);
+		bind_str(stmt, 6, it->correlation_key);
+		bind_str(stmt, 7, store_state_name(it->state));
+		if (it->state == STORE_FAILED) {
+			bind_str(stmt, 8, it->error_code ? it->error_code : "unrouted");
+			bind_str(stmt, 9, it->reason);
+		}
+		sqlite3_bind_double(stmt, 10, now);
+		ret = step_item(c, stmt, i, r, dberr);
+		if (ret)
+			return ret;
+
+		a->id = sqlite3_last_insert_rowid(c->db);
+		a->existing = 0;
+		a->state = it->state;
+		a->destination = xstrdup(it->destination);
+		a->dest_kind = xstrdup(it->dest_kind);
+		a->reason = xstrdup(it->reason);
+	}
+	return 0;
+}
+
+static void release_outs(struct accept_req *r)
+{
+	store_accepted_array_release(r->out, r->nr);
+}
+
+/* Fails every request of the round not already refused on its own. */
+static void fail_round(struct sqlite_store *s, struct accept_req *batch,
+		       const char *why)
+{
+	for (struct accept_req *r = batch; r; r = r->next) {
+		if (r->rc)
+			continue;
+		release_outs(r);
+		r->rc = errbuf_set(r->err, HERALD_EIO,
+				   "storing %s in %s failed: %s: check free disk space and the file's permissions",
+				   r->ups ? "delivery states" : "events",
+				   s->path, why);
+	}
+}
+
+static int apply_one(struct conn *c, const struct store_update *u,
+		     struct errbuf *err);
+
+/* The updates of a store_apply() call, inside the round's transaction. */
+static int apply_ups(struct conn *c, struct accept_req *r)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < r->ups_nr; i++) {
+		ret = apply_one(c, &r->ups[i], r->err);
+		if (ret)
+			errbuf_prefix(r->err, "update %zu of notification %lld",
+				      i, (long long)r->ups[i].id);
+	}
+	return ret;
+}
+
+/* One group commit: every queued request in one transaction. */
+static void commit_round(struct sqlite_store *s, struct accept_req *batch)
+{
+	struct conn *c = &s->commit;
+	double now = store_now();
+	struct errbuf dberr;
+	uint64_t calls = 0, items = 0, applies = 0;
+	struct errbuf e;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	if (write_begin(s, c, &e)) {
+		fail_round(s, batch, sqlite3_errmsg(c->db));
+		goto out;
+	}
+	for (struct accept_req *r = batch; r; r = r->next) {
+		if (conn_exec(c, "SAVEPOINT batch", &e))
+			goto dbfail;
+		if (r->ups) {
+			/* Its own failure undoes only its own updates. */
+			ret = apply_ups(c, r);
+			if (ret) {
+				r->rc = ret;
+				if (conn_exec(c, "ROLLBACK TO batch", &e) ||
+				    conn_exec(c, "RELEASE batch", &e))
+					goto dbfail;
+				continue;
+			}
+			if (conn_exec(c, "RELEASE batch", &e))
+				goto dbfail;
+			applies++;
+			continue;
+		}
+		ret = accept_items(c, r, now, &dberr);
+		if (ret == HERALD_EINVAL) {
+			r->rc = ret;
+			release_outs(r);
+			if (conn_exec(c, "ROLLBACK TO batch", &e) ||
+			    conn_exec(c, "RELEASE batch", &e))
+				goto dbfail;
+			continue;
+		}
+		if (ret) {
+			fail_round(s, batch, dberr.msg);
+			goto out;
+		}
+		if (conn_exec(c, "RELEASE batch", &e))
+			goto dbfail;
+		calls++;
+		items += r->nr;
+	}
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto dbfail;
+	if (calls)
+		atomic_fetch_add(&s->accept_commits, 1);
+	atomic_fetch_add(&s->apply_commits, applies);
+	atomic_fetch_add(&s->accept_calls, calls);
+	atomic_fetch_add(&s->accept_items, items);
+	goto out;
+dbfail:
+	fail_round(s, batch, sqlite3_errmsg(c->db));
+out:
+	write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* sqlite3_wal_hook(): after every commit, on the committing thread. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sqlite_store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	s->wal_pages = pages;
+	if (pages >= CHECKPOINT_PAGES)
+		pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return SQLITE_OK;
+}
+
+static void checkpoint(struct sqlite_store *s)
+{
+	struct conn *c = &s->commit;
+
+	/*
+	 * With the write lock held no commit slips in, so the checkpoint
+	 * copies the whole WAL and the next writer starts it over; without,
+	 * under steady writes it is never complete and the WAL only grows.
+	 */
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&s->wlock);
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				  NULL, NULL);
+	pthread_mutex_unlock(&s->wlock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *committer_main(void *arg)
+{
+	struct sqlite_store *s = arg;
+	struct accept_req *batch, *r, *next;
+
+	pthread_setname_np(pthread_self(), "herald-commit");
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->closing &&
+		       s->wal_pages < CHECKPOINT_PAGES)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->closing)
+			break;
+		if (s->wal_pages >= (s->head ? CHECKPOINT_URGENT_PAGES :
+				     CHECKPOINT_PAGES)) {
+			s->wal_pages = 0;
+			pthread_mutex_unlock(&s->lock);
+			checkpoint(s);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (!s->head)
+			continue;
+		batch = s->head;
+		s->head = NULL;
+		s->tail = &s->head;
+		pthread_mutex_unlock(&s->lock);
+
+		commit_round(s, batch);
+
+		/* Each caller of the round, and no one else, wakes up. */
+		pthread_mutex_lock(&s->lock);
+		for (r = batch; r; r = next) {
+			next = r->next;
+			r->done = 1;
+			pthread_cond_signal(&r->cond);
+		}
+	}
+	for (r = s->head; r; r = next) {
+		next = r->next;
+		r->rc = errbuf_set(r->err, HERALD_EIO,
+				   "the store is shutting down: the %s not stored",
+				   r->ups ? "delivery states were" :
+				   "events were");
+		r->done = 1;
+		pthread_cond_signal(&r->cond);
+	}
+	s->head = NULL;
+	s->tail = &s->head;
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/*
+ * With s->lock held (released on return): queues r for the committer's
+ * next round and waits until it is done.
+ */
+static int wait_round(struct sqlite_store *s, struct accept_req *r)
+{
+	pthread_cond_init(&r->cond, NULL);
+	s->active++;
+	*s->tail = r;
+	s->tail = &r->next;
+	pthread_cond_signal(&s->wake);
+	while (!r->done)
+		pthread_cond_wait(&r->cond, &s->lock);
+	if (--s->active == 0 && s->closing)
+		pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_destroy(&r->cond);
+	return r->rc;
+}
+
+static int sq_accept(struct store *st, const struct store_item *items,
+		     size_t nr, struct store_accepted *out, struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct accept_req req = { .items = items, .nr = nr, .out = out,
+				  .err = err };
+
+	memset(out, 0, nr * sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->lock);
+		return errbuf_set(err, HERALD_EIO,
+				  "the store is shutting down: the events were not stored");
+	}
+	return wait_round(s, &req);
+}
+
+/* ---- reads ------------------------------------------------------------ */
+
+static int sq_get(struct store *st, int64_t id, struct store_record *out,
+		  struct errbuf *err)
+{
+	struct conn *c = &sq(st)->api;
+	sqlite3_stmt *stmt;
+	int ret = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	stmt = conn_stmt(c, SQL_GET, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		read_record(stmt, out, 1);
+	else if (rc == SQLITE_DONE)
+		ret = errbuf_set(err, HERALD_ENOENT,
+				 "notification %lld does not exist", (long long)id);
+	else
+		ret = stmt_error(c, stmt, err);
+	sqlite3_reset(stmt);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_list(struct store *st, const struct store_filter *f,
+		   struct store_record **recs, size_t *nr, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->api;
+	struct strbuf sql = STRBUF_INIT;
+	struct store_record *out = NULL;
+	sqlite3_stmt *stmt = NULL;
+	size_t n = 0;
+	int ret = 0, rc, i = 1;
+
+	*recs = NULL;
+	*nr = 0;
+	strbuf_addstr(&sql, "SELECT " RECORD_COLUMNS RECORD_FROM " WHERE 1");
+	if (f->state >= 0)
+		strbuf_addstr(&sql, " AND n.state = ?");
+	if (f->app)
+		strbuf_addstr(&sql, " AND e.app = ?");
+	if (f->env)
+		strbuf_addstr(&sql, " AND e.env = ?");
+	if (f->before > 0)
+		strbuf_addstr(&sql, " AND n.id < ?");
+	strbuf_addstr(&sql, " ORDER BY n.id DESC LIMIT ?");
+
+	pthread_mutex_lock(&c->lock);
+	if (sqlite3_prepare_v2(c->db, sql.buf, -1, &stmt, NULL) != SQLITE_OK) {
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+		goto out;
+	}
+	if (f->state >= 0)
+		bind_str(stmt, i++, store_state_name((enum store_state)f->state));
+	if (f->app)
+		bind_str(stmt, i++, f->app);
+	if (f->env)
+		bind_str(stmt, i++, f->env);
+	if (f->before > 0)
+		sqlite3_bind_int64(stmt, i++, f->before);
+	sqlite3_bind_int64(stmt, i, (sqlite3_int64)f->limit);
+
+	out = xcalloc(f->limit ? f->limit : 1, sizeof(*out));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < f->limit)
+		read_record(stmt, &out[n++], 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+		store_record_array_free(out, n);
+		goto out;
+	}
+	if (n) {
+		*recs = out;
+		*nr = n;
+	} else {
+		free(out);
+	}
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&c->lock);
+	strbuf_release(&sql);
+	return ret;
+}
+
+static int sq_load_pending(struct store *st, store_record_fn *fn, void *arg,
+			   struct errbuf *err)
+{
+	struct conn *c = &sq(st)->engine;
+	struct store_record *chunk = xcalloc(PENDING_CHUNK, sizeof(*chunk));
+	int64_t after = 0;
+	size_t n;
+	int ret = 0, rc;
+
+	do {
+		sqlite3_stmt *stmt;
+
+		n = 0;
+		pthread_mutex_lock(&c->lock);
+		stmt = conn_stmt(c, SQL_PENDING, err);
+		if (!stmt) {
+			pthread_mutex_unlock(&c->lock);
+			ret = HERALD_EIO;
+			goto out;
+		}
+		sqlite3_bind_int64(stmt, 1, after);
+		sqlite3_bind_int(stmt, 2, PENDING_CHUNK);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && n < PENDING_CHUNK)
+			read_record(stmt, &chunk[n++], 1);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			ret = errbuf_set(err, HERALD_EIO, "database: %s",
+					 sqlite3_errmsg(c->db));
+		sqlite3_reset(stmt);
+		pthread_mutex_unlock(&c->lock);
+
+		/* Callbacks run unlocked: they may call the store. */
+		for (size_t i = 0; i < n; i++) {
+			if (!ret)
+				ret = fn(arg, &chunk[i]);
+			after = chunk[i].id;
+			store_record_release(&chunk[i]);
+		}
+	} while (!ret && n == PENDING_CHUNK);
+out:
+	free(chunk);
+	return ret;
+}
+
+static int sq_recover(struct store *st, size_t *nr, struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct conn *c = &s->engine;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	*nr = 0;
+	pthread_mutex_lock(&c->lock);
+	ret = write_begin(s, c, err);
+	if (ret)
+		goto out;
+	stmt = conn_stmt(c, SQL_RECOVER, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	sqlite3_bind_double(stmt, 1, store_now());
+	ret = stmt_run(c, stmt, err);
+	if (!ret)
+		*nr = (size_t)sqlite3_changes(c->db);
+	if (!ret)
+		ret = conn_exec(c, "COMMIT", err);
+out:
+	write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_counts(struct store *st, uint64_t counts[STORE_STATE_NR],
+		     struct errbuf *err)
+{
+	struct conn *c = &sq(st)->api;
+	sqlite3_stmt *stmt;
+	enum store_state state;
+	int ret = 0, rc;
+
+	memset(counts, 0, STORE_STATE_NR * sizeof(*counts));
+	pthread_mutex_lock(&c->lock);
+	stmt = conn_stmt(c, SQL_COUNTS, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (!store_state_parse((const char *)sqlite3_column_text(stmt, 0),
+				       &state))
+			counts[state] = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	if (rc != SQLITE_DONE)
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+	sqlite3_reset(stmt);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct conn *c = &s->api;
+	sqlite3_stmt *stmt;
+	enum store_state state;
+	int ret, rc;
+
+	pthread_mutex_lock(&c->lock);
+	ret = write_begin(s, c, err);
+	if (ret)
+		goto out;
+	stmt = conn_stmt(c, SQL_STATE_OF, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(stmt);
+		ret = errbuf_set(err, HERALD_ENOENT,
+				 "notification %lld does not exist", (long long)id);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = stmt_error(c, stmt, err);
+		goto out;
+	}
+	state = col_state(stmt, 0);
+	sqlite3_reset(stmt);
+	if (state != STORE_FAILED && state != STORE_DEAD) {
+		ret = errbuf_set(err, HERALD_EINVAL,
+				 "notification %lld is %s; only failed or dead notifications can be retried",
+				 (long long)id, store_state_name(state));
+		goto out;
+	}
+	stmt = conn_stmt(c, SQL_REQUEUE, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_double(stmt, 2, store_now());
+	ret = stmt_run(c, stmt, err);
+	if (!ret)
+		ret = conn_exec(c, "COMMIT", err);
+out:
+	write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_ping(struct store *st, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->api;
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&sq(st)->wlock);
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		ret = errbuf_set(err, HERALD_EIO, "database %s is not writable: %s",
+				 sq(st)->path, sqlite3_errmsg(c->db));
+	write_end(sq(st), c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* ---- engine updates --------------------------------------------------- */
+
+static int apply_one(struct conn *c, const struct store_update *u,
+		     struct errbuf *err)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	switch (u->kind) {
+	case STORE_UP_SENDING:
+		stmt = conn_stmt(c, SQL_UP_SENDING, err);
+		if (!stmt)
+			return HERALD_EIO;
+		sqlite3_bind_int64(stmt, 1, u->id);
+		sqlite3_bind_double(stmt, 2, u->at);
+		break;
+	case STORE_UP_DELIVERED:
+		stmt = conn_stmt(c, SQL_UP_DELIVERED, err);
+		if (!stmt)
+			return HERALD_EIO;
+		sqlite3_bind_int64(stmt, 1, u->id);
+		sqlite3_bind_double(stmt, 2, u->at);
+		bind_str(stmt, 3, u->channel_id);
+		bind_str(stmt, 4, u->message_id);
+		sqlite3_bind_int(stmt, 5, u->attempts);
+		bind_int_or_null(stmt, 6, u->http_status);
+		break;
+	case STORE_UP_RETRYING:
+	case STORE_UP_FAILED:
+		stmt = conn_stmt(c, SQL_UP_PROBLEM, err);
+		if (!stmt)
+			return HERALD_EIO;
+		sqlite3_bind_int64(stmt, 1, u->id);
+		sqlite3_bind_double(stmt, 2, u->at);
+		bind_str(stmt, 3, store_state_name(u->kind == STORE_UP_RETRYING ?
+						   STORE_RETRYING : u->state));
+		sqlite3_bind_int(stmt, 4, u->attempts);
+		bind_double_or_null(stmt, 5,
+				    u->kind == STORE_UP_RETRYING ? u->next_at : 0);
+		bind_str(stmt, 6, u->code);
+		bind_str(stmt, 7, u->msg);
+		bind_int_or_null(stmt, 8, u->http_status);
+		break;
+	case STORE_UP_ATTEMPT:
+		stmt = conn_stmt(c, SQL_UP_ATTEMPT, err);
+		if (!stmt)
+			return HERALD_EIO;
+		sqlite3_bind_int64(stmt, 1, u->id);
+		sqlite3_bind_int(stmt, 2, u->attempts);
+		sqlite3_bind_double(stmt, 3, u->at);
+		bind_str(stmt, 4, u->outcome);
+		bind_str(stmt, 5, u->code);
+		bind_int_or_null(stmt, 6, u->http_status);
+		sqlite3_bind_int64(stmt, 7, u->duration_ms);
+		break;
+	case STORE_UP_STORY:
+		stmt = conn_stmt(c, SQL_UP_STORY, err);
+		if (!stmt)
+			return HERALD_EIO;
+		bind_str(stmt, 1, u->correlation_key);
+		bind_str(stmt, 2, u->provider);
+		bind_str(stmt, 3, u->destination);
+		bind_str(stmt, 4, u->channel_id);
+		bind_str(stmt, 5, u->message_id);
+		bind_int_or_null(stmt, 6, u->id);
+		sqlite3_bind_double(stmt, 7, u->at);
+		break;
+	}
+	if (!stmt)
+		return errbuf_set(err, HERALD_EINVAL, "unknown update kind %d",
+				  (int)u->kind);
+	return stmt_run(c, stmt, err);
+}
+
+/* store_apply() in a transaction of its own, on the engine's connection. */
+static int apply_alone(struct sqlite_store *s, const struct store_update *ups,
+		       size_t nr, struct errbuf *err)
+{
+	struct conn *c = &s->engine;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = write_begin(s, c, err);
+	for (size_t i = 0; !ret && i < nr; i++) {
+		ret = apply_one(c, &ups[i], err);
+		if (ret)
+			errbuf_prefix(err, "update %zu of notification %lld", i,
+				      (long long)ups[i].id);
+	}
+	if (!ret)
+		ret = conn_exec(c, "COMMIT", err);
+	if (!ret)
+		atomic_fetch_add(&s->apply_commits, 1);
+	write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/*
+ * The updates join the committer's next round: one transaction, and one
+ * write of the pages that accepts and updates share (the newest rows of
+ * notifications and their indexes), instead of two. Alone when the
+ * committer is not there (starting, closing).
+ */
+static int sq_apply(struct store *st, const struct store_update *ups,
+		    size_t nr, struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct accept_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.ups = ups;
+	req.ups_nr = nr;
+	req.err = err;
+	pthread_mutex_lock(&s->lock);
+	if (!s->committer_started || s->closing || !nr) {
+		pthread_mutex_unlock(&s->lock);
+		return apply_alone(s, ups, nr, err);
+	}
+	return wait_round(s, &req);
+}
+
+/* ---- stories and resolutions ----------------------------------------- */
+
+static int sq_story_get(struct store *st, const char *correlation_key,
+			struct store_story *out, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->engine;
+	sqlite3_stmt *stmt;
+	int ret = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	stmt = conn_stmt(c, SQL_STORY_GET, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	bind_str(stmt, 1, correlation_key);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->provider = col_str(stmt, 0);
+		out->destination = col_str(stmt, 1);
+		out->channel_id = col_str(stmt, 2);
+		out->message_id = col_str(stmt, 3);
+		out->first_notification_id = sqlite3_column_int64(stmt, 4);
+		out->updated_at = sqlite3_column_double(stmt, 5);
+	} else if (rc == SQLITE_DONE) {
+		ret = errbuf_set(err, HERALD_ENOENT, "no story for this correlation key");
+	} else {
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+	}
+	sqlite3_reset(stmt);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_resolution_get(struct store *st, const char *provider,
+			     const char *destination, double now,
+			     char **channel_id, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->engine;
+	sqlite3_stmt *stmt;
+	int ret = 0, rc;
+
+	pthread_mutex_lock(&c->lock);
+	stmt = conn_stmt(c, SQL_RESOLUTION_GET, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	bind_str(stmt, 1, provider);
+	bind_str(stmt, 2, destination);
+	sqlite3_bind_double(stmt, 3, now);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*channel_id = col_str(stmt, 0);
+	else if (rc == SQLITE_DONE)
+		ret = errbuf_set(err, HERALD_ENOENT,
+				 "no current resolution of %s on %s",
+				 destination ? destination : "(null)",
+				 provider ? provider : "(null)");
+	else
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+	sqlite3_reset(stmt);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_resolution_put(struct store *st, const char *provider,
+			     const char *destination, const char *channel_id,
+			     double expires_at, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->engine;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&sq(st)->wlock);
+	stmt = conn_stmt(c, SQL_RESOLUTION_PUT, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	bind_str(stmt, 1, provider);
+	bind_str(stmt, 2, destination);
+	bind_str(stmt, 3, channel_id);
+	sqlite3_bind_double(stmt, 4, expires_at);
+	ret = stmt_run(c, stmt, err);
+out:
+	write_end(sq(st), c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* ---- statistics, tests, lifecycle ------------------------------------- */
+
+static void sq_stats(struct store *st, struct store_stats *out)
+{
+	struct sqlite_store *s = sq(st);
+
+	out->accept_calls = atomic_load(&s->accept_calls);
+	out->accept_items = atomic_load(&s->accept_items);
+	out->accept_commits = atomic_load(&s->accept_commits);
+	out->apply_commits = atomic_load(&s->apply_commits);
+}
+
+static int sq_test_limit_pages(struct store *st, long pages,
+			       struct errbuf *err)
+{
+	struct conn *c = &sq(st)->commit;
+	char sql[64];
+	int ret;
+
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld",
+		 pages > 0 ? pages : DEFAULT_MAX_PAGES);
+	pthread_mutex_lock(&c->lock);
+	ret = conn_exec(c, sql, err);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static void sq_shutdown(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	pthread_mutex_lock(&s->shutdown_lock);
+	pthread_mutex_lock(&s->lock);
+	s->closing = 1;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	if (s->committer_started) {
+		pthread_join(s->committer, NULL);
+		s->committer_started = 0;
+	}
+	pthread_mutex_unlock(&s->shutdown_lock);
+}
+
+static void sq_free(struct sqlite_store *s)
+{
+	conn_close(&s->api);
+	conn_close(&s->engine);
+	conn_close(&s->commit);
+	pthread_cond_destroy(&s->done);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->shutdown_lock);
+	pthread_mutex_destroy(&s->wlock);
+	free(s->path);
+	free(s);
+}
+
+static void sq_close(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	sq_shutdown(st);
+	pthread_mutex_lock(&s->lock);
+	while (s->active)
+		pthread_cond_wait(&s->done, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	sq_free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+	.name = "sqlite",
+	.shutdown = sq_shutdown,
+	.close = sq_close,
+	.accept = sq_accept,
+	.get = sq_get,
+	.list = sq_list,
+	.load_pending = sq_load_pending,
+	.recover = sq_recover,
+	.counts = sq_counts,
+	.requeue = sq_requeue,
+	.ping = sq_ping,
+	.apply = sq_apply,
+	.story_get = sq_story_get,
+	.resolution_get = sq_resolution_get,
+	.resolution_put = sq_resolution_put,
+	.stats = sq_stats,
+	.test_limit_pages = sq_test_limit_pages,
+};
+
+int store_sqlite_open(struct store **out, const char *path,
+		      struct errbuf *err)
+{
+	struct sqlite_store *s = xcalloc(1, sizeof(*s));
+	int ret;
+
+	*out = NULL;
+	s->base.ops = &sqlite_ops;
+	s->path = xstrdup(path);
+	s->tail = &s->head;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->shutdown_lock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->done, NULL);
+	atomic_init(&s->accept_calls, 0);
+	atomic_init(&s->accept_items, 0);
+	atomic_init(&s->accept_commits, 0);
+	atomic_init(&s->apply_commits, 0);
+
+	conn_init(&s->commit);
+	conn_init(&s->engine);
+	conn_init(&s->api);
+
+	ret = conn_open(&s->commit, path, err);
+	if (!ret)
+		ret = conn_configure(&s->commit, path, "FULL", err);
+	if (!ret)
+		ret = migrate(s, err);
+	if (!ret)
+		ret = conn_open(&s->engine, path, err);
+	if (!ret)
+		ret = conn_configure(&s->engine, path, "NORMAL", err);
+	if (!ret)
+		ret = conn_open(&s->api, path, err);
+	if (!ret)
+		ret = conn_configure(&s->api, path, "FULL", err);
+	if (ret)
+		goto fail;
+	sqlite3_wal_hook(s->commit.db, on_wal_commit, s);
+	sqlite3_wal_hook(s->engine.db, on_wal_commit, s);
+	sqlite3_wal_hook(s->api.db, on_wal_commit, s);
+	if (pthread_create(&s->committer, NULL, committer_main, s)) {
+		ret = errbuf_set(err, HERALD_EIO,
+				 "database %s: cannot start the committer thread",
+				 path);
+		goto fail;
+	}
+	s->committer_started = 1;
+	*out = &s->base;
+	return 0;
+fail:
+	sq_free(s);
+	return ret;
+}

@@ -1,0 +1,38 @@
+/*
+ * event_json: parsing and validating herald's own JSON form of an event
+ * (docs/events.md). Validation is strict and names the bad field as a JSON
+ * pointer ("/status: \"done\" is not a deploy status; expected started,
+ * succeeded or failed"). Pure: no I/O.
+ */
+#ifndef HERALD_INPUTS_EVENT_JSON_H
+#define HERALD_INPUTS_EVENT_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/event.h"
+#include "lib/errbuf.h"
+
+/*
+ * Fills ev from a decoded JSON object. pointer is the JSON pointer of obj
+ * ("" for a lone event, "/3" for the fourth of an array) and prefixes field
+ * names in errors. On error ev is released and err says which field.
+ */
+int event_from_json(struct event *ev, const json_t *obj, const char *pointer,
+		    struct errbuf *err);
+
+/*
+ * Parses text holding one event object or an array of them. On success
+ * *events is a new array of *nr events (free with event_array_free()).
+ * Every invalid event is listed in problems (all of them, not just the first,
+ * with every problem of each) and the call fails with HERALD_EINVAL; too
+ * large or too deep input fails with HERALD_ELIMIT. EVENT_MAX_BYTES bounds a
+ * lone event's text and each array element (as compact JSON); the caller
+ * bounds the whole text. max_events bounds the array length (0: no bound).
+ * problems may be NULL. On failure *events is NULL and *nr 0.
+ */
+int event_parse_many(const char *text, size_t len, size_t max_events,
+		     struct event **events, size_t *nr,
+		     struct errlist *problems);
+
+#endif
