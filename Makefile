@@ -4,13 +4,14 @@
 #   make asan   the whole suite again under ASan+UBSan
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make bench  release build, run the benchmarks, print the results table
+#   make check-layers  the layering, third-party header and file size rules
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 BENCH_BUILD ?= build-bench
 
-.PHONY: all deps build run test asan fuzz bench clean
+.PHONY: all deps build run test asan fuzz bench check-layers clean
 
 all: build
 
@@ -44,6 +45,9 @@ fuzz:
 
 bench: deps
 	bench/run $(BENCH_BUILD)
+
+check-layers:
+	scripts/check-layers
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

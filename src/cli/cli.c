@@ -1,5 +1,6 @@
 /*
- * cli: the plumbing the herald subcommands share (see cli.h).
+ * cli: the plumbing the herald subcommands share (see cli.h), and the
+ * table of subcommands, which main() dispatches with and the help lists.
  */
 #include "cli/cli.h"
 #include "inputs/event_json.h"
@@ -140,20 +141,16 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static const char main_help[] =
+static const char main_intro[] =
 "usage: herald [--version] [--help] COMMAND [ARGS]\n"
 "\n"
 "herald routes deployment events (rollouts, rollbacks, GitOps syncs, alerts)\n"
 "to Slack or Discord: per application, per environment, or to a default\n"
 "channel, as one clean message per story.\n"
 "\n"
-"Commands:\n"
-"  serve     run the delivery daemon: HTTP API, durable outbox, delivery\n"
-"  send      deliver events now, from a file or from flags (for CI pipelines)\n"
-"  route     show where events would go and the exact message (dry run)\n"
-"  check     verify the configuration, the token and every destination\n"
-"  config    print the effective configuration and every problem found\n"
-"  help      show help for a command: herald help COMMAND\n"
+"Commands:\n";
+
+static const char main_outro[] =
 "\n"
 "Configuration is read from the environment: NOTIFICATIONS_PROVIDER,\n"
 "NOTIFICATIONS_TOKEN, NOTIFICATIONS_DEFAULT_CHANNEL,\n"
@@ -175,39 +172,74 @@ static const char route_help[] =
 "Exit status: 0 all events valid; 1 an event is invalid (the error names\n"
 "the field); 2 usage or configuration error.\n";
 
-static const char config_help[] =
-"usage: herald config [--json]\n"
-"\n"
-"Prints the effective configuration (secrets redacted) and every problem\n"
-"found in it, including the service catalog.\n"
-"\n"
-"  --json  print it as one JSON object\n"
-"\n"
-"Exit status: 0 when the configuration is valid, 2 otherwise.\n";
+static int cmd_help(int argc, char **argv)
+{
+	return cli_help(argc > 1 ? argv[1] : NULL, stdout);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("herald %s\n", HERALD_VERSION);
+	return EXIT_OK;
+}
+
+/* In the order herald --help lists them. */
+const struct cli_command cli_commands[] = {
+	{ "serve", cmd_serve, "run the delivery daemon: HTTP API, durable "
+	  "outbox, delivery", cmd_serve_help },
+	{ "send", cmd_send, "deliver events now, from a file or from flags "
+	  "(for CI pipelines)", cmd_send_help },
+	{ "route", cmd_route, "show where events would go and the exact "
+	  "message (dry run)", route_help },
+	{ "check", cmd_check, "verify the configuration, the token and every "
+	  "destination", cmd_check_help },
+	{ "config", cmd_config, "print the effective configuration and every "
+	  "problem found", cmd_config_help },
+	{ "help", cmd_help, "show help for a command: herald help COMMAND",
+	  NULL },
+	{ "version", cmd_version, NULL, NULL },
+};
+
+const size_t cli_commands_nr = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+const struct cli_command *cli_command_find(const char *name)
+{
+	for (size_t i = 0; i < cli_commands_nr; i++)
+		if (!strcmp(cli_commands[i].name, name))
+			return &cli_commands[i];
+	return NULL;
+}
+
+/* The overview: what herald is and the commands with a summary. */
+static void main_help(FILE *out)
+{
+	int width = 0;
+
+	for (size_t i = 0; i < cli_commands_nr; i++)
+		if (cli_commands[i].summary &&
+		    (int)strlen(cli_commands[i].name) > width)
+			width = (int)strlen(cli_commands[i].name);
+	fputs(main_intro, out);
+	for (size_t i = 0; i < cli_commands_nr; i++)
+		if (cli_commands[i].summary)
+			fprintf(out, "  %-*s%s\n", width + 4,
+				cli_commands[i].name, cli_commands[i].summary);
+	fputs(main_outro, out);
+}
 
 int cli_help(const char *cmd, FILE *out)
 {
-	static const struct {
-		const char *name;
-		const char *text;
-	} helps[] = {
-		{ "route", route_help },
-		{ "config", config_help },
-		{ "send", cmd_send_help },
-		{ "check", cmd_check_help },
-		{ "serve", cmd_serve_help },
-		{ "help", main_help },
-	};
+	const struct cli_command *c;
 
-	if (!cmd) {
-		fputs(main_help, out);
+	/* Help on help is the overview. */
+	if (!cmd || !strcmp(cmd, "help")) {
+		main_help(out);
 		return EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
-		if (!strcmp(helps[i].name, cmd)) {
-			fputs(helps[i].text, out);
-			return EXIT_OK;
-		}
+	c = cli_command_find(cmd);
+	if (c && c->help) {
+		fputs(c->help, out);
+		return EXIT_OK;
 	}
 	fprintf(stderr, "herald help: unknown command \"%s\"\n"
 		"Try 'herald --help' for the list of commands.\n", cmd);

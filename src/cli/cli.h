@@ -4,8 +4,8 @@
  * the exit codes.
  *
  * Each command is a cmd_NAME() function with main()'s signature, called with
- * argv[0] set to the command name. Commands print their own output and
- * return the process exit status.
+ * argv[0] set to the command name, and one row of cli_commands[]. Commands
+ * print their own output and return the process exit status.
  */
 #ifndef HERALD_CLI_H
 #define HERALD_CLI_H
@@ -37,8 +37,8 @@ struct cli_env {
  * Loads the configuration and the catalog it names. Problems are printed to
  * standard error, one line each, prefixed "herald: ", and so are catalog
  * warnings; returns 0 or EXIT_USAGE. Unless quiet, warns once when the
- * provider is `log` (nothing is delivered). Release with cli_env_release() either
- * way.
+ * provider is `log` (nothing is delivered). Release with cli_env_release()
+ * either way.
  */
 int cli_env_load(struct cli_env *env, int quiet);
 void cli_env_release(struct cli_env *env);
@@ -61,7 +61,27 @@ int cli_read_file(const char *path, size_t max, struct strbuf *out,
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Prints the command's help text (the same as `herald help CMD`). */
+/* One subcommand. */
+struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;	/* its line in herald --help; NULL: unlisted */
+	const char *help;	/* herald help NAME, herald NAME --help; NULL:
+				   none, and --help goes to fn */
+};
+
+/* Every subcommand, in the order herald --help lists them. */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_commands_nr;
+
+/* The command called name, or NULL. */
+const struct cli_command *cli_command_find(const char *name);
+
+/*
+ * Prints the command's help text (the same as `herald help CMD`), or with
+ * cmd NULL the overview with every listed command. Returns EXIT_OK, or
+ * EXIT_USAGE (and says so on standard error) for a command without help.
+ */
 int cli_help(const char *cmd, FILE *out);
 
 int cmd_route(int argc, char **argv);

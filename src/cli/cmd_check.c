@@ -19,6 +19,7 @@
 #include "cli/cmd_help.h"
 #include "delivery/provider.h"
 #include "core/render.h"
+#include "lib/clock.h"
 
 #define DEFAULT_TIMEOUT_S 30.0
 

@@ -1,13 +1,26 @@
 /*
  * herald config: prints the effective configuration, secrets redacted, and
- * every problem found in it and in the service catalog.
+ * every problem found in it and in the service catalog. What is listed, on
+ * which line and under which JSON key, comes from config_vars[].
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_help.h"
+
+const char cmd_config_help[] =
+"usage: herald config [--json]\n"
+"\n"
+"Prints the effective configuration (secrets redacted) and every problem\n"
+"found in it, including the service catalog.\n"
+"\n"
+"  --json  print it as one JSON object\n"
+"\n"
+"Exit status: 0 when the configuration is valid, 2 otherwise.\n";
 
 struct report {
 	struct config cfg;
@@ -38,79 +51,88 @@ out:
 	strbuf_release(&text);
 }
 
-static const char *or_unset(const char *s)
+#define LABEL_WIDTH 19	/* "label:" and the spaces up to the value */
+
+/* Whether herald config lists var for the provider in cfg. */
+static int listed(const struct config_var *var, const struct config *cfg)
 {
-	return s ? s : "(unset)";
+	if (!var->line)
+		return 0;
+	if ((var->flags & CONFIG_SLACK_ONLY) && cfg->provider != PROVIDER_SLACK)
+		return 0;
+	if ((var->flags & CONFIG_DISCORD_ONLY) &&
+	    cfg->provider != PROVIDER_DISCORD)
+		return 0;
+	return 1;
 }
 
-/* "20 requests/s", or "no limit" for 0. */
-static const char *rate_word(double rate, char *buf, size_t len)
+static int is_catalog(const struct config_var *var)
 {
-	if (rate <= 0)
-		return "no limit";
-	snprintf(buf, len, "%g requests/s", rate);
-	return buf;
+	return var->offset == offsetof(struct config, catalog_path);
+}
+
+static unsigned last_line(void)
+{
+	unsigned last = 0;
+
+	for (size_t i = 0; i < config_vars_nr; i++)
+		if (config_vars[i].line > last)
+			last = config_vars[i].line;
+	return last;
+}
+
+/* Prints "label:", padded, then text, its later lines indented as much. */
+static void print_line(const char *label, const char *text)
+{
+	size_t width = strlen(label) + 1;
+
+	printf("%s:%*s", label, width < LABEL_WIDTH ?
+	       (int)(LABEL_WIDTH - width) : 1, "");
+	for (const char *p = text; *p; p++) {
+		putchar(*p);
+		if (*p == '\n')
+			printf("%*s", LABEL_WIDTH, "");
+	}
+	putchar('\n');
 }
 
 static void print_human(const struct report *rep)
 {
 	const struct config *cfg = &rep->cfg;
-	char redacted[64], api_redacted[64], rate[48];
+	struct strbuf text = STRBUF_INIT;
+	unsigned last = last_line();
 
-	printf("provider:          %s%s\n", provider_kind_name(cfg->provider),
-	       cfg->provider == PROVIDER_LOG ?
-	       " (NOTIFICATIONS_PROVIDER unset: printed, not delivered)" : "");
-	printf("token:             %s\n",
-	       config_redact(cfg->token, redacted, sizeof(redacted)));
-	printf("default channel:   %s\n", or_unset(cfg->default_channel));
-	if (!cfg->mapping_nr)
-		printf("channel mapping:   (none)\n");
-	for (size_t i = 0; i < cfg->mapping_nr; i++)
-		printf("%s%s -> %s\n", i ? "                   " :
-		       "channel mapping:   ", cfg->mapping[i].env,
-		       cfg->mapping[i].channel);
-	if (!cfg->catalog_path)
-		printf("catalog:           (unset)\n");
-	else if (rep->catalog_loaded)
-		printf("catalog:           %s (%zu services)\n",
-		       cfg->catalog_path, rep->cat.nr);
-	else
-		printf("catalog:           %s (not loaded)\n", cfg->catalog_path);
-	printf("commit URL:        %s\n", or_unset(cfg->commit_url));
-	if (cfg->provider == PROVIDER_SLACK)
-		printf("Slack API:         %s\n", or_unset(cfg->slack_api_url));
-	if (cfg->provider == PROVIDER_DISCORD) {
-		printf("Discord API:       %s\n", or_unset(cfg->discord_api_url));
-		printf("Discord guild:     %s\n", or_unset(cfg->discord_guild));
+	for (unsigned line = 1; line <= last; line++) {
+		const char *label = NULL;
+
+		strbuf_reset(&text);
+		for (size_t i = 0; i < config_vars_nr; i++) {
+			const struct config_var *var = &config_vars[i];
+
+			if (var->line != line || !listed(var, cfg))
+				continue;
+			if (!label)
+				label = var->label;
+			config_var_show(var, cfg, &text);
+			if (is_catalog(var) && cfg->catalog_path) {
+				if (rep->catalog_loaded)
+					strbuf_addf(&text, " (%zu services)",
+						    rep->cat.nr);
+				else
+					strbuf_addstr(&text, " (not loaded)");
+			}
+		}
+		if (label)
+			print_line(label, text.buf);
 	}
-	printf("timeouts:          connect %lds, request %lds\n",
-	       cfg->connect_timeout_ms / 1000, cfg->request_timeout_ms / 1000);
-	printf("listen:            %s\n", or_unset(cfg->listen));
-	printf("database:          %s\n", or_unset(cfg->database));
-	printf("API token:         %s\n",
-	       config_redact(cfg->api_token, api_redacted, sizeof(api_redacted)));
-	printf("Slack pacing:      %g posts/s per channel, burst %g; "
-	       "workspace %s\n", cfg->slack_rate, cfg->slack_burst,
-	       rate_word(cfg->slack_workspace_rate, rate, sizeof(rate)));
-	printf("Discord pacing:    the platform's buckets; global %s\n",
-	       rate_word(cfg->discord_global_rate, rate, sizeof(rate)));
-	printf("shutdown grace:    %lds\n", cfg->shutdown_grace_ms / 1000);
-	printf("retries:           up to %ld attempts within %lds\n",
-	       cfg->max_attempts, cfg->max_age_s);
-	printf("log:               %s, level %s\n", or_unset(cfg->log_format),
-	       or_unset(cfg->log_level));
+	strbuf_release(&text);
 
 	for (size_t i = 0; i < rep->warnings.nr; i++)
 		printf("warning: %s\n", rep->warnings.items[i]);
 	if (!rep->problems.nr)
-		printf("problems:          none\n");
+		print_line("problems", "none");
 	for (size_t i = 0; i < rep->problems.nr; i++)
 		printf("problem: %s\n", rep->problems.items[i]);
-}
-
-static json_t *string_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
 }
 
 static json_t *list_json(const struct errlist *list)
@@ -122,52 +144,35 @@ static json_t *list_json(const struct errlist *list)
 	return a;
 }
 
+/* Adds the keys of the variables on line (see struct config_var). */
+static void add_json_vars(json_t *o, const struct report *rep,
+			  unsigned line)
+{
+	for (size_t i = 0; i < config_vars_nr; i++) {
+		const struct config_var *var = &config_vars[i];
+
+		if ((var->json_line ? var->json_line : var->line) != line ||
+		    !var->json)
+			continue;
+		json_object_set_new(o, var->json,
+				    config_var_json(var, &rep->cfg));
+		if (is_catalog(var))
+			json_object_set_new(o, "catalog_services",
+					    rep->catalog_loaded ?
+					    json_integer((json_int_t)rep->cat.nr) :
+					    json_null());
+	}
+}
+
 static void print_json(const struct report *rep)
 {
-	const struct config *cfg = &rep->cfg;
-	char redacted[64], api_redacted[64];
-	json_t *o = json_object(), *mapping = json_object();
+	json_t *o = json_object();
+	unsigned last = last_line();
 	char *text;
 
-	for (size_t i = 0; i < cfg->mapping_nr; i++)
-		json_object_set_new(mapping, cfg->mapping[i].env,
-				    json_string(cfg->mapping[i].channel));
-	json_object_set_new(o, "provider",
-			    json_string(provider_kind_name(cfg->provider)));
-	json_object_set_new(o, "token", cfg->token ?
-			    json_string(config_redact(cfg->token, redacted,
-						      sizeof(redacted))) :
-			    json_null());
-	json_object_set_new(o, "default_channel",
-			    string_or_null(cfg->default_channel));
-	json_object_set_new(o, "channel_mapping", mapping);
-	json_object_set_new(o, "catalog", string_or_null(cfg->catalog_path));
-	json_object_set_new(o, "catalog_services", rep->catalog_loaded ?
-			    json_integer((json_int_t)rep->cat.nr) : json_null());
-	json_object_set_new(o, "commit_url", string_or_null(cfg->commit_url));
-	json_object_set_new(o, "slack_api_url",
-			    string_or_null(cfg->slack_api_url));
-	json_object_set_new(o, "discord_api_url",
-			    string_or_null(cfg->discord_api_url));
-	json_object_set_new(o, "discord_guild",
-			    string_or_null(cfg->discord_guild));
-	json_object_set_new(o, "listen", string_or_null(cfg->listen));
-	json_object_set_new(o, "database", string_or_null(cfg->database));
-	json_object_set_new(o, "api_token", cfg->api_token ?
-			    json_string(config_redact(cfg->api_token,
-						      api_redacted,
-						      sizeof(api_redacted))) :
-			    json_null());
-	json_object_set_new(o, "slack_rate", json_real(cfg->slack_rate));
-	json_object_set_new(o, "slack_burst", json_real(cfg->slack_burst));
-	json_object_set_new(o, "slack_workspace_rate",
-			    json_real(cfg->slack_workspace_rate));
-	json_object_set_new(o, "discord_global_rate",
-			    json_real(cfg->discord_global_rate));
-	json_object_set_new(o, "max_attempts", json_integer(cfg->max_attempts));
-	json_object_set_new(o, "max_age_s", json_integer(cfg->max_age_s));
-	json_object_set_new(o, "shutdown_grace_s",
-			    json_integer(cfg->shutdown_grace_ms / 1000));
+	for (unsigned line = 1; line <= last; line++)
+		add_json_vars(o, rep, line);
+	add_json_vars(o, rep, 0);	/* not listed, but in the JSON */
 	json_object_set_new(o, "warnings", list_json(&rep->warnings));
 	json_object_set_new(o, "problems", list_json(&rep->problems));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -1,5 +1,6 @@
 /*
- * cmd_help: the help texts of the commands defined outside cli.c.
+ * cmd_help: the help texts of the commands defined outside cli.c, for the
+ * command table there.
  */
 #ifndef HERALD_CMD_HELP_H
 #define HERALD_CMD_HELP_H
@@ -7,5 +8,6 @@
 extern const char cmd_send_help[];
 extern const char cmd_check_help[];
 extern const char cmd_serve_help[];
+extern const char cmd_config_help[];
 
 #endif

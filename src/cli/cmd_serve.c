@@ -25,6 +25,7 @@
 #include "daemon/metrics.h"
 #include "delivery/provider.h"
 #include "daemon/store.h"
+#include "lib/clock.h"
 
 #define CATALOG_MAX (64u * 1024 * 1024)
 #define LOOP_WAIT_MS 1000

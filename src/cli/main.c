@@ -1,21 +1,10 @@
 /*
- * herald: entry point. Dispatches to the subcommands in cmd_*.c.
+ * herald: entry point. Dispatches to the subcommands of cli_commands[].
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
-
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} commands[] = {
-	{ "route", cmd_route },
-	{ "config", cmd_config },
-	{ "send", cmd_send },
-	{ "check", cmd_check },
-	{ "serve", cmd_serve },
-};
 
 static int is_help_flag(const char *s)
 {
@@ -24,6 +13,7 @@ static int is_help_flag(const char *s)
 
 int main(int argc, char **argv)
 {
+	const struct cli_command *c;
 	const char *cmd;
 
 	if (argc < 2) {
@@ -33,18 +23,11 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (is_help_flag(cmd))
 		return cli_help(NULL, stdout);
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("herald %s\n", HERALD_VERSION);
-		return EXIT_OK;
-	}
-	if (!strcmp(cmd, "help"))
-		return cli_help(argc > 2 ? argv[2] : NULL, stdout);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, cmd))
-			continue;
-		if (argc > 2 && is_help_flag(argv[2]))
-			return cli_help(cmd, stdout);
-		return commands[i].fn(argc - 1, argv + 1);
+	c = cli_command_find(!strcmp(cmd, "--version") ? "version" : cmd);
+	if (c) {
+		if (c->help && argc > 2 && is_help_flag(argv[2]))
+			return cli_help(c->name, stdout);
+		return c->fn(argc - 1, argv + 1);
 	}
 	if (cmd[0] == '-')
 		fprintf(stderr, "herald: unknown option \"%s\"\n", cmd);

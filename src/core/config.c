@@ -1,9 +1,11 @@
 /*
  * config: reads herald's configuration from the environment (through a
  * struct config_source) and checks every value, collecting one line per
- * problem. Secrets (the two tokens) are never echoed back; other values are
- * quoted with control characters escaped so a problem stays on one line.
- * config_source_process at the bottom is the only code here that does I/O.
+ * problem. Every variable is one row of config_vars[] below; its type says
+ * how it is parsed, stored, released and shown. Secrets (the two tokens)
+ * are never echoed back; other values are quoted with control characters
+ * escaped so a problem stays on one line. config_source_process at the
+ * bottom is the only code here that does I/O.
  */
 #include "core/config.h"
 #include "lib/text.h"
@@ -17,10 +19,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #define TOKEN_FILE_MAX (64u * 1024)
 #define MAPPING_FILE_MAX (256u * 1024)
 #define QUOTE_MAX 120		/* bytes of a value shown in a problem */
 #define MAX_AGE_LIMIT (30L * 24 * 3600)
+#define FILE_VAR_MAX 64		/* the length of a NAME_FILE name, NUL too */
 
 const char *provider_kind_name(enum provider_kind kind)
 {
@@ -48,26 +53,265 @@ int provider_kind_parse(const char *name, enum provider_kind *out)
 	return 0;
 }
 
+static config_check_fn check_commit_url, check_guild, check_api_url,
+		       check_listen, check_database;
+
+static const char *const log_formats[] = { "logfmt", "json", NULL };
+static const char *const log_levels[] = {
+	"debug", "info", "warn", "error", NULL
+};
+
+#define AT(field) offsetof(struct config, field)
+
+/*
+ * In the order they are loaded, which is the order of their problems and
+ * of docs/configuration.md. The bot token comes after the provider, which
+ * says whether it is needed. `herald config` lists them by line, which
+ * differs in places (the guild after the API URLs).
+ */
+const struct config_var config_vars[] = {
+	{ "NOTIFICATIONS_PROVIDER", CONFIG_PROVIDER, AT(provider),
+	  .help = "the chat platform: slack or discord; unset, notifications "
+		  "are printed instead",
+	  .line = 1, .label = "provider", .show_none = "log "
+	  "(NOTIFICATIONS_PROVIDER unset: printed, not delivered)",
+	  .json = "provider" },
+	{ "NOTIFICATIONS_TOKEN", CONFIG_SECRET, AT(token),
+	  .flags = CONFIG_PROVIDER_NEEDS,
+	  .help = "the bot token",
+	  .line = 2, .label = "token", .json = "token" },
+	{ "NOTIFICATIONS_DEFAULT_CHANNEL", CONFIG_STRING, AT(default_channel),
+	  .help = "the destination of events nothing else routes somewhere",
+	  .line = 3, .label = "default channel", .json = "default_channel" },
+	{ "NOTIFICATIONS_CHANNEL_MAPPING", CONFIG_MAPPING, AT(mapping),
+	  .help = "destinations per environment: env=channel, comma-separated",
+	  .line = 4, .label = "channel mapping", .show_none = "(none)",
+	  .json = "channel_mapping" },
+	{ "HERALD_CATALOG", CONFIG_STRING, AT(catalog_path),
+	  .help = "the path of the service catalog (YAML)",
+	  .line = 5, .label = "catalog", .json = "catalog" },
+	{ "HERALD_COMMIT_URL", CONFIG_STRING, AT(commit_url),
+	  CONFIG_DEFAULT_COMMIT_URL, .check = check_commit_url,
+	  .help = "the link to a commit, {repo} and {sha} filled in",
+	  .line = 6, .label = "commit URL", .json = "commit_url" },
+	{ "NOTIFICATIONS_DISCORD_GUILD", CONFIG_STRING, AT(discord_guild),
+	  .check = check_guild, .flags = CONFIG_DISCORD_ONLY,
+	  .help = "the Discord server in which #channel and @person names are "
+		  "looked up",
+	  .line = 9, .label = "Discord guild", .json = "discord_guild" },
+	{ "HERALD_SLACK_API_URL", CONFIG_STRING, AT(slack_api_url),
+	  CONFIG_DEFAULT_SLACK_API_URL, .check = check_api_url,
+	  .flags = CONFIG_SLACK_ONLY,
+	  .help = "the base URL of Slack's Web API",
+	  .line = 7, .label = "Slack API", .json = "slack_api_url" },
+	{ "HERALD_DISCORD_API_URL", CONFIG_STRING, AT(discord_api_url),
+	  CONFIG_DEFAULT_DISCORD_API_URL, .check = check_api_url,
+	  .flags = CONFIG_DISCORD_ONLY,
+	  .help = "the base URL of Discord's API",
+	  .line = 8, .label = "Discord API", .json = "discord_api_url" },
+	{ "HERALD_ALLOW_INSECURE_HTTP", CONFIG_BOOL, AT(allow_insecure_http),
+	  "0", .help = "allow plain-http API URLs to hosts other than "
+	  "loopback (testing only)" },
+	{ "HERALD_CONNECT_TIMEOUT", CONFIG_SECONDS, AT(connect_timeout_ms),
+	  "5", 1, 300, .help = "seconds to connect to the platform",
+	  .line = 10, .label = "timeouts", .show = "connect %ss" },
+	{ "HERALD_REQUEST_TIMEOUT", CONFIG_SECONDS, AT(request_timeout_ms),
+	  "15", 1, 600, .help = "seconds for a whole request to the platform",
+	  .line = 10, .show = ", request %ss" },
+	{ "HERALD_LISTEN", CONFIG_STRING, AT(listen), CONFIG_DEFAULT_LISTEN,
+	  .check = check_listen,
+	  .help = "the address of the HTTP API: host:port or [ipv6]:port",
+	  .line = 11, .label = "listen", .json = "listen" },
+	{ "HERALD_DATABASE", CONFIG_STRING, AT(database),
+	  CONFIG_DEFAULT_DATABASE, .check = check_database,
+	  .help = "the SQLite file of accepted events and deliveries",
+	  .line = 12, .label = "database", .json = "database" },
+	{ "HERALD_API_TOKEN", CONFIG_SECRET, AT(api_token),
+	  .help = "the bearer token the HTTP API requires",
+	  .line = 13, .label = "API token", .json = "api_token" },
+	{ "HERALD_INSECURE", CONFIG_BOOL, AT(insecure), "0",
+	  .help = "allow an API without a token on a non-loopback address" },
+	{ "HERALD_SLACK_RATE", CONFIG_DOUBLE, AT(slack_rate), "1", 0, 100,
+	  .flags = CONFIG_ABOVE_MIN,
+	  .help = "Slack posts per second per channel",
+	  .line = 14, .label = "Slack pacing", .show = "%s posts/s per channel",
+	  .json = "slack_rate" },
+	{ "HERALD_SLACK_BURST", CONFIG_DOUBLE, AT(slack_burst), "3", 1, 1000,
+	  .help = "Slack posts a channel may get at once",
+	  .line = 14, .show = ", burst %s", .json = "slack_burst" },
+	{ "HERALD_SLACK_WORKSPACE_RATE", CONFIG_DOUBLE,
+	  AT(slack_workspace_rate), "20", 0, 100000,
+	  .flags = CONFIG_NONE_IF_ZERO,
+	  .help = "Slack posts per second over all channels; 0: no cap",
+	  .line = 14, .show = "; workspace %s requests/s",
+	  .show_none = "; workspace no limit", .json = "slack_workspace_rate" },
+	{ "HERALD_DISCORD_GLOBAL_RATE", CONFIG_DOUBLE, AT(discord_global_rate),
+	  "50", 0, 100000, .flags = CONFIG_NONE_IF_ZERO,
+	  .help = "Discord requests per second per bot; 0: no cap",
+	  .line = 15, .label = "Discord pacing",
+	  .show = "the platform's buckets; global %s requests/s",
+	  .show_none = "the platform's buckets; global no limit",
+	  .json = "discord_global_rate" },
+	{ "HERALD_MAX_ATTEMPTS", CONFIG_LONG, AT(max_attempts), "25", 1, 1000,
+	  .help = "attempts at a notification before herald gives up",
+	  .line = 17, .label = "retries", .show = "up to %s attempts",
+	  .json = "max_attempts" },
+	{ "HERALD_MAX_AGE", CONFIG_DURATION, AT(max_age_s), "24h", 1,
+	  MAX_AGE_LIMIT,
+	  .help = "the age after which a notification is no longer retried",
+	  .line = 17, .show = " within %ss", .json = "max_age_s" },
+	/* Listed before the retries, but its JSON key has always followed. */
+	{ "HERALD_SHUTDOWN_GRACE", CONFIG_SECONDS, AT(shutdown_grace_ms), "10",
+	  0, 3600,
+	  .help = "seconds deliveries in flight get to finish on SIGTERM",
+	  .line = 16, .label = "shutdown grace", .show = "%ss",
+	  .json = "shutdown_grace_s", .json_line = 17 },
+	{ "HERALD_LOG_FORMAT", CONFIG_CHOICE, AT(log_format), "logfmt",
+	  .choices = log_formats,
+	  .help = "the daemon's log format: logfmt or json",
+	  .line = 18, .label = "log" },
+	{ "HERALD_LOG_LEVEL", CONFIG_CHOICE, AT(log_level), "info",
+	  .choices = log_levels,
+	  .help = "the least severe level logged: debug, info, warn or error",
+	  .line = 18, .show = ", level %s" },
+};
+
+const size_t config_vars_nr = sizeof(config_vars) / sizeof(config_vars[0]);
+
+const struct config_var *config_var_find(const char *name)
+{
+	for (size_t i = 0; i < config_vars_nr; i++)
+		if (!strcmp(config_vars[i].name, name))
+			return &config_vars[i];
+	return NULL;
+}
+
+int config_var_has_file(const struct config_var *var)
+{
+	return var->type == CONFIG_SECRET || var->type == CONFIG_MAPPING;
+}
+
+static void *slot(struct config *cfg, const struct config_var *var)
+{
+	return (char *)cfg + var->offset;
+}
+
+static const void *cslot(const struct config *cfg, const struct config_var *var)
+{
+	return (const char *)cfg + var->offset;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "1") || !strcasecmp(s, "true"))
+		*out = 1;
+	else if (!strcmp(s, "0") || !strcasecmp(s, "false"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* A whole number of seconds, or one with an s, m, h or d suffix. */
+static int parse_duration(const char *s, long min, long max, long *out)
+{
+	struct strbuf num = STRBUF_INIT;
+	size_t len = strlen(s);
+	long unit = 1, n;
+	int ret = -1;
+
+	if (len) {
+		switch (s[len - 1]) {
+		case 's': unit = 1; len--; break;
+		case 'm': unit = 60; len--; break;
+		case 'h': unit = 3600; len--; break;
+		case 'd': unit = 86400; len--; break;
+		default: break;
+		}
+	}
+	strbuf_add(&num, s, len);
+	if (!all_digits(num.buf) ||
+	    parse_long(num.buf, 0, max / unit, &n) < 0 || n * unit < min)
+		goto out;
+	*out = n * unit;
+	ret = 0;
+out:
+	strbuf_release(&num);
+	return ret;
+}
+
+/*
+ * Parses value (trimmed, not empty) as var's number type into the slot;
+ * returns 0 or -1. Bounds come from the row.
+ */
+static int parse_number(const struct config_var *var, const char *value,
+			void *to)
+{
+	long min = (long)var->min, max = (long)var->max, n;
+	double d;
+
+	switch (var->type) {
+	case CONFIG_LONG:
+	case CONFIG_SECONDS:
+		if (!all_digits(value) || parse_long(value, min, max, &n) < 0)
+			return -1;
+		*(long *)to = var->type == CONFIG_SECONDS ? n * 1000 : n;
+		return 0;
+	case CONFIG_DURATION:
+		return parse_duration(value, min, max, to);
+	case CONFIG_DOUBLE:
+		/* Hex, infinity and NaN, which strtod() takes, are refused. */
+		if (strpbrk(value, "xXnNiI") ||
+		    parse_double(value, var->min, var->max, &d) < 0 ||
+		    ((var->flags & CONFIG_ABOVE_MIN) && d <= var->min))
+			return -1;
+		*(double *)to = d;
+		return 0;
+	case CONFIG_BOOL:
+		return parse_bool(value, to);
+	default:
+		return -1;
+	}
+}
+
 void config_init(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->provider = PROVIDER_LOG;
-	cfg->commit_url = xstrdup(CONFIG_DEFAULT_COMMIT_URL);
-	cfg->slack_api_url = xstrdup(CONFIG_DEFAULT_SLACK_API_URL);
-	cfg->discord_api_url = xstrdup(CONFIG_DEFAULT_DISCORD_API_URL);
-	cfg->connect_timeout_ms = 5 * 1000;
-	cfg->request_timeout_ms = 15 * 1000;
-	cfg->listen = xstrdup(CONFIG_DEFAULT_LISTEN);
-	cfg->database = xstrdup(CONFIG_DEFAULT_DATABASE);
-	cfg->slack_rate = 1.0;
-	cfg->slack_burst = 3.0;
-	cfg->slack_workspace_rate = 20.0;
-	cfg->discord_global_rate = 50.0;
-	cfg->max_attempts = 25;
-	cfg->max_age_s = 24 * 3600;
-	cfg->shutdown_grace_ms = 10 * 1000;
-	cfg->log_format = xstrdup("logfmt");
-	cfg->log_level = xstrdup("info");
+	for (size_t i = 0; i < config_vars_nr; i++) {
+		const struct config_var *var = &config_vars[i];
+
+		if (!var->def)
+			continue;
+		switch (var->type) {
+		case CONFIG_STRING:
+		case CONFIG_CHOICE:
+			*(char **)slot(cfg, var) = xstrdup(var->def);
+			break;
+		case CONFIG_BOOL:
+		case CONFIG_LONG:
+		case CONFIG_SECONDS:
+		case CONFIG_DURATION:
+		case CONFIG_DOUBLE:
+			/* test_config checks that every default parses. */
+			parse_number(var, var->def, slot(cfg, var));
+			break;
+		case CONFIG_SECRET:
+		case CONFIG_PROVIDER:
+		case CONFIG_MAPPING:
+			break;
+		}
+	}
 }
 
 static void mapping_clear(struct config *cfg)
@@ -91,19 +335,24 @@ static void wipe_free(char *secret)
 
 void config_release(struct config *cfg)
 {
-	wipe_free(cfg->token);
-	wipe_free(cfg->api_token);
-	free(cfg->default_channel);
-	mapping_clear(cfg);
-	free(cfg->catalog_path);
-	free(cfg->commit_url);
-	free(cfg->discord_guild);
-	free(cfg->slack_api_url);
-	free(cfg->discord_api_url);
-	free(cfg->listen);
-	free(cfg->database);
-	free(cfg->log_format);
-	free(cfg->log_level);
+	for (size_t i = 0; i < config_vars_nr; i++) {
+		const struct config_var *var = &config_vars[i];
+
+		switch (var->type) {
+		case CONFIG_STRING:
+		case CONFIG_CHOICE:
+			free(*(char **)slot(cfg, var));
+			break;
+		case CONFIG_SECRET:
+			wipe_free(*(char **)slot(cfg, var));
+			break;
+		case CONFIG_MAPPING:
+			mapping_clear(cfg);
+			break;
+		default:
+			break;
+		}
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -148,10 +397,10 @@ static char *get_trimmed(const struct config_source *src, const char *name)
 	return v.len ? xstrndup(v.ptr, v.len) : NULL;
 }
 
-static void replace(char **slot, char *value)
+static void replace(char **slot_ptr, char *value)
 {
-	free(*slot);
-	*slot = value;
+	free(*slot_ptr);
+	*slot_ptr = value;
 }
 
 /* 1 when the len bytes at s hold an ASCII control character. */
@@ -172,6 +421,12 @@ static int has_space(const char *s, size_t len)
 	return 0;
 }
 
+/* The name of the NAME_FILE variable that goes with name. */
+static void file_var_name(const char *name, char out[FILE_VAR_MAX])
+{
+	snprintf(out, FILE_VAR_MAX, "%s_FILE", name);
+}
+
 /*
  * Reads a secret from name or name_FILE into *out. Returns 1 when one was
  * given, 0 when neither was, -1 after a problem. The secret itself never
@@ -180,7 +435,7 @@ static int has_space(const char *s, size_t len)
 static int load_secret(const struct config_source *src, const char *name,
 		       char **out, struct errlist *problems)
 {
-	char file_var[64];
+	char file_var[FILE_VAR_MAX];
 	const char *value, *path;
 	struct strbuf text = STRBUF_INIT;
 	struct errbuf err;
@@ -188,7 +443,7 @@ static int load_secret(const struct config_source *src, const char *name,
 	int ret = -1;
 
 	strbuf_init(&text, TOKEN_FILE_MAX);
-	snprintf(file_var, sizeof(file_var), "%s_FILE", name);
+	file_var_name(name, file_var);
 	value = src->getenv(src->ctx, name);
 	path = src->getenv(src->ctx, file_var);
 	if (value && !*value)
@@ -263,104 +518,68 @@ out:
 	return ret;
 }
 
-static int parse_bool(const char *s, int *out)
+/* Appends seconds in the largest unit that divides them: 30d, 1s. */
+static void add_duration(struct strbuf *sb, long seconds)
 {
-	if (!strcmp(s, "1") || !strcasecmp(s, "true"))
-		*out = 1;
-	else if (!strcmp(s, "0") || !strcasecmp(s, "false"))
-		*out = 0;
+	if (seconds && !(seconds % 86400))
+		strbuf_addf(sb, "%ldd", seconds / 86400);
+	else if (seconds && !(seconds % 3600))
+		strbuf_addf(sb, "%ldh", seconds / 3600);
+	else if (seconds && !(seconds % 60))
+		strbuf_addf(sb, "%ldm", seconds / 60);
 	else
-		return -1;
-	return 0;
+		strbuf_addf(sb, "%lds", seconds);
 }
 
-static void load_bool(const struct config_source *src, const char *name,
-		      int *out, struct errlist *problems)
+/* Adds the problem with value, a bad value of var's number type. */
+static void number_problem(const struct config_var *var, const char *value,
+			   struct errlist *problems)
 {
-	char *v = get_trimmed(src, name);
+	struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
+	long min = (long)var->min, max = (long)var->max;
 
-	if (v && parse_bool(v, out) < 0)
-		problem_value(problems, name, STRVIEW(v), "is not a boolean: "
-			      "use 1 or 0 (true or false)");
-	free(v);
+	switch (var->type) {
+	case CONFIG_BOOL:
+		problem_value(problems, var->name, STRVIEW(value), "is not a "
+			      "boolean: use 1 or 0 (true or false)");
+		break;
+	case CONFIG_LONG:
+	case CONFIG_SECONDS:
+		problem_value(problems, var->name, STRVIEW(value), "is not a "
+			      "whole number%s from %ld to %ld: set it in that "
+			      "range", var->type == CONFIG_SECONDS ?
+			      " of seconds" : "", min, max);
+		break;
+	case CONFIG_DURATION:
+		add_duration(&from, min);
+		add_duration(&to, max);
+		problem_value(problems, var->name, STRVIEW(value), "is not a "
+			      "duration from %s to %s: use seconds or a number "
+			      "with s, m, h or d, e.g. %s", from.buf, to.buf,
+			      var->def);
+		break;
+	case CONFIG_DOUBLE:
+		problem_value(problems, var->name, STRVIEW(value), "is not a "
+			      "number %s %g and at most %g: set it in that "
+			      "range", var->flags & CONFIG_ABOVE_MIN ? "above" :
+			      "of at least", var->min, var->max);
+		break;
+	default:
+		break;
+	}
+	strbuf_release(&from);
+	strbuf_release(&to);
 }
 
-static int all_digits(const char *s)
+/* One of the words in var->choices, case-insensitively. */
+static void load_choice(const struct config_var *var, char *value,
+			char **out, struct errlist *problems)
 {
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-/* A whole number of seconds in [min, max], stored multiplied by scale. */
-static void load_seconds(const struct config_source *src, const char *name,
-			 long min, long max, long scale, long *out,
-			 struct errlist *problems)
-{
-	char *v = get_trimmed(src, name);
-	long n;
-
-	if (!v)
-		return;
-	if (!all_digits(v) || parse_long(v, min, max, &n) < 0)
-		problem_value(problems, name, STRVIEW(v), "is not a whole "
-			      "number of seconds from %ld to %ld: set it in "
-			      "that range", min, max);
-	else
-		*out = n * scale;
-	free(v);
-}
-
-static void load_long(const struct config_source *src, const char *name,
-		      long min, long max, long *out, struct errlist *problems)
-{
-	char *v = get_trimmed(src, name);
-
-	if (v && (!all_digits(v) || parse_long(v, min, max, out) < 0))
-		problem_value(problems, name, STRVIEW(v), "is not a whole "
-			      "number from %ld to %ld: set it in that range",
-			      min, max);
-	free(v);
-}
-
-/*
- * A decimal number in (min, max] when min_open, else [min, max]. Hex,
- * infinity and NaN, which strtod() would take, are refused.
- */
-static void load_double(const struct config_source *src, const char *name,
-			double min, int min_open, double max, double *out,
-			struct errlist *problems)
-{
-	char *v = get_trimmed(src, name);
-	double d;
-
-	if (!v)
-		return;
-	if (strpbrk(v, "xXnNiI") || parse_double(v, min, max, &d) < 0 ||
-	    (min_open && d <= min))
-		problem_value(problems, name, STRVIEW(v), "is not a number %s "
-			      "%g and at most %g: set it in that range",
-			      min_open ? "above" : "of at least", min, max);
-	else
-		*out = d;
-	free(v);
-}
-
-/* One of the words in choices (NULL-terminated), case-insensitively. */
-static void load_choice(const struct config_source *src, const char *name,
-			const char *const *choices, char **out,
-			struct errlist *problems)
-{
-	char *v = get_trimmed(src, name);
+	const char *const *choices = var->choices;
 	struct strbuf list = STRBUF_INIT;
 
-	if (!v)
-		return;
 	for (size_t i = 0; choices[i]; i++) {
-		if (!strcasecmp(v, choices[i])) {
+		if (!strcasecmp(value, choices[i])) {
 			replace(out, xstrdup(choices[i]));
 			goto out;
 		}
@@ -368,11 +587,23 @@ static void load_choice(const struct config_source *src, const char *name,
 	for (size_t i = 0; choices[i]; i++)
 		strbuf_addf(&list, "%s%s", !i ? "" :
 			    choices[i + 1] ? ", " : " or ", choices[i]);
-	problem_value(problems, name, STRVIEW(v), "is not accepted: use %s",
-		      list.buf);
+	problem_value(problems, var->name, STRVIEW(value), "is not accepted: "
+		      "use %s", list.buf);
 out:
 	strbuf_release(&list);
-	free(v);
+}
+
+static void load_provider(const struct config_var *var, const char *value,
+			  struct config *cfg, struct errlist *problems)
+{
+	enum provider_kind *kind = slot(cfg, var);
+
+	if (provider_kind_parse(value, kind) < 0)
+		problem_value(problems, var->name, STRVIEW(value), "is not a "
+			      "known provider: use slack or discord, or leave "
+			      "it unset to print notifications instead");
+	else
+		cfg->provider_explicit = 1;
 }
 
 /* The length of the scheme prefix when s starts with http:// or https://. */
@@ -386,57 +617,42 @@ static size_t http_scheme_len(const char *s)
 }
 
 /* An http(s) URL with a host; trailing slashes are removed. */
-static void load_api_url(const struct config_source *src, const char *name,
-			 const char *example, char **out,
+static int check_api_url(const struct config_var *var, char *v,
 			 struct errlist *problems)
 {
-	char *v = get_trimmed(src, name);
-	size_t scheme, len;
+	size_t len = strlen(v), scheme = http_scheme_len(v);
 
-	if (!v)
-		return;
-	len = strlen(v);
-	scheme = http_scheme_len(v);
 	while (len > scheme && v[len - 1] == '/')
 		v[--len] = '\0';
 	if (!scheme || len == scheme || v[scheme] == '/' ||
 	    has_space(v, len) || has_control(v, len)) {
-		problem_value(problems, name, STRVIEW(v), "is not an http:// "
-			      "or https:// URL: set the API base URL, e.g. %s",
-			      example);
-		free(v);
-		return;
+		problem_value(problems, var->name, STRVIEW(v), "is not an "
+			      "http:// or https:// URL: set the API base URL, "
+			      "e.g. %s", var->def);
+		return -1;
 	}
-	replace(out, v);
+	return 0;
 }
 
-static void load_commit_url(const struct config_source *src, struct config *cfg,
+static int check_commit_url(const struct config_var *var, char *v,
 			    struct errlist *problems)
 {
-	const char *name = "HERALD_COMMIT_URL";
-	char *v = get_trimmed(src, name);
-	size_t scheme;
-	int ok = 1;
+	size_t scheme = http_scheme_len(v);
+	int ret = 0;
 
-	if (!v)
-		return;
-	scheme = http_scheme_len(v);
 	if (!scheme || !v[scheme] || v[scheme] == '/') {
-		problem_value(problems, name, STRVIEW(v), "is not an http:// "
-			      "or https:// URL: use a link template such as %s",
-			      CONFIG_DEFAULT_COMMIT_URL);
-		ok = 0;
+		problem_value(problems, var->name, STRVIEW(v), "is not an "
+			      "http:// or https:// URL: use a link template "
+			      "such as %s", var->def);
+		ret = -1;
 	}
 	if (!strstr(v, "{sha}")) {
-		problem_value(problems, name, STRVIEW(v), "has no {sha}: put "
-			      "{sha} where the commit ID goes, e.g. %s",
-			      CONFIG_DEFAULT_COMMIT_URL);
-		ok = 0;
+		problem_value(problems, var->name, STRVIEW(v), "has no {sha}: "
+			      "put {sha} where the commit ID goes, e.g. %s",
+			      var->def);
+		ret = -1;
 	}
-	if (ok)
-		replace(&cfg->commit_url, v);
-	else
-		free(v);
+	return ret;
 }
 
 static int valid_host_char(char c)
@@ -446,7 +662,7 @@ static int valid_host_char(char c)
 }
 
 /* NULL when v is host:port or [ipv6]:port, else what is wrong with it. */
-static const char *check_listen(const char *v)
+static const char *listen_problem(const char *v)
 {
 	const char *colon, *end;
 	long port;
@@ -486,116 +702,38 @@ static const char *check_listen(const char *v)
 	return NULL;
 }
 
-static void load_listen(const struct config_source *src, struct config *cfg,
+static int check_listen(const struct config_var *var, char *v,
 			struct errlist *problems)
 {
-	char *v = get_trimmed(src, "HERALD_LISTEN");
-	const char *why;
+	const char *why = listen_problem(v);
 
-	if (!v)
-		return;
-	why = check_listen(v);
-	if (why) {
-		problem_value(problems, "HERALD_LISTEN", STRVIEW(v), "%s", why);
-		free(v);
-		return;
-	}
-	replace(&cfg->listen, v);
+	if (!why)
+		return 0;
+	problem_value(problems, var->name, STRVIEW(v), "%s", why);
+	return -1;
 }
 
-static void load_database(const struct config_source *src, struct config *cfg,
+static int check_database(const struct config_var *var, char *v,
 			  struct errlist *problems)
 {
-	char *v = get_trimmed(src, "HERALD_DATABASE");
-
-	if (!v)
-		return;
-	if (!strncasecmp(v, "postgres://", 11) ||
-	    !strncasecmp(v, "postgresql://", 13)) {
-		/* A connection URL may hold a password: do not quote it. */
-		errlist_add(problems, "HERALD_DATABASE is a PostgreSQL URL: "
-			    "PostgreSQL support is not available yet; use a "
-			    "SQLite file path");
-		free(v);
-		return;
-	}
-	replace(&cfg->database, v);
+	if (strncasecmp(v, "postgres://", 11) &&
+	    strncasecmp(v, "postgresql://", 13))
+		return 0;
+	/* A connection URL may hold a password: do not quote it. */
+	errlist_add(problems, "%s is a PostgreSQL URL: PostgreSQL support is "
+		    "not available yet; use a SQLite file path", var->name);
+	return -1;
 }
 
-/* A whole number of seconds, or one with an s, m, h or d suffix. */
-static int parse_duration(const char *s, long min, long max, long *out)
-{
-	struct strbuf num = STRBUF_INIT;
-	size_t len = strlen(s);
-	long unit = 1, n;
-	int ret = -1;
-
-	if (len) {
-		switch (s[len - 1]) {
-		case 's': unit = 1; len--; break;
-		case 'm': unit = 60; len--; break;
-		case 'h': unit = 3600; len--; break;
-		case 'd': unit = 86400; len--; break;
-		default: break;
-		}
-	}
-	strbuf_add(&num, s, len);
-	if (!all_digits(num.buf) ||
-	    parse_long(num.buf, 0, max / unit, &n) < 0 || n * unit < min)
-		goto out;
-	*out = n * unit;
-	ret = 0;
-out:
-	strbuf_release(&num);
-	return ret;
-}
-
-static void load_max_age(const struct config_source *src, struct config *cfg,
-			 struct errlist *problems)
-{
-	char *v = get_trimmed(src, "HERALD_MAX_AGE");
-
-	if (v && parse_duration(v, 1, MAX_AGE_LIMIT, &cfg->max_age_s) < 0)
-		problem_value(problems, "HERALD_MAX_AGE", STRVIEW(v),
-			      "is not a duration from 1s to 30d: use seconds "
-			      "or a number with s, m, h or d, e.g. 24h");
-	free(v);
-}
-
-static void load_provider(const struct config_source *src, struct config *cfg,
-			  struct errlist *problems)
-{
-	char *v = get_trimmed(src, "NOTIFICATIONS_PROVIDER");
-
-	cfg->provider = PROVIDER_LOG;
-	cfg->provider_explicit = 0;
-	if (!v)
-		return;
-	if (provider_kind_parse(v, &cfg->provider) < 0)
-		problem_value(problems, "NOTIFICATIONS_PROVIDER", STRVIEW(v),
-			      "is not a known provider: use slack or discord, "
-			      "or leave it unset to print notifications "
-			      "instead");
-	else
-		cfg->provider_explicit = 1;
-	free(v);
-}
-
-static void load_guild(const struct config_source *src, struct config *cfg,
+static int check_guild(const struct config_var *var, char *v,
 		       struct errlist *problems)
 {
-	char *v = get_trimmed(src, "NOTIFICATIONS_DISCORD_GUILD");
-
-	if (!v)
-		return;
-	if (!all_digits(v) || strlen(v) > 20) {
-		problem_value(problems, "NOTIFICATIONS_DISCORD_GUILD",
-			      STRVIEW(v), "is not a guild ID: use the server's numeric ID "
-			      "(Copy Server ID in Discord's developer mode)");
-		free(v);
-		return;
-	}
-	replace(&cfg->discord_guild, v);
+	if (all_digits(v) && strlen(v) <= 20)
+		return 0;
+	problem_value(problems, var->name, STRVIEW(v), "is not a guild ID: use "
+		      "the server's numeric ID (Copy Server ID in Discord's "
+		      "developer mode)");
+	return -1;
 }
 
 static int parse_mapping(struct config *cfg, const char *value,
@@ -603,40 +741,42 @@ static int parse_mapping(struct config *cfg, const char *value,
 			 struct errlist *problems);
 
 /*
- * NOTIFICATIONS_CHANNEL_MAPPING, or NOTIFICATIONS_CHANNEL_MAPPING_FILE: a
- * file in the same syntax (one item a line is fine), read again on each
- * load, so `herald serve` picks up an edit on SIGHUP.
+ * The mapping, or NAME_FILE: a file in the same syntax (one item a line is
+ * fine), read again on each load, so `herald serve` picks up an edit on
+ * SIGHUP.
  */
-static void load_mapping(const struct config_source *src, struct config *cfg,
+static void load_mapping(const struct config_var *var,
+			 const struct config_source *src, struct config *cfg,
 			 struct errlist *problems)
 {
-	const char *value = src->getenv(src->ctx, "NOTIFICATIONS_CHANNEL_MAPPING");
-	const char *path = src->getenv(src->ctx,
-				       "NOTIFICATIONS_CHANNEL_MAPPING_FILE");
+	char file_var[FILE_VAR_MAX];
+	const char *value, *path;
 	struct strbuf text = STRBUF_INIT, where = STRBUF_INIT;
 	struct errbuf err;
 
+	file_var_name(var->name, file_var);
+	value = src->getenv(src->ctx, var->name);
+	path = src->getenv(src->ctx, file_var);
 	if (path && !*path)
 		path = NULL;
 	if (!path) {
-		config_parse_mapping(cfg, value, problems);
+		parse_mapping(cfg, value, var->name, 0, problems);
 		goto out;
 	}
-	config_parse_mapping(cfg, NULL, problems);
+	mapping_clear(cfg);
 	if (value && *value) {
-		errlist_add(problems, "NOTIFICATIONS_CHANNEL_MAPPING and "
-			    "NOTIFICATIONS_CHANNEL_MAPPING_FILE are both set: "
-			    "set only one");
+		errlist_add(problems, "%s and %s are both set: set only one",
+			    var->name, file_var);
 		goto out;
 	}
 	strbuf_init(&text, MAPPING_FILE_MAX);
 	errbuf_clear(&err);
 	if (src->read_file(src->ctx, path, &text, &err) < 0) {
-		errlist_add(problems, "NOTIFICATIONS_CHANNEL_MAPPING_FILE: %s",
+		errlist_add(problems, "%s: %s", file_var,
 			    err.msg[0] ? err.msg : "cannot read the file");
 		goto out;
 	}
-	strbuf_addstr(&where, "NOTIFICATIONS_CHANNEL_MAPPING_FILE ");
+	strbuf_addf(&where, "%s ", file_var);
 	quote(&where, STRVIEW(path));
 	parse_mapping(cfg, text.buf, where.buf, 1, problems);
 out:
@@ -644,69 +784,186 @@ out:
 	strbuf_release(&where);
 }
 
+/* Reads var from src into cfg; a bad value leaves what was there. */
+static void load_var(const struct config_var *var,
+		     const struct config_source *src, struct config *cfg,
+		     struct errlist *problems)
+{
+	char *v = NULL;
+	int given;
+
+	switch (var->type) {
+	case CONFIG_SECRET:
+		given = load_secret(src, var->name, slot(cfg, var), problems);
+		if (!given && (var->flags & CONFIG_PROVIDER_NEEDS) &&
+		    cfg->provider != PROVIDER_LOG)
+			errlist_add(problems, "%s is not set: %s needs a bot "
+				    "token; set %s, or %s_FILE to a file "
+				    "holding it", var->name,
+				    provider_kind_name(cfg->provider),
+				    var->name, var->name);
+		return;
+	case CONFIG_MAPPING:
+		load_mapping(var, src, cfg, problems);
+		return;
+	default:
+		break;
+	}
+
+	v = get_trimmed(src, var->name);
+	if (!v)
+		return;
+	switch (var->type) {
+	case CONFIG_STRING:
+		if (!var->check || !var->check(var, v, problems)) {
+			replace(slot(cfg, var), v);
+			v = NULL;
+		}
+		break;
+	case CONFIG_CHOICE:
+		load_choice(var, v, slot(cfg, var), problems);
+		break;
+	case CONFIG_PROVIDER:
+		load_provider(var, v, cfg, problems);
+		break;
+	default:
+		if (parse_number(var, v, slot(cfg, var)) < 0)
+			number_problem(var, v, problems);
+		break;
+	}
+	free(v);
+}
+
 int config_load(struct config *cfg, const struct config_source *src,
 		struct errlist *problems)
 {
-	static const char *const log_formats[] = { "logfmt", "json", NULL };
-	static const char *const log_levels[] = {
-		"debug", "info", "warn", "error", NULL
-	};
 	size_t before = problems->nr;
-	int r;
 
-	load_provider(src, cfg, problems);
-
-	r = load_secret(src, "NOTIFICATIONS_TOKEN", &cfg->token, problems);
-	if (!r && cfg->provider != PROVIDER_LOG)
-		errlist_add(problems, "NOTIFICATIONS_TOKEN is not set: %s "
-			    "needs a bot token; set NOTIFICATIONS_TOKEN, or "
-			    "NOTIFICATIONS_TOKEN_FILE to a file holding it",
-			    provider_kind_name(cfg->provider));
-
-	replace(&cfg->default_channel,
-		get_trimmed(src, "NOTIFICATIONS_DEFAULT_CHANNEL"));
-
-	load_mapping(src, cfg, problems);
-
-	replace(&cfg->catalog_path, get_trimmed(src, "HERALD_CATALOG"));
-	load_commit_url(src, cfg, problems);
-
-	load_guild(src, cfg, problems);
-	load_api_url(src, "HERALD_SLACK_API_URL", CONFIG_DEFAULT_SLACK_API_URL,
-		     &cfg->slack_api_url, problems);
-	load_api_url(src, "HERALD_DISCORD_API_URL",
-		     CONFIG_DEFAULT_DISCORD_API_URL, &cfg->discord_api_url,
-		     problems);
-	load_bool(src, "HERALD_ALLOW_INSECURE_HTTP", &cfg->allow_insecure_http,
-		  problems);
-	load_seconds(src, "HERALD_CONNECT_TIMEOUT", 1, 300, 1000,
-		     &cfg->connect_timeout_ms, problems);
-	load_seconds(src, "HERALD_REQUEST_TIMEOUT", 1, 600, 1000,
-		     &cfg->request_timeout_ms, problems);
-
-	load_listen(src, cfg, problems);
-	load_database(src, cfg, problems);
-	load_secret(src, "HERALD_API_TOKEN", &cfg->api_token, problems);
-	load_bool(src, "HERALD_INSECURE", &cfg->insecure, problems);
-	load_double(src, "HERALD_SLACK_RATE", 0, 1, 100, &cfg->slack_rate,
-		    problems);
-	load_double(src, "HERALD_SLACK_BURST", 1, 0, 1000, &cfg->slack_burst,
-		    problems);
-	load_double(src, "HERALD_SLACK_WORKSPACE_RATE", 0, 0, 100000,
-		    &cfg->slack_workspace_rate, problems);
-	load_double(src, "HERALD_DISCORD_GLOBAL_RATE", 0, 0, 100000,
-		    &cfg->discord_global_rate, problems);
-	load_long(src, "HERALD_MAX_ATTEMPTS", 1, 1000, &cfg->max_attempts,
-		  problems);
-	load_max_age(src, cfg, problems);
-	load_seconds(src, "HERALD_SHUTDOWN_GRACE", 0, 3600, 1000,
-		     &cfg->shutdown_grace_ms, problems);
-	load_choice(src, "HERALD_LOG_FORMAT", log_formats, &cfg->log_format,
-		    problems);
-	load_choice(src, "HERALD_LOG_LEVEL", log_levels, &cfg->log_level,
-		    problems);
-
+	for (size_t i = 0; i < config_vars_nr; i++)
+		load_var(&config_vars[i], src, cfg, problems);
 	return problems->nr == before ? 0 : HERALD_EINVAL;
+}
+
+/* 1 when var has no value in cfg: see show_none. */
+static int is_none(const struct config_var *var, const struct config *cfg)
+{
+	const void *at = cslot(cfg, var);
+
+	switch (var->type) {
+	case CONFIG_STRING:
+	case CONFIG_SECRET:
+	case CONFIG_CHOICE:
+		return !*(char *const *)at;
+	case CONFIG_PROVIDER:
+		return *(const enum provider_kind *)at == PROVIDER_LOG;
+	case CONFIG_MAPPING:
+		return !cfg->mapping_nr;
+	case CONFIG_DOUBLE:
+		return (var->flags & CONFIG_NONE_IF_ZERO) &&
+		       *(const double *)at <= 0;
+	default:
+		return 0;
+	}
+}
+
+/* The value as herald config shows it, "(unset)" for none. */
+static void add_value(const struct config_var *var, const struct config *cfg,
+		      struct strbuf *out)
+{
+	const void *at = cslot(cfg, var);
+	char redacted[64];
+
+	switch (var->type) {
+	case CONFIG_STRING:
+	case CONFIG_CHOICE:
+		strbuf_addstr(out, *(char *const *)at ? *(char *const *)at :
+			      "(unset)");
+		break;
+	case CONFIG_SECRET:
+		strbuf_addstr(out, config_redact(*(char *const *)at, redacted,
+						 sizeof(redacted)));
+		break;
+	case CONFIG_BOOL:
+		strbuf_addf(out, "%d", *(const int *)at);
+		break;
+	case CONFIG_LONG:
+	case CONFIG_DURATION:
+		strbuf_addf(out, "%ld", *(const long *)at);
+		break;
+	case CONFIG_SECONDS:
+		strbuf_addf(out, "%ld", *(const long *)at / 1000);
+		break;
+	case CONFIG_DOUBLE:
+		strbuf_addf(out, "%g", *(const double *)at);
+		break;
+	case CONFIG_PROVIDER:
+		strbuf_addstr(out, provider_kind_name(
+			*(const enum provider_kind *)at));
+		break;
+	case CONFIG_MAPPING:
+		for (size_t i = 0; i < cfg->mapping_nr; i++)
+			strbuf_addf(out, "%s%s -> %s", i ? "\n" : "",
+				    cfg->mapping[i].env,
+				    cfg->mapping[i].channel);
+		break;
+	}
+}
+
+void config_var_show(const struct config_var *var, const struct config *cfg,
+		     struct strbuf *out)
+{
+	const char *tmpl = var->show ? var->show : "%s";
+	const char *at;
+
+	if (var->show_none && is_none(var, cfg)) {
+		strbuf_addstr(out, var->show_none);
+		return;
+	}
+	at = strstr(tmpl, "%s");
+	if (!at) {
+		strbuf_addstr(out, tmpl);
+		return;
+	}
+	strbuf_add(out, tmpl, (size_t)(at - tmpl));
+	add_value(var, cfg, out);
+	strbuf_addstr(out, at + 2);
+}
+
+json_t *config_var_json(const struct config_var *var, const struct config *cfg)
+{
+	const void *at = cslot(cfg, var);
+	char redacted[64];
+	json_t *obj;
+
+	switch (var->type) {
+	case CONFIG_STRING:
+	case CONFIG_CHOICE:
+		return *(char *const *)at ? json_string(*(char *const *)at) :
+		       json_null();
+	case CONFIG_SECRET:
+		return *(char *const *)at ? json_string(config_redact(
+			*(char *const *)at, redacted, sizeof(redacted))) :
+		       json_null();
+	case CONFIG_BOOL:
+		return json_boolean(*(const int *)at);
+	case CONFIG_LONG:
+	case CONFIG_DURATION:
+		return json_integer(*(const long *)at);
+	case CONFIG_SECONDS:
+		return json_integer(*(const long *)at / 1000);
+	case CONFIG_DOUBLE:
+		return json_real(*(const double *)at);
+	case CONFIG_PROVIDER:
+		return json_string(provider_kind_name(
+			*(const enum provider_kind *)at));
+	case CONFIG_MAPPING:
+		break;
+	}
+	obj = json_object();
+	for (size_t i = 0; i < cfg->mapping_nr; i++)
+		json_object_set_new(obj, cfg->mapping[i].env,
+				    json_string(cfg->mapping[i].channel));
+	return obj;
 }
 
 /*

@@ -2,10 +2,13 @@
  * config: herald's configuration, read from the environment.
  *
  * The four NOTIFICATIONS_* variables keep Gimlet's names and meanings;
- * HERALD_* variables add the rest. Loading is strict and collects every
- * problem (not just the first), each as one line that says what, where and
- * what to do. Pure: the environment and files are reached through a
- * struct config_source, so tests pass fakes.
+ * HERALD_* variables add the rest. Each is one row of config_vars[]: adding
+ * a variable is adding a row (and its field in struct config, and its
+ * section and summary row in docs/configuration.md, which test_config
+ * checks). Loading is strict and collects every problem (not just the
+ * first), each as one line that says what, where and what to do. Pure: the
+ * environment and files are reached through a struct config_source, so
+ * tests pass fakes.
  */
 #ifndef HERALD_CONFIG_H
 #define HERALD_CONFIG_H
@@ -72,6 +75,104 @@ struct config {
 	char *log_format;		/* "logfmt" or "json" */
 	char *log_level;		/* "debug", "info", "warn", "error" */
 };
+
+/*
+ * The configuration variables: one row each in config_vars[] (config.c),
+ * which config_init(), config_load(), config_release(), `herald config`
+ * and the documentation test all read.
+ */
+enum config_type {
+	CONFIG_STRING,		/* char *: the trimmed value; NULL when unset */
+	CONFIG_SECRET,		/* char *: NAME, or the file NAME_FILE names;
+				   no white space, never shown */
+	CONFIG_BOOL,		/* int: 1, 0, true or false */
+	CONFIG_LONG,		/* long: a whole number in [min, max] */
+	CONFIG_SECONDS,		/* long: whole seconds in [min, max], stored in
+				   milliseconds */
+	CONFIG_DURATION,	/* long: seconds, or a number with s, m, h or d,
+				   in [min, max] seconds */
+	CONFIG_DOUBLE,		/* double: a decimal number in [min, max] */
+	CONFIG_CHOICE,		/* char *: one of choices, any case, stored as
+				   written there */
+	CONFIG_PROVIDER,	/* enum provider_kind: provider_kind_parse() */
+	CONFIG_MAPPING,		/* the channel mapping (mapping, mapping_nr):
+				   NAME, or the file NAME_FILE names */
+};
+
+enum config_flags {
+	CONFIG_ABOVE_MIN = 1 << 0,	/* DOUBLE: min itself is refused */
+	CONFIG_PROVIDER_NEEDS = 1 << 1,	/* SECRET: the bot token, required
+					   unless the provider is log */
+	CONFIG_SLACK_ONLY = 1 << 2,	/* herald config lists it only for
+					   slack */
+	CONFIG_DISCORD_ONLY = 1 << 3,	/* ... only for discord */
+	CONFIG_NONE_IF_ZERO = 1 << 4,	/* DOUBLE: 0 is shown as show_none */
+};
+
+struct config_var;
+
+/*
+ * Checks, and may rewrite in place, the trimmed, non-empty value of a
+ * CONFIG_STRING variable. Returns 0 to store it, or -1 after adding every
+ * problem with it to problems.
+ */
+typedef int config_check_fn(const struct config_var *var, char *value,
+			    struct errlist *problems);
+
+/* One configuration variable. */
+struct config_var {
+	const char *name;		/* NOTIFICATIONS_* or HERALD_* */
+	enum config_type type;
+	size_t offset;			/* offsetof(struct config, field) */
+	const char *def;		/* the default, written as in the
+					   environment; NULL: unset */
+	double min, max;		/* numbers: the bounds */
+	const char *const *choices;	/* CHOICE: NULL-terminated */
+	config_check_fn *check;		/* STRING: NULL accepts any value */
+	unsigned flags;			/* enum config_flags */
+	const char *help;		/* what it is, in one line */
+
+	/*
+	 * herald config: the listing is made of lines numbered from 1; the
+	 * variables with the same line share it (in table order), the label
+	 * of the first one heading it. show is the variable's part of the
+	 * line, with %s standing for its value; show_none replaces it for no
+	 * value (unset, the log provider, an empty mapping; 0 with
+	 * CONFIG_NONE_IF_ZERO). --json writes the key json in line order,
+	 * json_line putting it with another line's keys.
+	 */
+	unsigned line;			/* 0: not listed */
+	const char *label;
+	const char *show;		/* NULL: "%s" */
+	const char *show_none;		/* NULL: show with "(unset)" */
+	const char *json;		/* NULL: not in --json */
+	unsigned json_line;		/* 0: line */
+};
+
+extern const struct config_var config_vars[];
+extern const size_t config_vars_nr;
+
+/* The variable called name, or NULL. */
+const struct config_var *config_var_find(const char *name);
+
+/* 1 when var can also be given as a file, through NAME_FILE. */
+int config_var_has_file(const struct config_var *var);
+
+/*
+ * Appends var's part of its line in `herald config` for the value in cfg
+ * (see struct config_var): secrets redacted, times in seconds, the mapping
+ * as "env -> channel" lines joined by "\n".
+ */
+void config_var_show(const struct config_var *var, const struct config *cfg,
+		     struct strbuf *out);
+
+/*
+ * The value of var in cfg as `herald config --json` writes it, a new
+ * reference: a string or null, secrets redacted; a number (times in
+ * seconds); the mapping as an object.
+ */
+struct json_t *config_var_json(const struct config_var *var,
+			       const struct config *cfg);
 
 /*
  * Where configuration comes from. getenv returns NULL for unset variables;

@@ -109,6 +109,28 @@ const char *event_status_expected(enum event_type type)
 	return status_expected[type];
 }
 
+int event_status_rank(enum event_status status)
+{
+	switch (status) {
+	case EVENT_STARTED:
+	case EVENT_PROGRESSING:
+	case EVENT_FIRING:
+		return 1;
+	case EVENT_APPLIED:
+	case EVENT_RESOLVED:
+		return 2;
+	case EVENT_SUCCEEDED:
+	case EVENT_FAILED:
+	case EVENT_HEALTHY:
+	case EVENT_UNHEALTHY:
+		return 3;
+	case EVENT_STATUS_NONE:
+	case EVENT_STATUS_NR:
+		break;
+	}
+	return 0;
+}
+
 int event_is_failure(const struct event *ev)
 {
 	return ev->status == EVENT_FAILED || ev->status == EVENT_UNHEALTHY ||
@@ -148,6 +170,7 @@ json_t *event_to_json(const struct event *ev)
 		json_object_set_new(obj, "alert", alert);
 	}
 	set_string(obj, "channel", ev->channel);
+	set_string(obj, "owner_im", ev->owner_im);
 	set_string(obj, "id", ev->id);
 	set_string(obj, "correlation", ev->correlation);
 	if (ev->timestamp) {
@@ -158,13 +181,15 @@ json_t *event_to_json(const struct event *ev)
 		    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
 			set_string(obj, "timestamp", buf);
 	}
+	if (ev->edit_only)
+		json_object_set_new(obj, "edit_only", json_true());
 	return obj;
 }
 
 static void add_member(struct strbuf *out, const char *name,
 		       const char *value)
 {
-	if (!value)
+	if (!value || strbuf_overflowed(out))	/* out may even be empty */
 		return;
 	if (out->buf[out->len - 1] != '{')
 		strbuf_addch(out, ',');
@@ -199,6 +224,7 @@ void event_write_json(const struct event *ev, struct strbuf *out)
 		strbuf_addch(out, '}');
 	}
 	add_member(out, "channel", ev->channel);
+	add_member(out, "owner_im", ev->owner_im);
 	add_member(out, "id", ev->id);
 	add_member(out, "correlation", ev->correlation);
 	if (ev->timestamp) {
@@ -209,6 +235,8 @@ void event_write_json(const struct event *ev, struct strbuf *out)
 		    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
 			add_member(out, "timestamp", buf);
 	}
+	if (ev->edit_only)
+		strbuf_addstr(out, ",\"edit_only\":true");
 	strbuf_addch(out, '}');
 }
 
@@ -279,6 +307,7 @@ void event_release(struct event *ev)
 	free(ev->alert_object);
 	free(ev->alert_url);
 	free(ev->channel);
+	free(ev->owner_im);
 	free(ev->id);
 	free(ev->correlation);
 	memset(ev, 0, sizeof(*ev));
@@ -298,7 +327,7 @@ size_t event_memory(const struct event *ev)
 		ev->app, ev->env, ev->actor, ev->repository, ev->sha,
 		ev->version, ev->url, ev->gitops_repository, ev->gitops_sha,
 		ev->title, ev->description, ev->alert_name, ev->alert_object,
-		ev->alert_url, ev->channel, ev->id, ev->correlation,
+		ev->alert_url, ev->channel, ev->owner_im, ev->id, ev->correlation,
 	};
 	size_t bytes = sizeof(*ev);
 

@@ -74,9 +74,15 @@ struct event {
 	char *alert_object;
 	char *alert_url;	/* http(s) only */
 	char *channel;		/* explicit destination, overrides routing */
+	char *owner_im;		/* routes like the catalog's Owner IM */
 	char *id;		/* idempotency key, at most EVENT_ID_MAX bytes */
 	char *correlation;
 	time_t timestamp;	/* "timestamp" (RFC 3339) if given, else 0 */
+	/*
+	 * Only edits its story's message, never posts one of its own (a Flux
+	 * "applied", an Alertmanager "resolved"): "edit_only": true.
+	 */
+	int edit_only;
 };
 
 #define EVENT_INIT { 0 }
@@ -92,6 +98,12 @@ extern const char *const event_type_expected;
 const char *event_status_expected(enum event_type type);
 /* Whether status is allowed for type (EVENT_STATUS_NONE only for messages). */
 int event_status_valid(enum event_type type, enum event_status status);
+/*
+ * How far along its story a status is, for "never backwards": 1 for a
+ * beginning (started, progressing, firing), 2 for applied and resolved, 3
+ * for an outcome (succeeded, failed, healthy, unhealthy); 0 for none.
+ */
+int event_status_rank(enum event_status status);
 /* Whether the event reports a failure (failed, unhealthy, firing). */
 int event_is_failure(const struct event *ev);
 

@@ -41,6 +41,11 @@ size_t render_units(const char *s)
 	return text_units(s, strlen(s));
 }
 
+json_t *render_string(const struct strbuf *sb)
+{
+	return json_stringn(sb->buf, strbuf_overflowed(sb) ? 0 : sb->len);
+}
+
 static const char *opt(const char *s)
 {
 	return render_has_text(s) ? s : NULL;
@@ -798,7 +803,7 @@ static json_t *clean_string(const char *s)
 	json_t *j;
 
 	text_add_clean(&sb, s, strlen(s));
-	j = json_stringn(sb.buf, sb.len);
+	j = render_string(&sb);
 	strbuf_release(&sb);
 	return j;
 }
@@ -812,7 +817,7 @@ static json_t *render_log(const struct event *ev, const struct render_ctx *ctx)
 
 	render_view_init(&v, ev, ctx);
 	render_line_add(&text, &v.headline, RENDER_PLAIN, LOG_TEXT_MAX);
-	json_object_set_new(body, "text", json_stringn(text.buf, text.len));
+	json_object_set_new(body, "text", render_string(&text));
 	json_object_set_new(body, "type",
 			    json_string(event_type_name(ev->type)));
 	if (ev->status != EVENT_STATUS_NONE)

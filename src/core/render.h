@@ -17,7 +17,10 @@
 #include "core/config.h"
 #include "core/event.h"
 
-/* Slack limits (shared/reference/chat-platforms.md). */
+/*
+ * Slack limits, from Slack's API documentation (docs/messages.md, "Limits
+ * and truncation", lists them all with how herald keeps within them).
+ */
 #define SLACK_TEXT_MAX 4000
 #define SLACK_SECTION_TEXT_MAX 3000
 #define SLACK_FIELD_MAX 2000
@@ -145,6 +148,14 @@ void render_view_release(struct render_view *v);
  */
 void render_line_add(struct strbuf *out, const struct render_line *line,
 		     enum render_style style, size_t max);
+
+/*
+ * A new JSON string of sb's text, for the body: "" when an add to sb went
+ * over its cap (strbuf_overflowed()), so that a cut link or escape never
+ * reaches a platform; NULL when the text is not valid UTF-8. sb stays the
+ * caller's.
+ */
+json_t *render_string(const struct strbuf *sb);
 
 /* Whether s has something other than white space and control characters. */
 int render_has_text(const char *s);

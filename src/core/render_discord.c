@@ -72,8 +72,9 @@ static json_t *fields(const struct render_view *v, size_t *units)
 		if (!render_has_text(sb.buf))
 			continue;
 		total += name + text_units(sb.buf, sb.len);
-		json_array_append_new(fields, json_pack("{s:s, s:s%, s:b}",
-			"name", f->name, "value", sb.buf, sb.len, "inline", 1));
+		json_array_append_new(fields, json_pack("{s:s, s:o, s:b}",
+			"name", f->name, "value", render_string(&sb),
+			"inline", 1));
 	}
 	strbuf_release(&sb);
 	*units += total;
@@ -125,17 +126,17 @@ json_t *render_discord(const struct event *ev, const struct render_ctx *ctx)
 
 	if (render_has_text(title.buf))
 		json_object_set_new(embed, "title",
-				    json_stringn(title.buf, title.len));
+				    render_string(&title));
 	if (v.embed_url) {
 		struct strbuf url = STRBUF_INIT;
 
 		discord_add_url(&url, v.embed_url);
-		json_object_set_new(embed, "url", json_stringn(url.buf, url.len));
+		json_object_set_new(embed, "url", render_string(&url));
 		strbuf_release(&url);
 	}
 	if (desc.len)
 		json_object_set_new(embed, "description",
-				    json_stringn(desc.buf, desc.len));
+				    render_string(&desc));
 	json_object_set_new(embed, "color", json_integer(color_of(v.tone)));
 	if (json_array_size(f))
 		json_object_set_new(embed, "fields", f);
@@ -145,7 +146,7 @@ json_t *render_discord(const struct event *ev, const struct render_ctx *ctx)
 		json_object_set_new(embed, "timestamp", json_string(when));
 
 	json_object_set_new(body, "content",
-			    json_stringn(content.buf, content.len));
+			    render_string(&content));
 	if (json_object_get(embed, "title") ||
 	    json_object_get(embed, "description") ||
 	    json_object_get(embed, "fields"))

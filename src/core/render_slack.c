@@ -27,16 +27,16 @@
 #define CONTEXT_ELEMENT_MIN 40		/* less room than this: stop */
 #define DESCRIPTION_MIN 16		/* less room than this: leave it out */
 
-static json_t *mrkdwn(const char *text, size_t len)
+static json_t *mrkdwn(const struct strbuf *text)
 {
-	return json_pack("{s:s, s:s%, s:b}", "type", "mrkdwn", "text", text, len,
-			 "verbatim", 1);
+	return json_pack("{s:s, s:o, s:b}", "type", "mrkdwn", "text",
+			 render_string(text), "verbatim", 1);
 }
 
-static json_t *section(const char *text, size_t len)
+static json_t *section(const struct strbuf *text)
 {
 	return json_pack("{s:s, s:o}", "type", "section", "text",
-			 mrkdwn(text, len));
+			 mrkdwn(text));
 }
 
 /* The headline after its emoji, in style, within max units. */
@@ -101,7 +101,7 @@ static json_t *context(const struct render_view *v)
 		if (!render_has_text(sb.buf + used))
 			continue;
 		total += text_units(sb.buf, sb.len);
-		json_array_append_new(elements, mrkdwn(sb.buf, sb.len));
+		json_array_append_new(elements, mrkdwn(&sb));
 	}
 	strbuf_release(&sb);
 	if (!json_array_size(elements)) {
@@ -131,20 +131,20 @@ static json_t *blocks(const struct render_view *v, size_t desc_max,
 		text_add_fit(&sb, v->header, strlen(v->header),
 			     TEXT_SLACK | TEXT_ONELINE, SLACK_HEADER_MAX);
 		json_array_append_new(blocks, json_pack(
-			"{s:s, s:{s:s, s:s%, s:b}}", "type", "header", "text",
-			"type", "plain_text", "text", sb.buf, sb.len,
+			"{s:s, s:{s:s, s:o, s:b}}", "type", "header", "text",
+			"type", "plain_text", "text", render_string(&sb),
 			"emoji", 1));
 	} else if (v->header) {
 		strbuf_addch(&sb, '*');
 		text_add_fit(&sb, v->header, strlen(v->header),
 			     TEXT_SLACK | TEXT_ONELINE, SLACK_HEADER_MAX);
 		strbuf_addch(&sb, '*');
-		json_array_append_new(blocks, section(sb.buf, sb.len));
+		json_array_append_new(blocks, section(&sb));
 	}
 	if (!is_message || (!v->header && !v->description)) {
 		strbuf_reset(&sb);
 		headline(&sb, v, RENDER_SLACK_MRKDWN, SLACK_SECTION_TEXT_MAX);
-		json_array_append_new(blocks, section(sb.buf, sb.len));
+		json_array_append_new(blocks, section(&sb));
 	}
 	if (v->description && desc_max >= DESCRIPTION_MIN) {
 		const char *d = v->description;
@@ -158,7 +158,7 @@ static json_t *blocks(const struct render_view *v, size_t desc_max,
 		} else {
 			text_add_fit(&sb, d, strlen(d), TEXT_SLACK, desc_max);
 		}
-		json_array_append_new(blocks, section(sb.buf, sb.len));
+		json_array_append_new(blocks, section(&sb));
 	}
 	if (with_context && (ctx = context(v)))
 		json_array_append_new(blocks, ctx);
@@ -237,7 +237,7 @@ json_t *render_slack(const struct event *ev, const struct render_ctx *ctx)
 		}
 	}
 	body = json_object();
-	json_object_set_new(body, "text", json_stringn(text.buf, text.len));
+	json_object_set_new(body, "text", render_string(&text));
 	json_object_set_new(body, "blocks", b);
 	json_object_set_new(body, "unfurl_links", json_false());
 	json_object_set_new(body, "unfurl_media", json_false());

@@ -348,6 +348,13 @@ int route_event(struct route *r, const struct event *ev,
 	}
 	strbuf_addstr(&tried, "no channel in the event");
 
+	if (ev->owner_im) {
+		strbuf_addstr(&reason, "owner IM given by the event");
+		ret = take(r, ROUTE_OWNER_IM, ev->owner_im, provider, &reason,
+			   "the event's owner_im field", err);
+		goto out;
+	}
+
 	if (ev->app && cat)
 		svc = catalog_lookup(cat, ev->app);
 	if (svc && svc->owner_im) {

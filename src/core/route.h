@@ -1,7 +1,8 @@
 /*
  * route: decides where a notification goes, and parses destinations.
  *
- * Precedence: the event's "channel"; the catalog's ownerIm for the event's
+ * Precedence: the event's "channel"; the event's "owner_im" (an
+ * Alertmanager owner_im label, say); the catalog's ownerIm for the event's
  * app; NOTIFICATIONS_CHANNEL_MAPPING for its env; the default channel. When
  * none applies the notification is unrouted, never sent somewhere arbitrary.
  * Pure: no I/O.

@@ -3,9 +3,12 @@
  *
  * Every handler is a function from a struct httpd_request to a struct
  * httpd_response plus calls into the store; nothing here knows about
- * sockets. The order of checks on a request is: route, token (for /api/),
- * method, shutting down, size, content type, then the body. Errors are
- * JSON objects with an "error" sentence saying what is wrong and what to do.
+ * sockets. Each endpoint is one row of api_endpoints[] (at the end, with
+ * dispatch()). The order of checks on a request is: endpoint, token
+ * (unless the endpoint is public or checks credentials itself), method,
+ * {id}, shutting down; then the handler's own: size, content type, the
+ * body. Errors are JSON objects with an "error" sentence saying what is
+ * wrong and what to do.
  *
  * POST /api/v1/events parses the whole batch, routes each event with the
  * current configuration snapshot, and hands the batch to store_accept() as
@@ -33,33 +36,7 @@
 #define IDEM_KEY_MAX 200
 #define QUERY_VALUE_MAX 256
 
-enum api_route {
-	ROUTE_NONE,
-	ROUTE_HEALTHZ,
-	ROUTE_READYZ,
-	ROUTE_METRICS,
-	ROUTE_EVENTS,
-	ROUTE_LIST,
-	ROUTE_GET,
-	ROUTE_RETRY,
-};
-
-static const struct {
-	enum api_route route;
-	const char *pattern;
-	const char *method;	/* the one allowed method */
-} routes[] = {
-	{ ROUTE_NONE, "other", NULL },
-	{ ROUTE_HEALTHZ, "/healthz", "GET" },
-	{ ROUTE_READYZ, "/readyz", "GET" },
-	{ ROUTE_METRICS, "/metrics", "GET" },
-	{ ROUTE_EVENTS, "/api/v1/events", "POST" },
-	{ ROUTE_LIST, "/api/v1/notifications", "GET" },
-	{ ROUTE_GET, "/api/v1/notifications/{id}", "GET" },
-	{ ROUTE_RETRY, "/api/v1/notifications/{id}/retry", "POST" },
-};
-
-#define NOTIFICATIONS_PREFIX "/api/v1/notifications/"
+#define API_PREFIX "/api/"
 
 /* ---- the routing snapshot ------------------------------------------- */
 
@@ -220,58 +197,6 @@ static void reply_unavailable(struct httpd_response *resp, const char *why)
 
 /* ---- routing and checks ------------------------------------------------- */
 
-/*
- * Matches path; *id_seg points at the {id} segment (not NUL-terminated,
- * *id_len bytes) for the routes that have one.
- */
-static enum api_route match(const char *path, const char **id_seg,
-			    size_t *id_len)
-{
-	const char *rest, *slash;
-
-	*id_seg = NULL;
-	*id_len = 0;
-	if (!path)
-		return ROUTE_NONE;
-	for (size_t i = 1; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!strchr(routes[i].pattern, '{') &&
-		    !strcmp(path, routes[i].pattern))
-			return routes[i].route;
-	}
-	if (strncmp(path, NOTIFICATIONS_PREFIX, strlen(NOTIFICATIONS_PREFIX)))
-		return ROUTE_NONE;
-	rest = path + strlen(NOTIFICATIONS_PREFIX);
-	slash = strchr(rest, '/');
-	if (slash == rest || !*rest)
-		return ROUTE_NONE;
-	*id_seg = rest;
-	if (!slash) {
-		*id_len = strlen(rest);
-		return ROUTE_GET;
-	}
-	*id_len = (size_t)(slash - rest);
-	if (!strcmp(slash, "/retry"))
-		return ROUTE_RETRY;
-	return ROUTE_NONE;
-}
-
-static const char *pattern_of(enum api_route r)
-{
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].route == r)
-			return routes[i].pattern;
-	}
-	return "other";
-}
-
-const char *api_route_pattern(const char *path)
-{
-	const char *seg;
-	size_t len;
-
-	return pattern_of(match(path, &seg, &len));
-}
-
 /* A notification ID: 1 to 2^63-1, decimal digits only. */
 static int parse_id(const char *seg, size_t len, int64_t *out)
 {
@@ -335,14 +260,13 @@ static int is_json_type(const char *ct)
 	return v.len == strlen(JSON_TYPE) && !strncasecmp(v.ptr, JSON_TYPE, v.len);
 }
 
-static int method_is(const struct httpd_request *req, const char *method)
+/* 1 when a request with method given may call an endpoint for want. */
+static int method_is(const char *given, const char *want)
 {
-	if (!req->method)
-		return 0;
-	if (!strcmp(req->method, method))
+	if (!strcmp(given, want))
 		return 1;
 	/* HEAD is GET without the body; microhttpd drops the body. */
-	return !strcmp(method, "GET") && !strcmp(req->method, "HEAD");
+	return !strcmp(want, "GET") && !strcmp(given, "HEAD");
 }
 
 /* ---- POST /api/v1/events ------------------------------------------------ */
@@ -448,7 +372,7 @@ static void log_refused(size_t nr, const char *why)
 }
 
 static void post_events(struct api_context *ctx,
-			const struct httpd_request *req,
+			const struct httpd_request *req, int64_t id,
 			struct httpd_response *resp)
 {
 	struct errlist problems = ERRLIST_INIT;
@@ -670,7 +594,7 @@ static json_t *state_names_json(void)
 }
 
 static void list_notifications(struct api_context *ctx,
-			       const struct httpd_request *req,
+			       const struct httpd_request *req, int64_t id,
 			       struct httpd_response *resp)
 {
 	static const char *const known[] = {
@@ -712,7 +636,8 @@ static void list_notifications(struct api_context *ctx,
 			json_object_set_new(extra, "states", state_names_json());
 			reply_error(resp, 400, extra, "state \"%.64s\" is not a "
 				    "notification state: use queued, sending, "
-				    "delivered, retrying, failed or dead", v);
+				    "delivered, retrying, failed, dead, superseded, "
+				    "unchanged or skipped", v);
 			return;
 		}
 		f.state = (int)st;
@@ -733,15 +658,15 @@ static void list_notifications(struct api_context *ctx,
 	}
 	v = httpd_request_query(req, "before");
 	if (v) {
-		int64_t id;
+		int64_t before;
 
-		if (parse_id(v, strlen(v), &id)) {
+		if (parse_id(v, strlen(v), &before)) {
 			reply_error(resp, 400, NULL, "before \"%.64s\" is not a "
 				    "notification ID (a positive integer): use "
 				    "next_before from the previous page", v);
 			return;
 		}
-		f.before = id;
+		f.before = before;
 	}
 	if (store_list(ctx->store, &f, &recs, &nr, &err)) {
 		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
@@ -759,7 +684,8 @@ static void list_notifications(struct api_context *ctx,
 	store_record_array_free(recs, nr);
 }
 
-static void get_notification(struct api_context *ctx, int64_t id,
+static void get_notification(struct api_context *ctx,
+			     const struct httpd_request *req, int64_t id,
 			     struct httpd_response *resp)
 {
 	struct store_record rec;
@@ -784,7 +710,8 @@ static void get_notification(struct api_context *ctx, int64_t id,
 	store_record_release(&rec);
 }
 
-static void retry_notification(struct api_context *ctx, int64_t id,
+static void retry_notification(struct api_context *ctx,
+			       const struct httpd_request *req, int64_t id,
 			       struct httpd_response *resp)
 {
 	struct store_record rec;
@@ -857,7 +784,14 @@ static void retry_notification(struct api_context *ctx, int64_t id,
 
 /* ---- probes ------------------------------------------------------------- */
 
-static void readyz(struct api_context *ctx, struct httpd_response *resp)
+static void healthz(struct api_context *ctx, const struct httpd_request *req,
+		    int64_t id, struct httpd_response *resp)
+{
+	reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void readyz(struct api_context *ctx, const struct httpd_request *req,
+		   int64_t id, struct httpd_response *resp)
 {
 	struct strbuf why = STRBUF_INIT;
 	struct errbuf err;
@@ -884,7 +818,9 @@ static void readyz(struct api_context *ctx, struct httpd_response *resp)
 	strbuf_release(&why);
 }
 
-static void metrics_page(struct api_context *ctx, struct httpd_response *resp)
+static void metrics_page(struct api_context *ctx,
+			 const struct httpd_request *req, int64_t id,
+			 struct httpd_response *resp)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t len;
@@ -899,96 +835,190 @@ static void metrics_page(struct api_context *ctx, struct httpd_response *resp)
 	httpd_response_set(resp, 200, METRICS_CONTENT_TYPE, text, len);
 }
 
-/* ---- dispatch ----------------------------------------------------------- */
+/* ---- the endpoints ------------------------------------------------------ */
+
+const struct api_endpoint api_endpoints[] = {
+	{ "GET", "/healthz", healthz, API_PUBLIC | API_WHILE_STOPPING },
+	{ "GET", "/readyz", readyz, API_PUBLIC | API_WHILE_STOPPING },
+	{ "GET", "/metrics", metrics_page, API_PUBLIC | API_WHILE_STOPPING },
+	{ "POST", "/api/v1/events", post_events, 0 },
+	{ "GET", "/api/v1/notifications", list_notifications, 0 },
+	{ "GET", "/api/v1/notifications/{id}", get_notification, 0 },
+	{ "POST", "/api/v1/notifications/{id}/retry", retry_notification, 0 },
+};
+
+const size_t api_endpoints_nr =
+	sizeof(api_endpoints) / sizeof(api_endpoints[0]);
+
+/*
+ * 1 when path fits pattern; a {...} in the pattern takes one non-empty
+ * segment, which goes to *param.
+ */
+static int path_matches(const char *pattern, const char *path,
+			struct strview *param)
+{
+	const char *p = pattern, *s = path;
+
+	while (*p) {
+		if (*p == '{') {
+			size_t len = strcspn(s, "/");
+
+			if (!len)
+				return 0;
+			*param = (struct strview){ s, len };
+			s += len;
+			p += strcspn(p, "}");
+			if (*p)
+				p++;
+		} else if (*p++ != *s++) {
+			return 0;
+		}
+	}
+	return !*s;
+}
+
+/*
+ * The endpoint for req: the one whose pattern fits the path and whose
+ * method is req's, else the first whose pattern fits (to answer 405), else
+ * NULL. *param is the {id} segment of the path, if any.
+ */
+static const struct api_endpoint *find_endpoint(const char *method,
+						const char *path,
+						struct strview *param)
+{
+	const struct api_endpoint *found = NULL;
+
+	*param = (struct strview){ NULL, 0 };
+	if (!path)
+		return NULL;
+	for (size_t i = 0; i < api_endpoints_nr; i++) {
+		const struct api_endpoint *e = &api_endpoints[i];
+		struct strview v = { NULL, 0 };
+
+		if (!path_matches(e->pattern, path, &v))
+			continue;
+		if (method && method_is(method, e->method)) {
+			*param = v;
+			return e;
+		}
+		if (!found) {
+			found = e;
+			*param = v;
+		}
+	}
+	return found;
+}
+
+const char *api_route_pattern(const char *path)
+{
+	struct strview param;
+	const struct api_endpoint *e = find_endpoint(NULL, path, &param);
+
+	return e ? e->pattern : "other";
+}
+
+/* 405, naming every method the endpoint's path allows. */
+static void reply_bad_method(const struct httpd_request *req,
+			     const struct api_endpoint *e,
+			     struct httpd_response *resp)
+{
+	struct strbuf allow = STRBUF_INIT, use = STRBUF_INIT;
+	struct strview param;
+
+	for (size_t i = 0; i < api_endpoints_nr; i++) {
+		const char *m = api_endpoints[i].method;
+
+		if (!path_matches(api_endpoints[i].pattern, req->path, &param))
+			continue;
+		strbuf_addf(&use, "%s%s", use.len ? " or " : "", m);
+		strbuf_addf(&allow, "%s%s", allow.len ? ", " : "", m);
+		if (!strcmp(m, "GET"))
+			strbuf_addstr(&allow, ", HEAD");
+	}
+	reply_error(resp, 405, NULL, "%s is not allowed on %s: use %s",
+		    req->method ? req->method : "(none)", e->pattern, use.buf);
+	httpd_response_add_header(resp, "Allow", allow.buf);
+	strbuf_release(&allow);
+	strbuf_release(&use);
+}
+
+static void reply_unauthorized(const struct httpd_request *req,
+			       struct httpd_response *resp)
+{
+	reply_error(resp, 401, NULL, "a valid API token is required: send "
+		    "\"Authorization: Bearer <token>\" with the value of "
+		    "HERALD_API_TOKEN");
+	httpd_response_add_header(resp, "WWW-Authenticate",
+		httpd_request_header(req, "Authorization") ?
+		"Bearer realm=\"herald\", error=\"invalid_token\"" :
+		"Bearer realm=\"herald\"");
+}
+
+/*
+ * The bearer token is checked for the endpoints that neither are public
+ * nor check credentials themselves, and for every unknown path under
+ * /api/, so that the API's paths cannot be probed without it.
+ */
+static int needs_token(const struct api_context *ctx,
+		       const struct api_endpoint *e, const char *path)
+{
+	if (!ctx->api_token || !*ctx->api_token)
+		return 0;
+	if (e)
+		return !(e->flags & (API_PUBLIC | API_OWN_AUTH));
+	return !strncmp(path, API_PREFIX, strlen(API_PREFIX));
+}
 
 static void dispatch(struct api_context *ctx, const struct httpd_request *req,
-		     enum api_route route, const char *id_seg, size_t id_len,
+		     const struct api_endpoint *e, struct strview param,
 		     struct httpd_response *resp)
 {
-	const char *method = NULL, *path = req->path ? req->path : "";
+	const char *path = req->path ? req->path : "";
 	int64_t id = 0;
 	int malformed;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].route == route)
-			method = routes[i].method;
-	}
-	if (!strncmp(path, "/api/", 5) && ctx->api_token && *ctx->api_token &&
-	    !authorized(ctx, req, &malformed)) {
-		reply_error(resp, 401, NULL, "a valid API token is required: send "
-			    "\"Authorization: Bearer <token>\" with the value of "
-			    "HERALD_API_TOKEN");
-		httpd_response_add_header(resp, "WWW-Authenticate",
-			httpd_request_header(req, "Authorization") ? "Bearer realm=\"herald\", error=\"invalid_token\""
-			: "Bearer realm=\"herald\"");
+	if (needs_token(ctx, e, path) && !authorized(ctx, req, &malformed)) {
+		reply_unauthorized(req, resp);
 		return;
 	}
-	if (route == ROUTE_NONE) {
+	if (!e) {
 		reply_error(resp, 404, NULL, "no such endpoint: %.200s (see "
 			    "docs/api.md for the endpoints)", path);
 		return;
 	}
-	if (!method_is(req, method)) {
-		reply_error(resp, 405, NULL, "%s is not allowed on %s: use %s",
-			    req->method ? req->method : "(none)",
-			    pattern_of(route), method);
-		httpd_response_add_header(resp, "Allow",
-					  !strcmp(method, "GET") ? "GET, HEAD"
-								 : method);
+	if (!req->method || !method_is(req->method, e->method)) {
+		reply_bad_method(req, e, resp);
 		return;
 	}
-	if (id_seg && parse_id(id_seg, id_len, &id)) {
+	if (param.ptr && parse_id(param.ptr, param.len, &id)) {
 		reply_error(resp, 404, NULL, "\"%.*s\" is not a notification ID "
-			    "(a positive integer)", (int)(id_len > 64 ? 64 : id_len),
-			    id_seg);
+			    "(a positive integer)",
+			    (int)(param.len > 64 ? 64 : param.len), param.ptr);
 		return;
 	}
-	if (!strncmp(path, "/api/", 5) && atomic_load(&ctx->shutting_down)) {
+	if (!(e->flags & API_WHILE_STOPPING) &&
+	    atomic_load(&ctx->shutting_down)) {
 		reply_unavailable(resp, "herald is shutting down: send the "
 				  "request to another instance or try again "
 				  "later");
 		return;
 	}
-	switch (route) {
-	case ROUTE_HEALTHZ:
-		reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
-		break;
-	case ROUTE_READYZ:
-		readyz(ctx, resp);
-		break;
-	case ROUTE_METRICS:
-		metrics_page(ctx, resp);
-		break;
-	case ROUTE_EVENTS:
-		post_events(ctx, req, resp);
-		break;
-	case ROUTE_LIST:
-		list_notifications(ctx, req, resp);
-		break;
-	case ROUTE_GET:
-		get_notification(ctx, id, resp);
-		break;
-	case ROUTE_RETRY:
-		retry_notification(ctx, id, resp);
-		break;
-	case ROUTE_NONE:
-		break;
-	}
+	e->handler(ctx, req, id, resp);
 }
 
 void api_handle(void *arg, const struct httpd_request *req,
 		struct httpd_response *resp)
 {
 	struct api_context *ctx = arg;
-	enum api_route route;
-	const char *id_seg;
-	size_t id_len;
+	struct strview param;
+	const struct api_endpoint *e;
 
-	route = match(req->path, &id_seg, &id_len);
-	dispatch(ctx, req, route, id_seg, id_len, resp);
+	e = find_endpoint(req->method, req->path, &param);
+	dispatch(ctx, req, e, param, resp);
 	if (!resp->status)
 		reply_error(resp, 500, NULL, "internal error: no answer");
-	metrics_http_request(ctx->metrics, pattern_of(route), resp->status);
+	metrics_http_request(ctx->metrics, e ? e->pattern : "other",
+			     resp->status);
 	if (log_enabled(LOG_DEBUG)) {
 		struct log_line l;
 

@@ -1,17 +1,14 @@
 /*
- * api: herald's HTTP API, as functions from request to response.
- *
- *     POST /api/v1/events                      accept one event or a batch
- *     GET  /api/v1/notifications               the delivery log
- *     GET  /api/v1/notifications/{id}          one notification
- *     POST /api/v1/notifications/{id}/retry    queue a failed one again
- *     GET  /healthz, /readyz, /metrics         probes and metrics
+ * api: herald's HTTP API, as functions from request to response. Each
+ * endpoint is one row of api_endpoints[] (api.c): method, path pattern,
+ * handler and how it is authenticated.
  *
  * api_handle() has the httpd_handler_fn signature, so httpd calls it
  * directly; tests call it with hand-built requests. An event is answered
  * 202 only after the store has committed it. Routing happens here (the 202
  * names the destination); rendering happens at delivery time, in the
- * engine. docs/api.md describes the API for its users.
+ * engine. docs/api.md describes the API for its users; test_api checks
+ * that it lists the endpoints of the table.
  */
 #ifndef HERALD_API_H
 #define HERALD_API_H
@@ -126,6 +123,41 @@ struct api_context {
  */
 void api_context_init(struct api_context *ctx);
 void api_set_shutting_down(struct api_context *ctx);
+
+/*
+ * An endpoint's handler. It runs once the checks every request gets have
+ * passed (see dispatch() in api.c); id is the {id} of the path, already
+ * parsed, or 0 when the pattern has none.
+ */
+typedef void api_handler_fn(struct api_context *ctx,
+			    const struct httpd_request *req, int64_t id,
+			    struct httpd_response *resp);
+
+enum api_endpoint_flags {
+	API_PUBLIC = 1 << 0,		/* no credentials needed: the probes */
+	API_OWN_AUTH = 1 << 1,		/* the handler checks credentials
+					   itself (an ?access_token=, a
+					   signature) instead of the bearer
+					   token */
+	API_WHILE_STOPPING = 1 << 2,	/* answered while herald shuts down,
+					   not 503 */
+};
+
+/*
+ * One endpoint. Without flags, it needs the bearer token (when
+ * HERALD_API_TOKEN is set) and answers 503 while herald shuts down.
+ */
+struct api_endpoint {
+	const char *method;	/* the method; an endpoint for GET also
+				   answers HEAD */
+	const char *pattern;	/* the path; {id} takes one segment, a
+				   notification ID (404 when it is not) */
+	api_handler_fn *handler;
+	unsigned flags;		/* enum api_endpoint_flags */
+};
+
+extern const struct api_endpoint api_endpoints[];
+extern const size_t api_endpoints_nr;
 
 /* The request handler (httpd_handler_fn); arg is the struct api_context. */
 void api_handle(void *arg, const struct httpd_request *req,

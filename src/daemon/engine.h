@@ -13,14 +13,17 @@
  * batches (docs/delivery.md describes the behaviour).
  *
  * Threads: everything runs on the thread that calls engine_run_once(),
- * except engine_enqueue(), engine_wakeup(), engine_api_wake() and
- * engine_api_ready(), which any thread may call. The engine has two
- * threads of its own: one for the provider's synchronous calls (resolve()
- * and identify()), so a slow lookup never stalls the loop, and one that
+ * except engine_enqueue(), engine_wakeup(), engine_api_wake(),
+ * engine_api_queued() and engine_api_ready(), which any thread may call.
+ * With a platform provider the engine has three threads of its own: the
+ * resolver, for the provider's synchronous calls (resolve() and
+ * identify()), so a slow lookup never stalls the loop; the preparer, which
  * prepares requests (reads the event from the store, renders it, calls
  * post_request() or update_request()), so the loop's thread only moves
- * requests and reads answers (parse_response()). A provider's request
- * builders must therefore not touch state its other calls change.
+ * requests and reads answers (parse_response()); and the writer, which
+ * writes the loop's state changes to the store while the loop goes on. A
+ * provider's request builders must therefore not touch state its other
+ * calls change.
  */
 #ifndef HERALD_ENGINE_H
 #define HERALD_ENGINE_H

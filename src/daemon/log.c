@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "lib/utf8.h"
 
 #define LINE_MAX_BYTES (64u * 1024)
 #define HELD_MAX_BYTES (64u * 1024)
@@ -211,40 +212,6 @@ static int has_secret(const char *s, size_t len)
 	return hit;
 }
 
-/* The length of the valid UTF-8 sequence at s[0..len), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0];
-	size_t n;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 /* The body of a quoted string: JSON escapes, bad UTF-8 as U+FFFD. */
 static void escape_body(struct strbuf *out, const char *s, size_t len)
 {
@@ -284,7 +251,7 @@ static void escape_body(struct strbuf *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8_len(u + i, len - i);
+		n = utf8_char_len(s + i, len - i);
 		if (!n) {
 			strbuf_addstr(out, "\\ufffd");
 			i++;
@@ -314,7 +281,7 @@ static int logfmt_needs_quotes(const char *s, size_t len)
 
 		if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7f)
 			return 1;
-		n = utf8_len(u + i, len - i);
+		n = utf8_char_len(s + i, len - i);
 		if (!n)
 			return 1;
 		i += n;
@@ -354,8 +321,8 @@ static void add_key(struct strbuf *out, const char *key)
 static void add_field(struct log_line *l, const char *key, const char *value,
 		      size_t len, int raw)
 {
-	struct strbuf field = STRBUF_INIT, clean = STRBUF_INIT, *dst = &l->sb;
-	size_t worst;
+	struct strbuf clean = STRBUF_INIT, *dst = &l->sb;
+	size_t mark = l->sb.len;
 
 	if (l->skip)
 		return;
@@ -372,14 +339,6 @@ static void add_field(struct log_line *l, const char *key, const char *value,
 		value = clean.buf;
 		len = clean.len;
 	}
-	/*
-	 * Straight into the line when even the worst escaping fits (every
-	 * escape is at most 6 bytes); else via field, dropped whole when it
-	 * does not fit. Room is kept for the closing brace and the newline.
-	 */
-	worst = 6 * (strlen(key) + (value ? len : 0)) + 16;
-	if (l->sb.len + worst + 2 > LINE_MAX_BYTES)
-		dst = &field;
 	if (l->format == LOG_FORMAT_JSON) {
 		strbuf_addch(dst, ',');
 		strbuf_addch(dst, '"');
@@ -403,9 +362,12 @@ static void add_field(struct log_line *l, const char *key, const char *value,
 		else
 			log_escape_logfmt(dst, value, len);
 	}
-	if (dst == &field && l->sb.len + field.len + 2 <= LINE_MAX_BYTES)
-		strbuf_add(&l->sb, field.buf, field.len);
-	strbuf_release(&field);
+	/*
+	 * A field that went over the line's cap, or left no room for the
+	 * closing brace and the newline, is dropped whole.
+	 */
+	if (strbuf_overflowed(dst) || dst->len + 2 > LINE_MAX_BYTES)
+		strbuf_setlen(dst, mark);
 	strbuf_release(&clean);
 }
 

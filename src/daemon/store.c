@@ -2,11 +2,12 @@
  * store: the generic half of the store interface.
  *
  * Picks the implementation for a path or URL, dispatches the store_*()
- * calls through struct store_ops, and holds what every implementation
- * shares: state names, the one-update wrappers of store_apply(), releasing
- * results, and the JSON form of a notification record.
+ * calls through struct store_ops (store_internal.h), and holds what every
+ * implementation shares: state names, the one-update wrappers of
+ * store_apply() that tests use, releasing results, and the JSON form of a
+ * notification record.
  */
-#include "daemon/store.h"
+#include "daemon/store_internal.h"
 #include "lib/strbuf.h"
 
 #include <math.h>
@@ -23,6 +24,9 @@ static const char *const state_names[STORE_STATE_NR] = {
 	[STORE_RETRYING] = "retrying",
 	[STORE_FAILED] = "failed",
 	[STORE_DEAD] = "dead",
+	[STORE_SUPERSEDED] = "superseded",
+	[STORE_UNCHANGED] = "unchanged",
+	[STORE_SKIPPED] = "skipped",
 };
 
 const char *store_state_name(enum store_state state)
@@ -148,9 +152,9 @@ int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 					  "update %zu: unknown kind %d", i,
 					  (int)u->kind);
 		if (u->kind == STORE_UP_FAILED && u->state != STORE_FAILED &&
-		    u->state != STORE_DEAD)
+		    u->state != STORE_DEAD && u->state < STORE_SUPERSEDED)
 			return errbuf_set(err, HERALD_EINVAL,
-					  "update %zu: notification %lld can only fail as failed or dead, not %s",
+					  "update %zu: notification %lld can only end as failed, dead, superseded, unchanged or skipped, not %s",
 					  i, (long long)u->id,
 					  store_state_name(u->state));
 		if (u->kind == STORE_UP_STORY &&
@@ -239,6 +243,8 @@ int store_story_put(struct store *st, const char *correlation_key,
 		.at = at, .correlation_key = correlation_key,
 		.provider = s->provider, .destination = s->destination,
 		.channel_id = s->channel_id, .message_id = s->message_id,
+		.event_at = s->event_at, .rank = s->rank,
+		.body_hash = s->body_hash,
 	};
 
 	return store_apply(st, &u, 1, err);
@@ -330,6 +336,7 @@ void store_story_release(struct store_story *s)
 	free(s->destination);
 	free(s->channel_id);
 	free(s->message_id);
+	free(s->body_hash);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -9,18 +9,18 @@
  * was committed with synchronous=FULL (fsynced). docs/storage.md has the
  * schema and the guarantees.
  *
- * struct store is an interface: a table of function pointers (struct
- * store_ops) behind the store_*() functions. SQLite (store_sqlite.c) is the
- * one implementation today; PostgreSQL will slot in behind the same table.
+ * struct store is opaque: an interface whose implementations (backends)
+ * store_internal.h describes. SQLite (store_sqlite*.c) is the one backend
+ * today; PostgreSQL will slot in behind the same interface.
  *
  * Threads. Every function may be called from any thread; each role has its
  * own database connection (and lock), so they do not wait on each other
  * beyond SQLite's single-writer lock:
  *   - store_accept(): any number of API threads at once. Calls are batched
  *     by a committer thread into one transaction per round (group commit).
- *   - engine functions (store_apply() and the store_mark_*() wrappers,
- *     store_load_pending(), store_recover(), stories, resolutions): meant
- *     for the one engine thread.
+ *   - engine functions (store_apply(), store_load_pending(),
+ *     store_recover(), stories, resolutions): meant for the one engine
+ *     thread.
  *   - read functions (store_get(), store_list(), store_counts(),
  *     store_ping(), store_requeue()): API threads; serialized on one
  *     connection.
@@ -50,8 +50,6 @@
 #define STORE_LIST_MAX 1000
 /* Longest idempotency key the store keeps (bytes). */
 #define STORE_IDEM_KEY_MAX 1024
-/* The SQLite schema version this herald writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
 
 enum store_state {
 	STORE_QUEUED,
@@ -60,10 +58,21 @@ enum store_state {
 	STORE_RETRYING,
 	STORE_FAILED,
 	STORE_DEAD,
+	/*
+	 * Settled without a request (the story rules, docs/delivery.md):
+	 * older than what its story's message already shows; would show the
+	 * same message again; only edits, and there is no message to edit.
+	 */
+	STORE_SUPERSEDED,
+	STORE_UNCHANGED,
+	STORE_SKIPPED,
 	STORE_STATE_NR
 };
 
-/* "queued", "sending", "delivered", "retrying", "failed", "dead". */
+/*
+ * "queued", "sending", "delivered", "retrying", "failed", "dead",
+ * "superseded", "unchanged", "skipped".
+ */
 const char *store_state_name(enum store_state state);
 /* Returns 0 and sets *out, or -1 for an unknown name. */
 int store_state_parse(const char *name, enum store_state *out);
@@ -256,13 +265,15 @@ enum store_update_kind {
 				   http_status */
 	STORE_UP_RETRYING,	/* id, at, attempts, next_at, code, msg,
 				   http_status */
-	STORE_UP_FAILED,	/* id, at, state (failed|dead), attempts, code,
-				   msg, http_status */
+	STORE_UP_FAILED,	/* id, at, state (failed, dead, superseded,
+				   unchanged or skipped), attempts, code, msg,
+				   http_status */
 	STORE_UP_ATTEMPT,	/* id, attempts (its number), at, outcome, code,
 				   http_status, duration_ms */
 	STORE_UP_STORY,		/* correlation_key, provider, destination,
 				   channel_id, message_id, id (first
-				   notification), at; upsert */
+				   notification), at, event_at, rank,
+				   body_hash; upsert */
 };
 
 /*
@@ -287,6 +298,9 @@ struct store_update {
 	const char *correlation_key;
 	const char *provider;
 	const char *destination;
+	double event_at;		/* the story's latest event's time */
+	int rank;			/* and its status rank */
+	const char *body_hash;		/* of the message as it now reads */
 };
 
 /*
@@ -298,22 +312,6 @@ struct store_update {
 int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 		struct errbuf *err);
 
-/* One-update wrappers of store_apply(). */
-int store_mark_sending(struct store *st, int64_t id, double at,
-		       struct errbuf *err);
-int store_mark_delivered(struct store *st, int64_t id, const char *channel_id,
-			 const char *message_id, double at, struct errbuf *err);
-int store_mark_retrying(struct store *st, int64_t id, int attempts,
-			double next_at, const char *code, const char *msg,
-			int http_status, double at, struct errbuf *err);
-/* state: STORE_FAILED or STORE_DEAD. */
-int store_mark_failed(struct store *st, int64_t id, enum store_state state,
-		      const char *code, const char *msg, int http_status,
-		      double at, struct errbuf *err);
-int store_record_attempt(struct store *st, int64_t id, int attempt, double at,
-			 const char *outcome, const char *code,
-			 int http_status, long duration_ms, struct errbuf *err);
-
 /* ---- stories and resolutions ------------------------------------------ */
 
 /* The platform message a story (correlation key) edits. Owns its strings. */
@@ -323,7 +321,11 @@ struct store_story {
 	char *channel_id;
 	char *message_id;
 	int64_t first_notification_id;
-	double updated_at;
+	double updated_at;		/* when its message was last posted or
+					   edited */
+	double event_at;		/* the latest event it shows: time */
+	int rank;			/* and status rank */
+	char *body_hash;		/* of the message as it reads */
 };
 
 void store_story_release(struct store_story *s);
@@ -331,9 +333,6 @@ void store_story_release(struct store_story *s);
 /* HERALD_ENOENT when there is no story for the key yet. */
 int store_story_get(struct store *st, const char *correlation_key,
 		    struct store_story *out, struct errbuf *err);
-/* Upsert; the same as a STORE_UP_STORY update. */
-int store_story_put(struct store *st, const char *correlation_key,
-		    const struct store_story *s, double at, struct errbuf *err);
 
 /*
  * A cached resolution of destination (a name, an e-mail address, a user
@@ -347,7 +346,7 @@ int store_resolution_put(struct store *st, const char *provider,
 			 const char *destination, const char *channel_id,
 			 double expires_at, struct errbuf *err);
 
-/* ---- statistics and tests --------------------------------------------- */
+/* ---- statistics -------------------------------------------------------- */
 
 struct store_stats {
 	uint64_t accept_calls;		/* store_accept() calls committed */
@@ -360,56 +359,5 @@ void store_stats(struct store *st, struct store_stats *out);
 
 /* The current time as the store stamps it (wall clock, seconds). */
 double store_now(void);
-
-/*
- * Tests only: limits the committer's database to this many pages (SQLite
- * max_page_count), so a test can make commits fail as on a full disk.
- */
-int store_test_limit_pages(struct store *st, long pages, struct errbuf *err);
-
-/* ---- the interface ---------------------------------------------------- */
-
-struct store_ops {
-	const char *name;			/* "sqlite" */
-	void (*shutdown)(struct store *st);
-	void (*close)(struct store *st);
-	int (*accept)(struct store *st, const struct store_item *items,
-		      size_t nr, struct store_accepted *out,
-		      struct errbuf *err);
-	int (*get)(struct store *st, int64_t id, struct store_record *out,
-		   struct errbuf *err);
-	int (*list)(struct store *st, const struct store_filter *f,
-		    struct store_record **recs, size_t *nr,
-		    struct errbuf *err);
-	int (*load_pending)(struct store *st, store_record_fn *fn, void *arg,
-			    struct errbuf *err);
-	int (*recover)(struct store *st, size_t *nr, struct errbuf *err);
-	int (*counts)(struct store *st, uint64_t counts[STORE_STATE_NR],
-		      struct errbuf *err);
-	int (*requeue)(struct store *st, int64_t id, struct errbuf *err);
-	int (*ping)(struct store *st, struct errbuf *err);
-	int (*apply)(struct store *st, const struct store_update *ups,
-		     size_t nr, struct errbuf *err);
-	int (*story_get)(struct store *st, const char *correlation_key,
-			 struct store_story *out, struct errbuf *err);
-	int (*resolution_get)(struct store *st, const char *provider,
-			      const char *destination, double now,
-			      char **channel_id, struct errbuf *err);
-	int (*resolution_put)(struct store *st, const char *provider,
-			      const char *destination, const char *channel_id,
-			      double expires_at, struct errbuf *err);
-	void (*stats)(struct store *st, struct store_stats *out);
-	int (*test_limit_pages)(struct store *st, long pages,
-				struct errbuf *err);
-};
-
-/* The common head of every implementation's store. */
-struct store {
-	const struct store_ops *ops;
-};
-
-/* The SQLite implementation (store_sqlite.c); store_open() picks it. */
-int store_sqlite_open(struct store **out, const char *path,
-		      struct errbuf *err);
 
 #endif

@@ -1,9 +1,14 @@
 /*
  * store_sqlite: the store on a SQLite database file.
  *
- * The only file that includes <sqlite3.h>. The database runs in WAL mode
- * with synchronous=FULL, so a COMMIT that returned SQLITE_OK is on disk.
- * Three connections, one per role, each behind its own mutex:
+ * The only file that includes <sqlite3.h>: every SQLite call is here.
+ * store_sqlite_commit.c runs the group commit (the committer thread) and
+ * store_sqlite_schema.c holds the SQL text; store_sqlite_internal.h has
+ * what they share.
+ *
+ * The database runs in WAL mode with synchronous=FULL, so a COMMIT that
+ * returned SQLITE_OK is on disk. Three connections, one per role, each
+ * behind its own mutex:
  *
  *   commit   used by the committer thread only: group commit of accepts
  *   engine   store_apply(), pending loads, recovery, stories, resolutions
@@ -26,12 +31,14 @@
  * Group commit: store_accept() queues its batch and sleeps; the committer
  * takes everything queued, writes it in one transaction (each batch inside
  * its own SAVEPOINT, so one refused batch does not sink the others), commits
- * once (one fsync) and wakes every caller with its own results.
+ * once (one fsync) and wakes every caller with its own results
+ * (store_sqlite_commit.c).
  *
- * The schema is an ordered array of migrations; PRAGMA user_version counts
- * how many have run. docs/storage.md describes both.
+ * The schema is an ordered array of migrations (store_sqlite_schema.c);
+ * PRAGMA user_version counts how many have run. docs/storage.md describes
+ * both.
  */
-#include "daemon/store.h"
+#include "daemon/store_sqlite_internal.h"
 #include "lib/strbuf.h"
 
 #include <pthread.h>
@@ -43,249 +50,14 @@
 #include <strings.h>
 
 #define BUSY_TIMEOUT_MS 10000
-#define STMT_CACHE_SIZE 32
 /* The page size of a new database (see conn_configure()). */
 #define PAGE_SIZE 2048
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define PENDING_CHUNK 500
 #define DEFAULT_MAX_PAGES 1073741823L
-#define CHECKPOINT_PAGES 4000
-/* Past this, a checkpoint goes before the waiting accepts. */
-#define CHECKPOINT_URGENT_PAGES 8000
-
-/* ---- schema ----------------------------------------------------------- */
-
-static const char *const migrations[] = {
-	/* 1: the initial schema */
-	"CREATE TABLE events ("
-	"  seq INTEGER PRIMARY KEY,"
-	"  idem_key TEXT UNIQUE CHECK (idem_key IS NULL OR length(idem_key) <= 1024),"
-	"  type TEXT NOT NULL,"
-	"  status TEXT,"
-	"  app TEXT,"
-	"  env TEXT,"
-	"  body TEXT NOT NULL,"
-	"  received_at REAL NOT NULL"
-	");"
-	"CREATE INDEX events_app ON events(app);"
-	"CREATE INDEX events_env ON events(env);"
-	"CREATE TABLE notifications ("
-	"  id INTEGER PRIMARY KEY,"
-	"  event_seq INTEGER NOT NULL REFERENCES events(seq),"
-	"  provider TEXT NOT NULL,"
-	"  destination TEXT,"
-	"  dest_kind TEXT,"
-	"  reason TEXT NOT NULL,"
-	"  correlation_key TEXT,"
-	"  state TEXT NOT NULL CHECK (state IN ('queued', 'sending',"
-	"    'delivered', 'retrying', 'failed', 'dead')),"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_attempt_at REAL,"
-	"  last_error_code TEXT,"
-	"  last_error TEXT,"
-	"  http_status INTEGER,"
-	"  channel_id TEXT,"
-	"  message_id TEXT,"
-	"  created_at REAL NOT NULL,"
-	"  updated_at REAL NOT NULL,"
-	"  delivered_at REAL"
-	");"
-	"CREATE INDEX notifications_event ON notifications(event_seq);"
-	"CREATE INDEX notifications_state ON notifications(state, id);"
-	"CREATE INDEX notifications_correlation ON notifications(correlation_key)"
-	"  WHERE correlation_key IS NOT NULL;"
-	"CREATE TABLE stories ("
-	"  correlation_key TEXT PRIMARY KEY,"
-	"  provider TEXT NOT NULL,"
-	"  destination TEXT NOT NULL,"
-	"  channel_id TEXT,"
-	"  message_id TEXT,"
-	"  first_notification_id INTEGER,"
-	"  updated_at REAL NOT NULL"
-	");"
-	"CREATE TABLE resolutions ("
-	"  provider TEXT NOT NULL,"
-	"  destination TEXT NOT NULL,"
-	"  channel_id TEXT NOT NULL,"
-	"  expires_at REAL NOT NULL,"
-	"  PRIMARY KEY (provider, destination)"
-	");"
-	"CREATE TABLE attempts ("
-	"  notification_id INTEGER NOT NULL REFERENCES notifications(id),"
-	"  attempt INTEGER NOT NULL,"
-	"  at REAL NOT NULL,"
-	"  outcome TEXT NOT NULL,"
-	"  code TEXT,"
-	"  http_status INTEGER,"
-	"  duration_ms INTEGER"
-	");"
-	"CREATE INDEX attempts_notification ON attempts(notification_id, attempt);",
-	/*
-	 * 2: nothing reads notifications by correlation key (stories do),
-	 * and a story is one B-tree instead of a table and its key's index:
-	 * two fewer index writes in random places per notification.
-	 */
-	"DROP INDEX notifications_correlation;"
-	"CREATE TABLE stories_v2 ("
-	"  correlation_key TEXT PRIMARY KEY,"
-	"  provider TEXT NOT NULL,"
-	"  destination TEXT NOT NULL,"
-	"  channel_id TEXT,"
-	"  message_id TEXT,"
-	"  first_notification_id INTEGER,"
-	"  updated_at REAL NOT NULL"
-	") WITHOUT ROWID;"
-	"INSERT INTO stories_v2 SELECT correlation_key, provider, destination,"
-	"  channel_id, message_id, first_notification_id, updated_at"
-	"  FROM stories WHERE correlation_key IS NOT NULL;"
-	"DROP TABLE stories;"
-	"ALTER TABLE stories_v2 RENAME TO stories;",
-};
-
-_Static_assert(sizeof(migrations) / sizeof(*migrations) == STORE_SCHEMA_VERSION,
-	       "STORE_SCHEMA_VERSION must count the migrations");
-
-/* ---- statements ------------------------------------------------------- */
-
-#define RECORD_COLUMNS \
-	"n.id, n.event_seq, e.idem_key, e.type, e.status, e.app, e.env," \
-	" n.provider, n.destination, n.dest_kind, n.reason," \
-	" n.correlation_key, n.state, n.attempts, n.next_attempt_at," \
-	" n.last_error_code, n.last_error, n.http_status, n.channel_id," \
-	" n.message_id, n.created_at, n.updated_at, n.delivered_at"
-#define RECORD_FROM \
-	" FROM notifications n JOIN events e ON e.seq = n.event_seq"
-/* The column after RECORD_COLUMNS, when selected. */
-#define RECORD_BODY_COLUMN 23
-
-static const char SQL_EVENT_BY_KEY[] =
-	"SELECT seq FROM events WHERE idem_key = ?1";
-static const char SQL_FIRST_NOTIFICATION[] =
-	"SELECT id, state, destination, dest_kind, reason FROM notifications"
-	" WHERE event_seq = ?1 ORDER BY id LIMIT 1";
-static const char SQL_INSERT_EVENT[] =
-	"INSERT INTO events (idem_key, type, status, app, env, body, received_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char SQL_INSERT_NOTIFICATION[] =
-	"INSERT INTO notifications (event_seq, provider, destination, dest_kind,"
-	" reason, correlation_key, state, last_error_code, last_error,"
-	" created_at, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
-static const char SQL_GET[] =
-	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM " WHERE n.id = ?1";
-/*
- * The unary + keeps SQLite off the (state, id) index: three states cannot
- * give id order, so each chunk would sort every pending row (quadratic in
- * a big backlog). Walking the rowid from ?1 is in id order and stops after
- * ?2 rows; delivered rows in between are skipped.
- */
-static const char SQL_PENDING[] =
-	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM
-	" WHERE n.id > ?1 AND +n.state IN ('queued', 'sending', 'retrying')"
-	" ORDER BY n.id LIMIT ?2";
-static const char SQL_RECOVER[] =
-	"UPDATE notifications SET state = 'queued', updated_at = ?1"
-	" WHERE state = 'sending'";
-static const char SQL_COUNTS[] =
-	"SELECT state, count(*) FROM notifications GROUP BY state";
-static const char SQL_STATE_OF[] =
-	"SELECT state FROM notifications WHERE id = ?1";
-static const char SQL_REQUEUE[] =
-	"UPDATE notifications SET state = 'queued', attempts = 0,"
-	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
-	" http_status = NULL, updated_at = ?2 WHERE id = ?1";
-static const char SQL_UP_SENDING[] =
-	"UPDATE notifications SET state = 'sending', updated_at = ?2"
-	" WHERE id = ?1";
-static const char SQL_UP_DELIVERED[] =
-	"UPDATE notifications SET state = 'delivered', channel_id = ?3,"
-	" message_id = ?4, delivered_at = ?2, updated_at = ?2,"
-	" attempts = CASE WHEN ?5 > 0 THEN ?5 ELSE attempts END,"
-	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
-	" http_status = ?6 WHERE id = ?1";
-static const char SQL_UP_PROBLEM[] =
-	"UPDATE notifications SET state = ?3,"
-	" attempts = CASE WHEN ?4 > 0 THEN ?4 ELSE attempts END,"
-	" next_attempt_at = ?5, last_error_code = ?6, last_error = ?7,"
-	" http_status = ?8, updated_at = ?2 WHERE id = ?1";
-static const char SQL_UP_ATTEMPT[] =
-	"INSERT INTO attempts (notification_id, attempt, at, outcome, code,"
-	" http_status, duration_ms)"
-	" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
-	" WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ?1)";
-static const char SQL_UP_STORY[] =
-	"INSERT INTO stories (correlation_key, provider, destination, channel_id,"
-	" message_id, first_notification_id, updated_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-	" ON CONFLICT (correlation_key) DO UPDATE SET"
-	" provider = excluded.provider, destination = excluded.destination,"
-	" channel_id = excluded.channel_id, message_id = excluded.message_id,"
-	" first_notification_id = coalesce(stories.first_notification_id,"
-	"   excluded.first_notification_id),"
-	" updated_at = excluded.updated_at";
-static const char SQL_STORY_GET[] =
-	"SELECT provider, destination, channel_id, message_id,"
-	" first_notification_id, updated_at FROM stories"
-	" WHERE correlation_key = ?1";
-static const char SQL_RESOLUTION_GET[] =
-	"SELECT channel_id FROM resolutions"
-	" WHERE provider = ?1 AND destination = ?2 AND expires_at > ?3";
-static const char SQL_RESOLUTION_PUT[] =
-	"INSERT OR REPLACE INTO resolutions (provider, destination, channel_id,"
-	" expires_at) VALUES (?1, ?2, ?3, ?4)";
 
 /* ---- connections ------------------------------------------------------ */
-
-/* A connection, its lock and its prepared statements (keyed by SQL text). */
-struct conn {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	size_t nr;
-	struct {
-		const char *sql;
-		sqlite3_stmt *stmt;
-	} cache[STMT_CACHE_SIZE];
-};
-
-/*
- * A store_accept() call (items) or store_apply() call (ups) waiting for
- * the committer. Lives on its stack.
- */
-struct accept_req {
-	const struct store_item *items;
-	size_t nr;
-	struct store_accepted *out;
-	struct errbuf *err;
-	int rc;
-	int done;
-	struct accept_req *next;
-	const struct store_update *ups;
-	size_t ups_nr;
-	pthread_cond_t cond;		/* signalled when done */
-};
-
-struct sqlite_store {
-	struct store base;
-	char *path;
-	struct conn commit, engine, api;
-	pthread_mutex_t wlock;		/* held by the one writing connection */
-
-	pthread_mutex_t lock;		/* the queue and the flags below */
-	pthread_cond_t wake;		/* the committer waits for work */
-	pthread_cond_t done;		/* sq_close() waits for the last caller */
-	struct accept_req *head, **tail;
-	int closing;
-	int wal_pages;			/* in the WAL after the last commit */
-	size_t active;			/* callers inside store_accept() */
-
-	pthread_mutex_t shutdown_lock;
-	pthread_t committer;
-	int committer_started;
-
-	atomic_uint_fast64_t accept_calls, accept_items, accept_commits;
-	atomic_uint_fast64_t apply_commits;
-};
 
 static struct sqlite_store *sq(struct store *st)
 {
@@ -326,9 +98,9 @@ static void conn_close(struct conn *c)
 }
 
 /*
- * The prepared statement for sql (one of the static SQL_* strings: the
- * cache compares pointers), reset and with no bindings. NULL on error with
- * err set.
+ * The prepared statement for sql (one of the sqlite_store__sql_* arrays:
+ * the cache compares pointers), reset and with no bindings. NULL on error
+ * with err set.
  */
 static sqlite3_stmt *conn_stmt(struct conn *c, const char *sql,
 			       struct errbuf *err)
@@ -356,12 +128,18 @@ static sqlite3_stmt *conn_stmt(struct conn *c, const char *sql,
 }
 
 /* Runs SQL without results; HERALD_EIO with err saying what failed. */
-static int conn_exec(struct conn *c, const char *sql, struct errbuf *err)
+int sqlite_store__conn_exec(struct conn *c, const char *sql,
+			    struct errbuf *err)
 {
 	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return errbuf_set(err, HERALD_EIO, "database: %s: %s", sql,
 				  sqlite3_errmsg(c->db));
 	return 0;
+}
+
+const char *sqlite_store__conn_errmsg(struct conn *c)
+{
+	return sqlite3_errmsg(c->db);
 }
 
 static void conn_rollback(struct conn *c)
@@ -371,18 +149,19 @@ static void conn_rollback(struct conn *c)
 }
 
 /*
- * BEGIN IMMEDIATE with the store's write lock taken; write_end() releases
- * it (also after a failed begin). c->lock must be held.
+ * BEGIN IMMEDIATE with the store's write lock taken;
+ * sqlite_store__write_end() releases it (also after a failed begin).
+ * c->lock must be held.
  */
-static int write_begin(struct sqlite_store *s, struct conn *c,
-		       struct errbuf *err)
+int sqlite_store__write_begin(struct sqlite_store *s, struct conn *c,
+			      struct errbuf *err)
 {
 	pthread_mutex_lock(&s->wlock);
-	return conn_exec(c, "BEGIN IMMEDIATE", err);
+	return sqlite_store__conn_exec(c, "BEGIN IMMEDIATE", err);
 }
 
 /* Rolls back what is still open and releases the write lock. */
-static void write_end(struct sqlite_store *s, struct conn *c)
+void sqlite_store__write_end(struct sqlite_store *s, struct conn *c)
 {
 	conn_rollback(c);
 	pthread_mutex_unlock(&s->wlock);
@@ -517,11 +296,12 @@ static int conn_configure(struct conn *c, const char *path, const char *sync,
 	 * commit writes each whole to the WAL; 2 KiB pages halve that
 	 * (about 8% less CPU than 4 KiB at 10,000 events/s).
 	 */
-	ret = conn_exec(c, "PRAGMA page_size = " STR(PAGE_SIZE), err);
+	ret = sqlite_store__conn_exec(c, "PRAGMA page_size = " STR(PAGE_SIZE),
+				      err);
 	if (!ret)
 		ret = pragma_expect(c, "PRAGMA journal_mode = WAL", "wal", err);
 	if (!ret)
-		ret = conn_exec(c, sql, err);
+		ret = sqlite_store__conn_exec(c, sql, err);
 	if (ret)
 		errbuf_prefix(err, "%s", path);
 	return ret;
@@ -544,14 +324,21 @@ static int user_version(struct conn *c, int *version, struct errbuf *err)
 	return ret;
 }
 
-/* Runs the migrations the database lacks, all in one transaction. */
+/*
+ * Runs the migrations the database lacks, all in one transaction. Foreign
+ * keys are off meanwhile, as SQLite's procedure for rebuilding a table
+ * asks (a pragma that a transaction cannot change).
+ */
 static int migrate(struct sqlite_store *s, struct errbuf *err)
 {
 	struct conn *c = &s->commit;
 	char sql[64];
 	int version = 0, ret;
 
-	ret = write_begin(s, c, err);
+	ret = sqlite_store__conn_exec(c, "PRAGMA foreign_keys = OFF", err);
+	if (ret)
+		return ret;
+	ret = sqlite_store__write_begin(s, c, err);
 	if (ret)
 		goto out;
 	ret = user_version(c, &version, err);
@@ -564,7 +351,8 @@ static int migrate(struct sqlite_store *s, struct errbuf *err)
 		goto out;
 	}
 	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
-		if (sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+		if (sqlite3_exec(c->db, sqlite_store__migrations[v], NULL, NULL,
+				 NULL) != SQLITE_OK) {
 			ret = errbuf_set(err, HERALD_EIO,
 					 "database %s: migrating to schema version %d failed: %s",
 					 s->path, v + 1, sqlite3_errmsg(c->db));
@@ -574,17 +362,20 @@ static int migrate(struct sqlite_store *s, struct errbuf *err)
 	if (version < STORE_SCHEMA_VERSION) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 STORE_SCHEMA_VERSION);
-		ret = conn_exec(c, sql, err);
+		ret = sqlite_store__conn_exec(c, sql, err);
 		if (ret)
 			goto out;
 	}
-	ret = conn_exec(c, "COMMIT", err);
+	ret = sqlite_store__conn_exec(c, "COMMIT", err);
 out:
-	write_end(s, c);
+	sqlite_store__write_end(s, c);
+	if (sqlite_store__conn_exec(c, "PRAGMA foreign_keys = ON",
+				    ret ? NULL : err) && !ret)
+		ret = HERALD_EIO;
 	return ret;
 }
 
-/* ---- accepting: the committer ---------------------------------------- */
+/* ---- accepting: the writes of a commit round ------------------------- */
 
 /*
  * Steps a statement of item i. An item-level refusal (a constraint: the
@@ -623,7 +414,7 @@ static int accept_existing(struct conn *c, int64_t seq, size_t i,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = conn_stmt(c, SQL_FIRST_NOTIFICATION, dberr);
+	stmt = conn_stmt(c, sqlite_store__sql_first_notification, dberr);
 	if (!stmt)
 		return HERALD_EIO;
 	sqlite3_bind_int64(stmt, 1, seq);
@@ -654,7 +445,7 @@ static int find_event(struct conn *c, const char *idem_key, int64_t *seq,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = conn_stmt(c, SQL_EVENT_BY_KEY, dberr);
+	stmt = conn_stmt(c, sqlite_store__sql_event_by_key, dberr);
 	if (!stmt)
 		return HERALD_EIO;
 	bind_str(stmt, 1, idem_key);
@@ -700,8 +491,8 @@ static int check_item(const struct store_item *it, size_t i,
  * an item checked only when the ones before it are written. Returns 0,
  * HERALD_EINVAL with r->err set, or HERALD_EIO with dberr set.
  */
-static int accept_items(struct conn *c, struct accept_req *r, double now,
-			struct errbuf *dberr)
+int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
+			       double now, struct errbuf *dberr)
 {
 	sqlite3_stmt *stmt;
 	int ret;
@@ -726,7 +517,7 @@ static int accept_items(struct conn *c, struct accept_req *r, double now,
 			}
 		}
 
-		stmt = conn_stmt(c, SQL_INSERT_EVENT, dberr);
+		stmt = conn_stmt(c, sqlite_store__sql_insert_event, dberr);
 		if (!stmt)
 			return HERALD_EIO;
 		bind_str(stmt, 1, it->idem_key);
@@ -741,7 +532,8 @@ static int accept_items(struct conn *c, struct accept_req *r, double now,
 			return ret;
 		seq = sqlite3_last_insert_rowid(c->db);
 
-		stmt = conn_stmt(c, SQL_INSERT_NOTIFICATION, dberr);
+		stmt = conn_stmt(c, sqlite_store__sql_insert_notification,
+				 dberr);
 		if (!stmt)
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, seq);
@@ -770,109 +562,6 @@ static int accept_items(struct conn *c, struct accept_req *r, double now,
 	return 0;
 }
 
-static void release_outs(struct accept_req *r)
-{
-	store_accepted_array_release(r->out, r->nr);
-}
-
-/* Fails every request of the round not already refused on its own. */
-static void fail_round(struct sqlite_store *s, struct accept_req *batch,
-		       const char *why)
-{
-	for (struct accept_req *r = batch; r; r = r->next) {
-		if (r->rc)
-			continue;
-		release_outs(r);
-		r->rc = errbuf_set(r->err, HERALD_EIO,
-				   "storing %s in %s failed: %s: check free disk space and the file's permissions",
-				   r->ups ? "delivery states" : "events",
-				   s->path, why);
-	}
-}
-
-static int apply_one(struct conn *c, const struct store_update *u,
-		     struct errbuf *err);
-
-/* The updates of a store_apply() call, inside the round's transaction. */
-static int apply_ups(struct conn *c, struct accept_req *r)
-{
-	int ret = 0;
-
-	for (size_t i = 0; !ret && i < r->ups_nr; i++) {
-		ret = apply_one(c, &r->ups[i], r->err);
-		if (ret)
-			errbuf_prefix(r->err, "update %zu of notification %lld",
-				      i, (long long)r->ups[i].id);
-	}
-	return ret;
-}
-
-/* One group commit: every queued request in one transaction. */
-static void commit_round(struct sqlite_store *s, struct accept_req *batch)
-{
-	struct conn *c = &s->commit;
-	double now = store_now();
-	struct errbuf dberr;
-	uint64_t calls = 0, items = 0, applies = 0;
-	struct errbuf e;
-	int ret;
-
-	pthread_mutex_lock(&c->lock);
-	if (write_begin(s, c, &e)) {
-		fail_round(s, batch, sqlite3_errmsg(c->db));
-		goto out;
-	}
-	for (struct accept_req *r = batch; r; r = r->next) {
-		if (conn_exec(c, "SAVEPOINT batch", &e))
-			goto dbfail;
-		if (r->ups) {
-			/* Its own failure undoes only its own updates. */
-			ret = apply_ups(c, r);
-			if (ret) {
-				r->rc = ret;
-				if (conn_exec(c, "ROLLBACK TO batch", &e) ||
-				    conn_exec(c, "RELEASE batch", &e))
-					goto dbfail;
-				continue;
-			}
-			if (conn_exec(c, "RELEASE batch", &e))
-				goto dbfail;
-			applies++;
-			continue;
-		}
-		ret = accept_items(c, r, now, &dberr);
-		if (ret == HERALD_EINVAL) {
-			r->rc = ret;
-			release_outs(r);
-			if (conn_exec(c, "ROLLBACK TO batch", &e) ||
-			    conn_exec(c, "RELEASE batch", &e))
-				goto dbfail;
-			continue;
-		}
-		if (ret) {
-			fail_round(s, batch, dberr.msg);
-			goto out;
-		}
-		if (conn_exec(c, "RELEASE batch", &e))
-			goto dbfail;
-		calls++;
-		items += r->nr;
-	}
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto dbfail;
-	if (calls)
-		atomic_fetch_add(&s->accept_commits, 1);
-	atomic_fetch_add(&s->apply_commits, applies);
-	atomic_fetch_add(&s->accept_calls, calls);
-	atomic_fetch_add(&s->accept_items, items);
-	goto out;
-dbfail:
-	fail_round(s, batch, sqlite3_errmsg(c->db));
-out:
-	write_end(s, c);
-	pthread_mutex_unlock(&c->lock);
-}
-
 /* sqlite3_wal_hook(): after every commit, on the committing thread. */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -886,7 +575,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
-static void checkpoint(struct sqlite_store *s)
+void sqlite_store__checkpoint(struct sqlite_store *s)
 {
 	struct conn *c = &s->commit;
 
@@ -903,96 +592,6 @@ static void checkpoint(struct sqlite_store *s)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void *committer_main(void *arg)
-{
-	struct sqlite_store *s = arg;
-	struct accept_req *batch, *r, *next;
-
-	pthread_setname_np(pthread_self(), "herald-commit");
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->head && !s->closing &&
-		       s->wal_pages < CHECKPOINT_PAGES)
-			pthread_cond_wait(&s->wake, &s->lock);
-		if (s->closing)
-			break;
-		if (s->wal_pages >= (s->head ? CHECKPOINT_URGENT_PAGES :
-				     CHECKPOINT_PAGES)) {
-			s->wal_pages = 0;
-			pthread_mutex_unlock(&s->lock);
-			checkpoint(s);
-			pthread_mutex_lock(&s->lock);
-			continue;
-		}
-		if (!s->head)
-			continue;
-		batch = s->head;
-		s->head = NULL;
-		s->tail = &s->head;
-		pthread_mutex_unlock(&s->lock);
-
-		commit_round(s, batch);
-
-		/* Each caller of the round, and no one else, wakes up. */
-		pthread_mutex_lock(&s->lock);
-		for (r = batch; r; r = next) {
-			next = r->next;
-			r->done = 1;
-			pthread_cond_signal(&r->cond);
-		}
-	}
-	for (r = s->head; r; r = next) {
-		next = r->next;
-		r->rc = errbuf_set(r->err, HERALD_EIO,
-				   "the store is shutting down: the %s not stored",
-				   r->ups ? "delivery states were" :
-				   "events were");
-		r->done = 1;
-		pthread_cond_signal(&r->cond);
-	}
-	s->head = NULL;
-	s->tail = &s->head;
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-/*
- * With s->lock held (released on return): queues r for the committer's
- * next round and waits until it is done.
- */
-static int wait_round(struct sqlite_store *s, struct accept_req *r)
-{
-	pthread_cond_init(&r->cond, NULL);
-	s->active++;
-	*s->tail = r;
-	s->tail = &r->next;
-	pthread_cond_signal(&s->wake);
-	while (!r->done)
-		pthread_cond_wait(&r->cond, &s->lock);
-	if (--s->active == 0 && s->closing)
-		pthread_cond_broadcast(&s->done);
-	pthread_mutex_unlock(&s->lock);
-	pthread_cond_destroy(&r->cond);
-	return r->rc;
-}
-
-static int sq_accept(struct store *st, const struct store_item *items,
-		     size_t nr, struct store_accepted *out, struct errbuf *err)
-{
-	struct sqlite_store *s = sq(st);
-	struct accept_req req = { .items = items, .nr = nr, .out = out,
-				  .err = err };
-
-	memset(out, 0, nr * sizeof(*out));
-	pthread_mutex_lock(&s->lock);
-	if (s->closing) {
-		pthread_mutex_unlock(&s->lock);
-		return errbuf_set(err, HERALD_EIO,
-				  "the store is shutting down: the events were not stored");
-	}
-	return wait_round(s, &req);
-}
-
 /* ---- reads ------------------------------------------------------------ */
 
 static int sq_get(struct store *st, int64_t id, struct store_record *out,
@@ -1004,7 +603,7 @@ static int sq_get(struct store *st, int64_t id, struct store_record *out,
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, SQL_GET, err);
+	stmt = conn_stmt(c, sqlite_store__sql_get, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1036,16 +635,7 @@ static int sq_list(struct store *st, const struct store_filter *f,
 
 	*recs = NULL;
 	*nr = 0;
-	strbuf_addstr(&sql, "SELECT " RECORD_COLUMNS RECORD_FROM " WHERE 1");
-	if (f->state >= 0)
-		strbuf_addstr(&sql, " AND n.state = ?");
-	if (f->app)
-		strbuf_addstr(&sql, " AND e.app = ?");
-	if (f->env)
-		strbuf_addstr(&sql, " AND e.env = ?");
-	if (f->before > 0)
-		strbuf_addstr(&sql, " AND n.id < ?");
-	strbuf_addstr(&sql, " ORDER BY n.id DESC LIMIT ?");
+	sqlite_store__list_sql(&sql, f);
 
 	pthread_mutex_lock(&c->lock);
 	if (sqlite3_prepare_v2(c->db, sql.buf, -1, &stmt, NULL) != SQLITE_OK) {
@@ -1099,7 +689,7 @@ static int sq_load_pending(struct store *st, store_record_fn *fn, void *arg,
 
 		n = 0;
 		pthread_mutex_lock(&c->lock);
-		stmt = conn_stmt(c, SQL_PENDING, err);
+		stmt = conn_stmt(c, sqlite_store__sql_pending, err);
 		if (!stmt) {
 			pthread_mutex_unlock(&c->lock);
 			ret = HERALD_EIO;
@@ -1137,10 +727,10 @@ static int sq_recover(struct store *st, size_t *nr, struct errbuf *err)
 
 	*nr = 0;
 	pthread_mutex_lock(&c->lock);
-	ret = write_begin(s, c, err);
+	ret = sqlite_store__write_begin(s, c, err);
 	if (ret)
 		goto out;
-	stmt = conn_stmt(c, SQL_RECOVER, err);
+	stmt = conn_stmt(c, sqlite_store__sql_recover, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1150,9 +740,9 @@ static int sq_recover(struct store *st, size_t *nr, struct errbuf *err)
 	if (!ret)
 		*nr = (size_t)sqlite3_changes(c->db);
 	if (!ret)
-		ret = conn_exec(c, "COMMIT", err);
+		ret = sqlite_store__conn_exec(c, "COMMIT", err);
 out:
-	write_end(s, c);
+	sqlite_store__write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1167,7 +757,7 @@ static int sq_counts(struct store *st, uint64_t counts[STORE_STATE_NR],
 
 	memset(counts, 0, STORE_STATE_NR * sizeof(*counts));
 	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, SQL_COUNTS, err);
+	stmt = conn_stmt(c, sqlite_store__sql_counts, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1195,10 +785,10 @@ static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
 	int ret, rc;
 
 	pthread_mutex_lock(&c->lock);
-	ret = write_begin(s, c, err);
+	ret = sqlite_store__write_begin(s, c, err);
 	if (ret)
 		goto out;
-	stmt = conn_stmt(c, SQL_STATE_OF, err);
+	stmt = conn_stmt(c, sqlite_store__sql_state_of, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1223,7 +813,7 @@ static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
 				 (long long)id, store_state_name(state));
 		goto out;
 	}
-	stmt = conn_stmt(c, SQL_REQUEUE, err);
+	stmt = conn_stmt(c, sqlite_store__sql_requeue, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1232,9 +822,9 @@ static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
 	sqlite3_bind_double(stmt, 2, store_now());
 	ret = stmt_run(c, stmt, err);
 	if (!ret)
-		ret = conn_exec(c, "COMMIT", err);
+		ret = sqlite_store__conn_exec(c, "COMMIT", err);
 out:
-	write_end(s, c);
+	sqlite_store__write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1249,28 +839,28 @@ static int sq_ping(struct store *st, struct errbuf *err)
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		ret = errbuf_set(err, HERALD_EIO, "database %s is not writable: %s",
 				 sq(st)->path, sqlite3_errmsg(c->db));
-	write_end(sq(st), c);
+	sqlite_store__write_end(sq(st), c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
 
 /* ---- engine updates --------------------------------------------------- */
 
-static int apply_one(struct conn *c, const struct store_update *u,
-		     struct errbuf *err)
+int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
+			    struct errbuf *err)
 {
 	sqlite3_stmt *stmt = NULL;
 
 	switch (u->kind) {
 	case STORE_UP_SENDING:
-		stmt = conn_stmt(c, SQL_UP_SENDING, err);
+		stmt = conn_stmt(c, sqlite_store__sql_up_sending, err);
 		if (!stmt)
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_double(stmt, 2, u->at);
 		break;
 	case STORE_UP_DELIVERED:
-		stmt = conn_stmt(c, SQL_UP_DELIVERED, err);
+		stmt = conn_stmt(c, sqlite_store__sql_up_delivered, err);
 		if (!stmt)
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
@@ -1282,7 +872,7 @@ static int apply_one(struct conn *c, const struct store_update *u,
 		break;
 	case STORE_UP_RETRYING:
 	case STORE_UP_FAILED:
-		stmt = conn_stmt(c, SQL_UP_PROBLEM, err);
+		stmt = conn_stmt(c, sqlite_store__sql_up_problem, err);
 		if (!stmt)
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
@@ -1297,7 +887,7 @@ static int apply_one(struct conn *c, const struct store_update *u,
 		bind_int_or_null(stmt, 8, u->http_status);
 		break;
 	case STORE_UP_ATTEMPT:
-		stmt = conn_stmt(c, SQL_UP_ATTEMPT, err);
+		stmt = conn_stmt(c, sqlite_store__sql_up_attempt, err);
 		if (!stmt)
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
@@ -1309,7 +899,7 @@ static int apply_one(struct conn *c, const struct store_update *u,
 		sqlite3_bind_int64(stmt, 7, u->duration_ms);
 		break;
 	case STORE_UP_STORY:
-		stmt = conn_stmt(c, SQL_UP_STORY, err);
+		stmt = conn_stmt(c, sqlite_store__sql_up_story, err);
 		if (!stmt)
 			return HERALD_EIO;
 		bind_str(stmt, 1, u->correlation_key);
@@ -1319,6 +909,9 @@ static int apply_one(struct conn *c, const struct store_update *u,
 		bind_str(stmt, 5, u->message_id);
 		bind_int_or_null(stmt, 6, u->id);
 		sqlite3_bind_double(stmt, 7, u->at);
+		sqlite3_bind_double(stmt, 8, u->event_at);
+		sqlite3_bind_int(stmt, 9, u->rank);
+		bind_str(stmt, 10, u->body_hash);
 		break;
 	}
 	if (!stmt)
@@ -1328,51 +921,28 @@ static int apply_one(struct conn *c, const struct store_update *u,
 }
 
 /* store_apply() in a transaction of its own, on the engine's connection. */
-static int apply_alone(struct sqlite_store *s, const struct store_update *ups,
-		       size_t nr, struct errbuf *err)
+int sqlite_store__apply_alone(struct sqlite_store *s,
+			      const struct store_update *ups, size_t nr,
+			      struct errbuf *err)
 {
 	struct conn *c = &s->engine;
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = write_begin(s, c, err);
+	ret = sqlite_store__write_begin(s, c, err);
 	for (size_t i = 0; !ret && i < nr; i++) {
-		ret = apply_one(c, &ups[i], err);
+		ret = sqlite_store__apply_one(c, &ups[i], err);
 		if (ret)
 			errbuf_prefix(err, "update %zu of notification %lld", i,
 				      (long long)ups[i].id);
 	}
 	if (!ret)
-		ret = conn_exec(c, "COMMIT", err);
+		ret = sqlite_store__conn_exec(c, "COMMIT", err);
 	if (!ret)
 		atomic_fetch_add(&s->apply_commits, 1);
-	write_end(s, c);
+	sqlite_store__write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
-}
-
-/*
- * The updates join the committer's next round: one transaction, and one
- * write of the pages that accepts and updates share (the newest rows of
- * notifications and their indexes), instead of two. Alone when the
- * committer is not there (starting, closing).
- */
-static int sq_apply(struct store *st, const struct store_update *ups,
-		    size_t nr, struct errbuf *err)
-{
-	struct sqlite_store *s = sq(st);
-	struct accept_req req;
-
-	memset(&req, 0, sizeof(req));
-	req.ups = ups;
-	req.ups_nr = nr;
-	req.err = err;
-	pthread_mutex_lock(&s->lock);
-	if (!s->committer_started || s->closing || !nr) {
-		pthread_mutex_unlock(&s->lock);
-		return apply_alone(s, ups, nr, err);
-	}
-	return wait_round(s, &req);
 }
 
 /* ---- stories and resolutions ----------------------------------------- */
@@ -1386,7 +956,7 @@ static int sq_story_get(struct store *st, const char *correlation_key,
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, SQL_STORY_GET, err);
+	stmt = conn_stmt(c, sqlite_store__sql_story_get, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1400,6 +970,9 @@ static int sq_story_get(struct store *st, const char *correlation_key,
 		out->message_id = col_str(stmt, 3);
 		out->first_notification_id = sqlite3_column_int64(stmt, 4);
 		out->updated_at = sqlite3_column_double(stmt, 5);
+		out->event_at = sqlite3_column_double(stmt, 6);
+		out->rank = sqlite3_column_int(stmt, 7);
+		out->body_hash = col_str(stmt, 8);
 	} else if (rc == SQLITE_DONE) {
 		ret = errbuf_set(err, HERALD_ENOENT, "no story for this correlation key");
 	} else {
@@ -1421,7 +994,7 @@ static int sq_resolution_get(struct store *st, const char *provider,
 	int ret = 0, rc;
 
 	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, SQL_RESOLUTION_GET, err);
+	stmt = conn_stmt(c, sqlite_store__sql_resolution_get, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1456,7 +1029,7 @@ static int sq_resolution_put(struct store *st, const char *provider,
 
 	pthread_mutex_lock(&c->lock);
 	pthread_mutex_lock(&sq(st)->wlock);
-	stmt = conn_stmt(c, SQL_RESOLUTION_PUT, err);
+	stmt = conn_stmt(c, sqlite_store__sql_resolution_put, err);
 	if (!stmt) {
 		ret = HERALD_EIO;
 		goto out;
@@ -1467,7 +1040,7 @@ static int sq_resolution_put(struct store *st, const char *provider,
 	sqlite3_bind_double(stmt, 4, expires_at);
 	ret = stmt_run(c, stmt, err);
 out:
-	write_end(sq(st), c);
+	sqlite_store__write_end(sq(st), c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -1494,28 +1067,12 @@ static int sq_test_limit_pages(struct store *st, long pages,
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %ld",
 		 pages > 0 ? pages : DEFAULT_MAX_PAGES);
 	pthread_mutex_lock(&c->lock);
-	ret = conn_exec(c, sql, err);
+	ret = sqlite_store__conn_exec(c, sql, err);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
 
-static void sq_shutdown(struct store *st)
-{
-	struct sqlite_store *s = sq(st);
-
-	pthread_mutex_lock(&s->shutdown_lock);
-	pthread_mutex_lock(&s->lock);
-	s->closing = 1;
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->lock);
-	if (s->committer_started) {
-		pthread_join(s->committer, NULL);
-		s->committer_started = 0;
-	}
-	pthread_mutex_unlock(&s->shutdown_lock);
-}
-
-static void sq_free(struct sqlite_store *s)
+void sqlite_store__free(struct sqlite_store *s)
 {
 	conn_close(&s->api);
 	conn_close(&s->engine);
@@ -1529,23 +1086,11 @@ static void sq_free(struct sqlite_store *s)
 	free(s);
 }
 
-static void sq_close(struct store *st)
-{
-	struct sqlite_store *s = sq(st);
-
-	sq_shutdown(st);
-	pthread_mutex_lock(&s->lock);
-	while (s->active)
-		pthread_cond_wait(&s->done, &s->lock);
-	pthread_mutex_unlock(&s->lock);
-	sq_free(s);
-}
-
 static const struct store_ops sqlite_ops = {
 	.name = "sqlite",
-	.shutdown = sq_shutdown,
-	.close = sq_close,
-	.accept = sq_accept,
+	.shutdown = sqlite_store__shutdown,
+	.close = sqlite_store__close,
+	.accept = sqlite_store__accept,
 	.get = sq_get,
 	.list = sq_list,
 	.load_pending = sq_load_pending,
@@ -1553,7 +1098,7 @@ static const struct store_ops sqlite_ops = {
 	.counts = sq_counts,
 	.requeue = sq_requeue,
 	.ping = sq_ping,
-	.apply = sq_apply,
+	.apply = sqlite_store__apply,
 	.story_get = sq_story_get,
 	.resolution_get = sq_resolution_get,
 	.resolution_put = sq_resolution_put,
@@ -1603,7 +1148,8 @@ int store_sqlite_open(struct store **out, const char *path,
 	sqlite3_wal_hook(s->commit.db, on_wal_commit, s);
 	sqlite3_wal_hook(s->engine.db, on_wal_commit, s);
 	sqlite3_wal_hook(s->api.db, on_wal_commit, s);
-	if (pthread_create(&s->committer, NULL, committer_main, s)) {
+	if (pthread_create(&s->committer, NULL,
+			   sqlite_store__committer_main, s)) {
 		ret = errbuf_set(err, HERALD_EIO,
 				 "database %s: cannot start the committer thread",
 				 path);
@@ -1613,6 +1159,6 @@ int store_sqlite_open(struct store **out, const char *path,
 	*out = &s->base;
 	return 0;
 fail:
-	sq_free(s);
+	sqlite_store__free(s);
 	return ret;
 }

@@ -7,15 +7,17 @@
  * `herald check --send-test`.
  */
 #include "delivery/provider.h"
+#include "lib/utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "core/pace.h"
+#include "lib/clock.h"
 
 #define CACHE_MAX 4096
 #define BACKOFF_BASE_S 1.0
@@ -68,31 +70,6 @@ void delivery_result_clear(struct delivery_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The length of the valid UTF-8 character at s (n bytes left), or 0. */
-static size_t utf8_char_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xC2 || s[0] > 0xF4)
-		return 0;
-	len = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	cp = s[0] & (0x7F >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
 /*
  * Rewrites s in place: invalid UTF-8 bytes become '?', control characters
  * a space, and an incomplete character at the end (from truncation) goes.
@@ -103,7 +80,7 @@ static void clean_text(char *s)
 	size_t n = strlen(s);
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_char_len(p + i, n - i);
+		size_t len = utf8_char_len(s + i, n - i);
 
 		if (!len) {
 			/* A cut character at the very end: drop it. */
@@ -381,51 +358,14 @@ void provider_nonce(const char *identity, char out[26])
 	snprintf(out, 26, "h%016llx%08llx", a, b & 0xffffffffULL);
 }
 
-static _Thread_local unsigned long long rng_state;
-
-static double random_unit(void)
-{
-	unsigned long long x;
-
-	if (!rng_state) {
-		if (getrandom(&rng_state, sizeof(rng_state), GRND_NONBLOCK) !=
-		    (ssize_t)sizeof(rng_state)) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			rng_state = (unsigned long long)ts.tv_nsec ^
-				((unsigned long long)ts.tv_sec << 20) ^
-				((unsigned long long)getpid() << 40);
-		}
-		rng_state |= 1;
-	}
-	x = rng_state;	/* xorshift64* */
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
+/* random_unit()'s state, for the thread's backoffs (0: not seeded yet). */
+static _Thread_local uint64_t rng_state;
 
 double provider_backoff(int attempt, double base_s, double cap_s)
 {
-	double ceiling = base_s;
-
-	if (attempt < 1)
-		attempt = 1;
-	for (int i = 1; i < attempt && ceiling < cap_s; i++)
-		ceiling *= 2;
-	if (ceiling > cap_s)
-		ceiling = cap_s;
-	return ceiling * random_unit();
-}
-
-double monotonic_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (!rng_state)
+		rng_state = random_seed();
+	return pace_backoff(attempt, base_s, cap_s, random_unit(&rng_state));
 }
 
 static void sleep_s(double s)

@@ -20,6 +20,7 @@
 #include "lib/errbuf.h"
 #include "delivery/http_client.h"
 #include "core/route.h"
+#include "lib/clock.h"	/* deadlines are monotonic_now() times */
 #include "lib/strbuf.h"
 
 enum delivery_outcome {
@@ -183,7 +184,7 @@ void provider_nonce(const char *identity, char out[26]);
 /*
  * Synchronous delivery of one rendered body to d, with retries: retryable
  * failures back off exponentially with full jitter (1 s base), honouring
- * the platform's retry-after, until deadline (a CLOCK_MONOTONIC time in
+ * the platform's retry-after, until deadline (a monotonic_now() time in
  * seconds). edit_message_id, when set, edits that message in
  * edit_channel_id instead of posting. *attempts counts the tries.
  */
@@ -199,10 +200,10 @@ int provider_deliver(struct provider *p, struct http_client *c,
 		     const char *edit_message_id, double deadline,
 		     struct delivery_result *out, int *attempts);
 
-/* Backoff for attempt n (1-based): full jitter over min(cap, base*2^(n-1)). */
+/*
+ * Backoff for attempt n (1-based): pace_backoff(), full jitter over
+ * min(cap, base*2^(n-1)), with the calling thread's random numbers.
+ */
 double provider_backoff(int attempt, double base_s, double cap_s);
-
-/* CLOCK_MONOTONIC in seconds. */
-double monotonic_now(void);
 
 #endif

@@ -180,10 +180,14 @@ static int json_request(const struct provider *p, const char *method,
 	char *text;
 
 	strbuf_grow(&body, 2048);
-	if (json_out(&body, args, 0) < 0) {
+	if (json_out(&body, args, 0) < 0) {	/* also when body overflowed */
+		const char *why = strbuf_overflowed(&body) ?
+				  "is too large to send" :
+				  "cannot be encoded as JSON";
+
 		strbuf_release(&body);
-		return errbuf_set(err, HERALD_EINVAL, "%s: the message cannot be "
-				  "encoded as JSON", method);
+		return errbuf_set(err, HERALD_EINVAL, "%s: the message %s", method,
+				  why);
 	}
 	method_url(p, method, &url);
 	http_request_init(req, "POST", url.buf);

@@ -10,6 +10,7 @@
 #include "inputs/event_json.h"
 #include "core/route.h"
 #include "lib/text.h"
+#include "lib/utf8.h"
 #include "lib/strbuf.h"
 
 #include <stdarg.h>
@@ -143,6 +144,14 @@ static int is_http_url(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+int event_url_valid(const char *s, size_t len)
+{
+	unsigned cp;
+
+	return len <= EVENT_URL_MAX && is_http_url(s, len) &&
+	       control_offset(s, len, &cp) == len;
 }
 
 /*
@@ -385,19 +394,20 @@ static void check_required(struct sink *sk, const struct event *ev,
  * The syntax of an explicit destination, for either platform; whether it
  * suits the configured one is routing's question.
  */
-static void check_channel(struct sink *sk, const char *channel)
+static void check_channel(struct sink *sk, const char *field,
+			  const char *channel)
 {
 	struct destination d;
 	struct errbuf err;
 
 	if (destination_parse(&d, channel, PROVIDER_LOG, &err))
-		problem(sk, "/channel", "%s", err.msg);
+		problem(sk, field, "%s", err.msg);
 	destination_release(&d);
 }
 
 static int from_json(struct event *ev, const json_t *obj, struct sink *sk)
 {
-	const json_t *alert;
+	const json_t *alert, *edit_only;
 	size_t before = sk->nr;
 	int type_ok;
 	int bad_app, bad_env, bad_title, bad_desc, bad_alert = 0, bad_name = 0;
@@ -429,10 +439,19 @@ static int from_json(struct event *ev, const json_t *obj, struct sink *sk)
 			      &ev->description);
 	if (!get_string(sk, obj, "channel", "/channel", FIELD_LINE,
 			&ev->channel) && ev->channel)
-		check_channel(sk, ev->channel);
+		check_channel(sk, "/channel", ev->channel);
+	if (!get_string(sk, obj, "owner_im", "/owner_im", FIELD_LINE,
+			&ev->owner_im) && ev->owner_im)
+		check_channel(sk, "/owner_im", ev->owner_im);
 	get_string(sk, obj, "id", "/id", FIELD_ID, &ev->id);
 	get_string(sk, obj, "correlation", "/correlation", FIELD_CORRELATION,
 		   &ev->correlation);
+	edit_only = json_object_get(obj, "edit_only");
+	if (edit_only && !json_is_null(edit_only) && !json_is_boolean(edit_only))
+		problem(sk, "/edit_only", "expected true or false, got %s",
+			json_type_word(edit_only));
+	else
+		ev->edit_only = json_is_true(edit_only);
 
 	alert = json_object_get(obj, "alert");
 	if (alert && !json_is_null(alert) && !json_is_object(alert)) {

@@ -35,4 +35,10 @@ int event_parse_many(const char *text, size_t len, size_t max_events,
 		     struct event **events, size_t *nr,
 		     struct errlist *problems);
 
+/*
+ * Whether s is a URL the event format takes: http(s) with a host, at most
+ * EVENT_URL_MAX bytes, no white space or control characters.
+ */
+int event_url_valid(const char *s, size_t len);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/text.h"
+#include "lib/utf8.h"
 
 static int out_string(struct strbuf *out, const char *s, size_t len,
 		      int flags)
@@ -85,5 +86,5 @@ int json_out(struct strbuf *out, const json_t *j, int flags)
 		strbuf_addstr(out, "null");
 		break;
 	}
-	return ret ? -1 : 0;
+	return ret || strbuf_overflowed(out) ? -1 : 0;
 }

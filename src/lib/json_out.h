@@ -16,7 +16,8 @@
 
 /*
  * Appends j (any JSON value) to out. Returns 0, or -1 when a string is
- * not valid UTF-8 (out then holds a part). out's cap must leave room.
+ * not valid UTF-8 or out went over its cap (strbuf_overflowed(), also
+ * when it had before the call): out then holds a part, never to be sent.
  */
 int json_out(struct strbuf *out, const json_t *j, int flags);
 

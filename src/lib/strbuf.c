@@ -59,6 +59,7 @@ void strbuf_init(struct strbuf *sb, size_t max)
 	sb->len = 0;
 	sb->alloc = 0;
 	sb->max = max ? max : STRBUF_DEFAULT_MAX;
+	sb->overflowed = 0;
 }
 
 void strbuf_release(struct strbuf *sb)
@@ -83,11 +84,16 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 	return ret;
 }
 
+int strbuf_overflowed(const struct strbuf *sb)
+{
+	return sb->overflowed;
+}
+
 static int grow(struct strbuf *sb, size_t extra)
 {
 	size_t want;
 
-	if (extra > sb->max || sb->len > sb->max - extra)
+	if (sb->overflowed || extra > sb->max || sb->len > sb->max - extra)
 		return -1;
 	want = sb->len + extra + 1;
 	if (want <= sb->alloc)
@@ -111,9 +117,19 @@ int strbuf_grow(struct strbuf *sb, size_t extra)
 	return grow(sb, extra);
 }
 
+/* Room for an add of extra bytes; marks sb when there is none. */
+static int grow_for_add(struct strbuf *sb, size_t extra)
+{
+	if (grow(sb, extra) < 0) {
+		sb->overflowed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 int strbuf_add(struct strbuf *sb, const void *data, size_t len)
 {
-	if (grow(sb, len) < 0)
+	if (grow_for_add(sb, len) < 0)
 		return -1;
 	if (len)
 		memcpy(sb->buf + sb->len, data, len);
@@ -137,10 +153,13 @@ int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	va_list cp;
 	int n;
 
+	if (sb->overflowed)
+		return -1;
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
-	if (n < 0 || grow(sb, (size_t)n) < 0)
+	/* n < 0: more than INT_MAX bytes, or unprintable: a failed add. */
+	if (grow_for_add(sb, n < 0 ? SIZE_MAX : (size_t)n) < 0)
 		return -1;
 	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
 	sb->len += (size_t)n;
@@ -160,6 +179,8 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 
 void strbuf_setlen(struct strbuf *sb, size_t len)
 {
+	if (len <= sb->len)
+		sb->overflowed = 0;
 	if (len >= sb->len)
 		return;
 	sb->len = len;
@@ -169,10 +190,12 @@ void strbuf_setlen(struct strbuf *sb, size_t len)
 void strbuf_trim(struct strbuf *sb)
 {
 	struct strview v = strview_trim((struct strview){ sb->buf, sb->len });
+	int overflowed = sb->overflowed;
 
 	if (v.ptr != sb->buf)
 		memmove(sb->buf, v.ptr, v.len);
 	strbuf_setlen(sb, v.len);
+	sb->overflowed = overflowed;
 }
 
 struct strview strview_trim(struct strview v)

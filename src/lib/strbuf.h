@@ -3,9 +3,17 @@
  *
  * Modelled on git's strbuf and curl's dynbuf. A strbuf owns its memory;
  * strbuf_release() frees it, strbuf_detach() hands it to the caller, who then
- * frees it with free(). Every add function returns 0, or -1 when the result
- * would exceed the cap (the buffer is then left unchanged). Running out of
- * memory aborts.
+ * frees it with free(). Running out of memory aborts.
+ *
+ * Every add function returns 0, or -1 when the result would exceed the cap.
+ * Overflow is sticky: the add that would pass the cap adds nothing and marks
+ * the buffer, and every later add is a no-op that returns -1 too. So the
+ * buffer always holds whole adds, in order, up to the first one that did
+ * not fit, and a caller that builds something in many adds checks once,
+ * with strbuf_overflowed(), before it uses or sends the result (a truncated
+ * request body must never go out). strbuf_init(), strbuf_release(),
+ * strbuf_detach(), strbuf_reset() and strbuf_setlen() clear the mark;
+ * strbuf_grow() and strbuf_trim() leave it as it is.
  */
 #ifndef HERALD_STRBUF_H
 #define HERALD_STRBUF_H
@@ -21,10 +29,11 @@ struct strbuf {
 	size_t len;
 	size_t alloc;
 	size_t max;	/* hard cap on len */
+	int overflowed;	/* see strbuf_overflowed() */
 };
 
 extern char strbuf_slopbuf[];
-#define STRBUF_INIT { strbuf_slopbuf, 0, 0, STRBUF_DEFAULT_MAX }
+#define STRBUF_INIT { strbuf_slopbuf, 0, 0, STRBUF_DEFAULT_MAX, 0 }
 
 /* A string view: bytes that belong to someone else, not NUL-terminated. */
 struct strview {
@@ -36,11 +45,25 @@ struct strview {
 
 void strbuf_init(struct strbuf *sb, size_t max);
 void strbuf_release(struct strbuf *sb);
+/* Empties sb (keeping its memory) and clears the overflow mark. */
 void strbuf_reset(struct strbuf *sb);
-/* Returns the buffer (caller frees) and resets sb; *len may be NULL. */
+/*
+ * Returns the buffer (caller frees) and resets sb, mark cleared; *len may
+ * be NULL. Check strbuf_overflowed() first: the text may be cut short.
+ */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 
-/* Makes room for extra more bytes at once; -1 when that is over the cap. */
+/*
+ * Whether an add went over the cap since the buffer was last initialised,
+ * reset or cut back: then sb holds only the adds before that one, and every
+ * add since did nothing.
+ */
+int strbuf_overflowed(const struct strbuf *sb);
+
+/*
+ * Makes room for extra more bytes at once; -1 when that is over the cap or
+ * sb has overflowed. Only a reservation: it never marks sb.
+ */
 int strbuf_grow(struct strbuf *sb, size_t extra);
 int strbuf_add(struct strbuf *sb, const void *data, size_t len);
 int strbuf_addstr(struct strbuf *sb, const char *s);
@@ -49,9 +72,13 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
-/* Shortens to len bytes (no-op when already shorter). */
+/*
+ * Shortens to len bytes (no-op when already shorter). With len <= sb->len
+ * it also clears the overflow mark: what is left is what the caller wrote
+ * and chose to keep, e.g. the buffer before an item that did not fit.
+ */
 void strbuf_setlen(struct strbuf *sb, size_t len);
-/* Removes leading and trailing ASCII white space. */
+/* Removes leading and trailing ASCII white space; keeps the overflow mark. */
 void strbuf_trim(struct strbuf *sb);
 
 /* Trims ASCII white space off both ends of a view. */

@@ -1,9 +1,9 @@
 /*
- * text: the untrusted-text toolkit of the renderers. Validates and cleans
- * UTF-8, measures it the way Slack and Discord count (UTF-16 units), cuts it
- * at character boundaries, and escapes it for Slack mrkdwn and Discord
- * markdown so that no text of an event can ping anyone, fake a link or
- * break out of the markup around it.
+ * text: the untrusted-text toolkit of the renderers. Cleans UTF-8 (with
+ * the decoder of utf8.c), measures it the way Slack and Discord count
+ * (UTF-16 units), cuts it at character boundaries, and escapes it for Slack
+ * mrkdwn and Discord markdown so that no text of an event can ping anyone,
+ * fake a link or break out of the markup around it.
  *
  * Escaping and cutting are done in that order with a retry (text_add_fit):
  * the clean source is cut to a budget, escaped, and when the escaped form
@@ -15,83 +15,10 @@
 #include <strings.h>
 
 #include "lib/text.h"
+#include "lib/utf8.h"
 
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
 #define DIVIDES "\xe2\x88\xa3"		/* U+2223, stands in for "|" */
-
-/*
- * Decodes the character at s (len > 0). Returns its length in bytes, or 0
- * when it is invalid, with *bad the length of the maximal invalid
- * subsequence (at least 1) to replace by one U+FFFD.
- */
-static size_t decode(const unsigned char *s, size_t len, uint32_t *cp,
-		     size_t *bad)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;	/* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;	/* > U+10FFFF */
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t i = 1; i <= need; i++) {
-		if (i >= len || s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		v = v << 6 | (s[i] & 0x3f);
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*cp = v;
-	return need + 1;
-}
-
-size_t utf8_valid_prefix(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n, bad;
-	uint32_t cp;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = decode(p + i, len - i, &cp, &bad);
-		if (!n)
-			return i;
-		i += n;
-	}
-	return len;
-}
-
-int utf8_valid(const char *s, size_t len)
-{
-	return utf8_valid_prefix(s, len) == len;
-}
 
 void text_add_quoted(struct strbuf *out, const char *s, size_t len,
 		     size_t max)
@@ -162,7 +89,8 @@ void text_add_json_string(struct strbuf *out, const char *s, size_t len,
 			i++;
 		} else {
 			uint32_t cp, units[2];
-			size_t bad, n = decode(p + i, len - i, &cp, &bad), k = 1;
+			size_t bad, n = utf8_decode(s + i, len - i, &cp, &bad),
+			       k = 1;
 
 			if (!n) {	/* not valid UTF-8: as it is */
 				strbuf_add(out, s + i, bad);
@@ -218,8 +146,8 @@ void text_add_clean(struct strbuf *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = p[i] < 0x80 ? (cp = p[i], 1) : decode(p + i, len - i, &cp,
-							  &bad);
+		n = p[i] < 0x80 ? (cp = p[i], 1) : utf8_decode(s + i, len - i,
+							       &cp, &bad);
 		if (n && cp != 0x7f && (cp >= 0xa0 || (cp >= 0x20 && cp < 0x7f) ||
 					cp == '\n' || cp == '\t')) {
 			i += n;

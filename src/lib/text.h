@@ -1,6 +1,7 @@
 /*
- * text: UTF-8 validation, truncation at character boundaries, and escaping
- * of untrusted text for Slack mrkdwn and Discord markdown. Pure.
+ * text: cleaning UTF-8 (decoded with lib/utf8.h), truncation at character
+ * boundaries, and escaping of untrusted text for Slack mrkdwn and Discord
+ * markdown. Pure.
  *
  * Lengths are measured the way the platforms count: in UTF-16 code units
  * (a character outside the BMP counts two), which is never less than the
@@ -16,17 +17,13 @@
 #include <stddef.h>
 
 #include "lib/strbuf.h"
+#include "lib/utf8.h"	/* utf8_valid(), for checking what these produce */
 
 /* "…", U+2026: one unit, three bytes. */
 #define TEXT_ELLIPSIS "\xe2\x80\xa6"
 /* U+200B ZERO WIDTH SPACE, put after "@" to break "@everyone" & co. */
 #define TEXT_ZWSP "\xe2\x80\x8b"
 
-/* Whether s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-int utf8_valid(const char *s, size_t len);
-/* The length of the longest valid UTF-8 prefix of s[0..len): the offset of
- * the first bad byte, or len when all of it is valid. */
-size_t utf8_valid_prefix(const char *s, size_t len);
 /*
  * Appends s[0..len) in double quotes for an error message: '"' and '\'
  * escaped, control bytes (and every byte >= 0x80 unless the shown part is

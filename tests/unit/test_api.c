@@ -2,7 +2,8 @@
  * Unit tests for the HTTP API: the handlers called with hand-built
  * requests against a real SQLite store in a temporary directory (wrapped
  * in an ops table that can be told to fail), then the same handlers behind
- * httpd on a loopback socket, spoken to by a raw HTTP/1.1 client.
+ * httpd on a loopback socket, spoken to by a raw HTTP/1.1 client; and the
+ * table of endpoints against docs/api.md.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,7 +32,7 @@
 #include "daemon/httpd.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
-#include "daemon/store.h"
+#include "daemon/store_internal.h"
 
 /* ---- a store that can be told to fail ---------------------------------- */
 
@@ -1259,9 +1260,90 @@ static void test_listen_errors(void **state)
 	}
 }
 
+/* The project root, for docs/api.md: argv[1], else $HERALD_SRC, else ".". */
+static const char *root = ".";
+
+/* The line after the one at p, or NULL after the last. */
+static const char *next_line(const char *p)
+{
+	p = strchr(p, '\n');
+	return p ? p + 1 : NULL;
+}
+
+/* 1 when a "## " heading of text names "METHOD pattern". */
+static int doc_heading(const char *text, const char *method,
+		       const char *pattern)
+{
+	char want[256];
+	size_t n;
+
+	n = (size_t)snprintf(want, sizeof(want), "%s %s", method, pattern);
+	for (const char *p = text; p; p = next_line(p)) {
+		size_t len = strcspn(p, "\n");
+		const char *at;
+
+		if (strncmp(p, "## ", 3))
+			continue;
+		at = memmem(p, len, want, n);
+		if (at && (at + n == p + len || at[n] == ','))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * docs/api.md lists the endpoints of api_endpoints[] in its table, each
+ * with a section, and no others.
+ */
+static void test_documented(void **state)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	size_t rows = 0;
+	FILE *f;
+	char buf[4096];
+	size_t n;
+
+	strbuf_addf(&path, "%s/docs/api.md", root);
+	f = fopen(path.buf, "r");
+	if (!f)
+		fail_msg("cannot read %s", path.buf);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&text, buf, n);
+	fclose(f);
+
+	for (size_t i = 0; i < api_endpoints_nr; i++) {
+		const struct api_endpoint *e = &api_endpoints[i];
+
+		if (!doc_heading(text.buf, e->method, e->pattern))
+			fail_msg("docs/api.md has no section \"## %s %s\"",
+				 e->method, e->pattern);
+	}
+	/* The table: "| METHOD | `pattern` | what it does |". */
+	for (const char *p = text.buf; p; p = next_line(p)) {
+		char method[16], pattern[128];
+		size_t i;
+
+		if (sscanf(p, "| %15[A-Z] | `%127[^`]` |", method, pattern) != 2)
+			continue;
+		rows++;
+		for (i = 0; i < api_endpoints_nr; i++)
+			if (!strcmp(api_endpoints[i].method, method) &&
+			    !strcmp(api_endpoints[i].pattern, pattern))
+				break;
+		if (i == api_endpoints_nr)
+			fail_msg("docs/api.md lists %s %s, which api_endpoints[] "
+				 "does not have", method, pattern);
+	}
+	if (rows != api_endpoints_nr)
+		fail_msg("docs/api.md lists %zu endpoints, api_endpoints[] has "
+			 "%zu", rows, api_endpoints_nr);
+	strbuf_release(&path);
+	strbuf_release(&text);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_probes),
@@ -1282,7 +1364,12 @@ int main(void)
 		T(test_socket),
 		T(test_socket_chunked_too_large),
 		T(test_listen_errors),
+		cmocka_unit_test(test_documented),
 	};
 
+	if (argc > 1)
+		root = argv[1];
+	else if (getenv("HERALD_SRC"))
+		root = getenv("HERALD_SRC");
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

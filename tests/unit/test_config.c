@@ -1,8 +1,11 @@
 /*
  * Unit tests for config: every variable's defaults, accepted forms and
  * problems, the channel mapping syntax, token files and redaction, through
- * a fake config_source (a table of variables and a table of files).
+ * a fake config_source (a table of variables and a table of files); and
+ * the table of variables against docs/configuration.md, found under the
+ * project root (argv[1], else $HERALD_SRC, else ".").
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +16,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "core/config.h"
 
 #define SECRET "xoxb-1234-SECRETSECRET"
+
+static const char *root = ".";
 
 struct fake_file {
 	const char *path;
@@ -1034,7 +1041,167 @@ static void test_process_source(void **state)
 						 "HERALD_TEST_CONFIG_VAR"));
 }
 
-int main(void)
+/* Every row is complete, and its default is a value it accepts. */
+static void test_table(void **state)
+{
+	struct errlist problems = ERRLIST_INIT;
+	struct config init, cfg;
+
+	config_init(&init);
+	for (size_t i = 0; i < config_vars_nr; i++) {
+		const struct config_var *var = &config_vars[i];
+		const char *env[] = { var->name, var->def, NULL };
+		json_t *want, *got;
+
+		if (strncmp(var->name, "NOTIFICATIONS_", 14) &&
+		    strncmp(var->name, "HERALD_", 7))
+			fail_msg("%s: not a NOTIFICATIONS_ or HERALD_ name",
+				 var->name);
+		if (!var->help || !*var->help)
+			fail_msg("%s has no help text", var->name);
+		assert_ptr_equal(config_var_find(var->name), var);
+		assert_true(var->min <= var->max);
+		assert_true(var->type != CONFIG_CHOICE || var->choices);
+		if (var->line && !var->label &&
+		    (!i || config_vars[i - 1].line != var->line))
+			fail_msg("%s starts line %u without a label",
+				 var->name, var->line);
+		if (!var->def)
+			continue;
+		if (load(&cfg, &problems, env, NULL) || problems.nr)
+			fail_msg("%s: the default \"%s\" is refused: %s",
+				 var->name, var->def, problems.items[0]);
+		want = config_var_json(var, &init);
+		got = config_var_json(var, &cfg);
+		if (!json_equal(want, got))
+			fail_msg("%s: config_init() and loading \"%s\" differ",
+				 var->name, var->def);
+		json_decref(want);
+		json_decref(got);
+		config_release(&cfg);
+	}
+	assert_null(config_var_find("HERALD_NOPE"));
+	config_release(&init);
+	errlist_release(&problems);
+}
+
+/* The line after the one at p, or NULL after the last. */
+static const char *next_line(const char *p)
+{
+	p = strchr(p, '\n');
+	return p ? p + 1 : NULL;
+}
+
+/* The line of text starting with prefix (to free), or NULL. */
+static char *doc_line(const char *text, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	for (const char *p = text; p; p = next_line(p))
+		if (!strncmp(p, prefix, len))
+			return strndup(p, strcspn(p, "\n"));
+	return NULL;
+}
+
+/* 1 when some "### " heading of text names `name`. */
+static int doc_heading(const char *text, const char *name)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "`%s`", name);
+	for (const char *p = text; p; p = next_line(p)) {
+		size_t len = strcspn(p, "\n");
+
+		if (!strncmp(p, "### ", 4) && memmem(p, len, want, strlen(want)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * name has a section and a row in the summary table of the documentation,
+ * and that row's default is def (when there is one).
+ */
+static void check_documented(const char *text, const char *name,
+			     const char *def)
+{
+	char prefix[128], want[256];
+	char *row;
+
+	if (!doc_heading(text, name))
+		fail_msg("docs/configuration.md has no section (### `%s`)",
+			 name);
+	snprintf(prefix, sizeof(prefix), "| `%s` | ", name);
+	row = doc_line(text, prefix);
+	if (!row)
+		fail_msg("docs/configuration.md: the summary table has no row "
+			 "for %s", name);
+	snprintf(want, sizeof(want), "`%s` |", def ? def : "");
+	if (def && strncmp(row + strlen(prefix), want, strlen(want)))
+		fail_msg("docs/configuration.md: the default of %s is `%s`, "
+			 "the summary says: %s", name, def, row);
+	free(row);
+}
+
+/* The table and docs/configuration.md name the same variables. */
+static void test_documented(void **state)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	struct errbuf err;
+	size_t found = 0;
+
+	strbuf_init(&text, 1024u * 1024);
+	strbuf_addf(&path, "%s/docs/configuration.md", root);
+	if (config_source_process.read_file(NULL, path.buf, &text, &err) < 0)
+		fail_msg("%s", err.msg);
+
+	for (size_t i = 0; i < config_vars_nr; i++) {
+		const struct config_var *var = &config_vars[i];
+		char file_var[128];
+
+		check_documented(text.buf, var->name, var->def);
+		if (!config_var_has_file(var))
+			continue;
+		snprintf(file_var, sizeof(file_var), "%s_FILE", var->name);
+		check_documented(text.buf, file_var, NULL);
+	}
+
+	for (const char *p = text.buf; *p; p++) {
+		const char *start = p;
+		char name[128];
+		size_t len;
+		const struct config_var *var;
+
+		if (strncmp(p, "NOTIFICATIONS_", 14) && strncmp(p, "HERALD_", 7))
+			continue;
+		if (p > text.buf && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		len = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		p += len - 1;
+		if (*p == '_')
+			continue;	/* a pattern: `HERALD_*` */
+		assert_true(len < sizeof(name));
+		memcpy(name, start, len);
+		name[len] = '\0';
+		found++;
+		var = config_var_find(name);
+		if (!var && len > 5 && !strcmp(name + len - 5, "_FILE")) {
+			name[len - 5] = '\0';
+			var = config_var_find(name);
+			if (var && !config_var_has_file(var))
+				var = NULL;
+			name[len - 5] = '_';
+		}
+		if (!var)
+			fail_msg("docs/configuration.md documents %s, which "
+				 "config_vars[] does not have", name);
+	}
+	assert_true(found >= config_vars_nr);
+	strbuf_release(&path);
+	strbuf_release(&text);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
@@ -1062,7 +1229,13 @@ int main(void)
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_mapping_file),
 		cmocka_unit_test(test_process_source),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_documented),
 	};
 
+	if (argc > 1)
+		root = argv[1];
+	else if (getenv("HERALD_SRC"))
+		root = getenv("HERALD_SRC");
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

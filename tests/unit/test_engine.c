@@ -22,7 +22,7 @@
 #include "daemon/engine.h"
 #include "core/event.h"
 #include "daemon/log.h"
-#include "daemon/store.h"
+#include "daemon/store_internal.h"
 
 #define MAX_STEPS 16
 #define MAX_ROUNDS 5000
@@ -479,8 +479,10 @@ static void test_story_is_edited(void **state)
 static void test_story_message_gone(void **state)
 {
 	struct env v;
-	struct store_story old = { (char *)"slack", (char *)"#deploys",
-				   (char *)"C1", (char *)"gone", 0, 0 };
+	struct store_story old = {
+		.provider = (char *)"slack", .destination = (char *)"#deploys",
+		.channel_id = (char *)"C1", .message_id = (char *)"gone",
+	};
 	struct store_story story;
 	struct errbuf err;
 	int64_t id;

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/store.h"
+#include "daemon/store_internal.h"
 #include "lib/strbuf.h"
 
 struct tmpdb {

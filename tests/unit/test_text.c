@@ -1,7 +1,7 @@
 /*
- * Unit tests for text: UTF-8 validation and cleaning, UTF-16 measuring,
- * truncation, escaping for Slack and Discord, links and URL checks; and
- * property tests that push thousands of random and hostile strings through
+ * Unit tests for text: UTF-8 cleaning (the decoder has test_utf8.c), UTF-16
+ * measuring, truncation, escaping for Slack and Discord, links and URL
+ * checks; and property tests that push thousands of random and hostile strings through
  * escape-and-cut at random limits (seeded, so every run is the same).
  */
 #include <setjmp.h>
@@ -14,35 +14,9 @@
 #include <jansson.h>
 
 #include "lib/text.h"
+#include "lib/utf8.h"
 
 #define ZWSP TEXT_ZWSP
-
-static void test_utf8_valid(void **state)
-{
-	static const char *const good[] = {
-		"", "plain ASCII", "caf\xc3\xa9", "\xe2\x82\xac",
-		"\xf0\x9f\x9a\x80", "\xed\x9f\xbf", "\xee\x80\x80",
-		"\xf4\x8f\xbf\xbf", "\xef\xbf\xbd",
-	};
-	static const char *const bad[] = {
-		"\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80",
-		"\xe0\x9f\xbf", "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",
-		"\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80",
-		"\xf5\x80\x80\x80", "\xff", "\xfe", "\xe2\x82", "\xf0\x9f\x9a",
-		"a\xc3", "\xc3\x28", "\xe2\x28\xa1",
-	};
-
-	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
-		assert_true(utf8_valid(good[i], strlen(good[i])));
-	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		assert_false(utf8_valid(bad[i], strlen(bad[i])));
-	/* A NUL is valid UTF-8; the length decides, not the terminator. */
-	assert_true(utf8_valid("a\0b", 3));
-	assert_false(utf8_valid("a\0\xff", 3));
-	assert_int_equal(utf8_valid_prefix("caf\xc3\xa9\xff!", 7), 5);
-	assert_int_equal(utf8_valid_prefix("a\xe2\x82", 3), 1);
-	assert_int_equal(utf8_valid_prefix("ok", 2), 2);
-}
 
 static void expect_quoted(const char *s, size_t len, size_t max,
 			  const char *want)
@@ -559,7 +533,6 @@ static void test_property_links(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_add_quoted),
 		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_units),

@@ -1,0 +1,158 @@
+/*
+ * engine_write: the engine's changes to the store. The loop gathers the
+ * updates of its turns (with copies of the strings they point to) and
+ * hands them to the writer thread as one batch, which it writes (joining
+ * the store's group commit) while the loop goes on; the loop takes the
+ * batch back once it is written, and only then lets the queues that
+ * waited for it go on.
+ *
+ * engine__writer_main() runs on the writer thread; the rest on the loop
+ * thread (and engine_free()'s).
+ */
+#include "daemon/engine_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+
+const char *engine__keep(struct engine *e, const char *s)
+{
+	char *copy;
+
+	if (!s)
+		return NULL;
+	copy = xstrdup(s);
+	if (e->strs_nr == e->strs_alloc) {
+		e->strs_alloc = e->strs_alloc ? e->strs_alloc * 2 : 64;
+		e->strs = xrealloc(e->strs, e->strs_alloc * sizeof(*e->strs));
+	}
+	e->strs[e->strs_nr++] = copy;
+	return copy;
+}
+
+struct store_update *engine__update(struct engine *e,
+				    enum store_update_kind kind, int64_t id)
+{
+	struct store_update *u;
+
+	if (e->ups_nr == e->ups_alloc) {
+		e->ups_alloc = e->ups_alloc ? e->ups_alloc * 2 : 64;
+		e->ups = xrealloc(e->ups, e->ups_alloc * sizeof(*e->ups));
+	}
+	if (!e->ups_nr)
+		e->ups_first = monotonic_now();
+	u = &e->ups[e->ups_nr++];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->id = id;
+	u->at = store_now();
+	return u;
+}
+
+static void apply(struct engine *e, const struct store_update *ups,
+		  size_t nr)
+{
+	struct errbuf err;
+
+	if (nr && store_apply(e->store, ups, nr, &err) < 0) {
+		struct log_line l;
+
+		log_begin(&l, LOG_ERROR, "store write failed");
+		log_int(&l, "updates", (long long)nr);
+		log_str(&l, "error", err.msg);
+		log_end(&l);
+	}
+}
+
+static void free_strs(char **strs, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free(strs[i]);
+}
+
+void engine__flush_updates(struct engine *e)
+{
+	apply(e, e->ups, e->ups_nr);
+	free_strs(e->strs, e->strs_nr);
+	e->strs_nr = 0;
+	e->ups_nr = 0;
+}
+
+void *engine__writer_main(void *arg)
+{
+	struct engine *e = arg;
+	struct writer *wr = &e->wr;
+	struct engine_worker *w = &wr->worker;
+
+	pthread_setname_np(pthread_self(), "herald-write");
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!(wr->ups && !wr->done) && !w->quit)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!wr->ups || wr->done)
+			break;		/* quit, with nothing left to write */
+		pthread_mutex_unlock(&w->lock);
+		apply(e, wr->ups, wr->ups_nr);
+		pthread_mutex_lock(&w->lock);
+		wr->done = 1;
+		engine_wakeup(e);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+void engine__hand_updates(struct engine *e)
+{
+	struct writer *wr = &e->wr;
+
+	if (!wr->worker.started) {
+		engine__flush_updates(e);
+		return;
+	}
+	if (e->writing || !e->ups_nr)
+		return;
+	pthread_mutex_lock(&wr->worker.lock);
+	wr->ups = e->ups;
+	wr->ups_nr = e->ups_nr;
+	wr->strs = e->strs;
+	wr->strs_nr = e->strs_nr;
+	wr->done = 0;
+	pthread_cond_signal(&wr->worker.cond);
+	pthread_mutex_unlock(&wr->worker.lock);
+	e->writing = e->ups_nr;
+	e->ups = NULL;
+	e->ups_nr = e->ups_alloc = 0;
+	e->strs = NULL;
+	e->strs_nr = e->strs_alloc = 0;
+	engine__qlist_splice(&e->held_writing, &e->held);
+}
+
+void engine__take_written(struct engine *e)
+{
+	struct writer *wr = &e->wr;
+	struct store_update *ups;
+	char **strs;
+	size_t strs_nr;
+
+	if (!e->writing)
+		return;
+	pthread_mutex_lock(&wr->worker.lock);
+	if (!wr->done) {
+		pthread_mutex_unlock(&wr->worker.lock);
+		return;
+	}
+	ups = wr->ups;
+	strs = wr->strs;
+	strs_nr = wr->strs_nr;
+	wr->ups = NULL;
+	wr->strs = NULL;
+	wr->ups_nr = wr->strs_nr = 0;
+	wr->done = 0;
+	pthread_mutex_unlock(&wr->worker.lock);
+	free(ups);
+	free_strs(strs, strs_nr);
+	free(strs);
+	e->writing = 0;
+	engine__qlist_splice(&e->ready, &e->held_writing);
+}

@@ -1,0 +1,272 @@
+/*
+ * store_sqlite_commit: group commit for the SQLite store.
+ *
+ * store_accept() queues its batch and sleeps; the committer thread takes
+ * everything queued, writes it in one transaction (each batch inside its
+ * own SAVEPOINT, so one refused batch does not sink the others), commits
+ * once (one fsync) and wakes every caller with its own results.
+ * store_apply() calls join the same rounds. Between rounds the committer
+ * runs the checkpoints. Shutdown and close stop the committer and wait for
+ * the callers still inside. The SQL itself runs in store_sqlite.c.
+ */
+#include "daemon/store_sqlite_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+/* Past this, a checkpoint goes before the waiting accepts. */
+#define CHECKPOINT_URGENT_PAGES 8000
+
+static struct sqlite_store *sq(struct store *st)
+{
+	return (struct sqlite_store *)st;
+}
+
+static void release_outs(struct accept_req *r)
+{
+	store_accepted_array_release(r->out, r->nr);
+}
+
+/* Fails every request of the round not already refused on its own. */
+static void fail_round(struct sqlite_store *s, struct accept_req *batch,
+		       const char *why)
+{
+	for (struct accept_req *r = batch; r; r = r->next) {
+		if (r->rc)
+			continue;
+		release_outs(r);
+		r->rc = errbuf_set(r->err, HERALD_EIO,
+				   "storing %s in %s failed: %s: check free disk space and the file's permissions",
+				   r->ups ? "delivery states" : "events",
+				   s->path, why);
+	}
+}
+
+/* Undoes what the request wrote since SAVEPOINT batch, and ends it. */
+static int rollback_batch(struct conn *c, struct errbuf *e)
+{
+	return sqlite_store__conn_exec(c, "ROLLBACK TO batch", e) ||
+	       sqlite_store__conn_exec(c, "RELEASE batch", e);
+}
+
+/* The updates of a store_apply() call, inside the round's transaction. */
+static int apply_ups(struct conn *c, struct accept_req *r)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < r->ups_nr; i++) {
+		ret = sqlite_store__apply_one(c, &r->ups[i], r->err);
+		if (ret)
+			errbuf_prefix(r->err, "update %zu of notification %lld",
+				      i, (long long)r->ups[i].id);
+	}
+	return ret;
+}
+
+/* One group commit: every queued request in one transaction. */
+static void commit_round(struct sqlite_store *s, struct accept_req *batch)
+{
+	struct conn *c = &s->commit;
+	double now = store_now();
+	struct errbuf dberr;
+	uint64_t calls = 0, items = 0, applies = 0;
+	struct errbuf e;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	if (sqlite_store__write_begin(s, c, &e)) {
+		fail_round(s, batch, sqlite_store__conn_errmsg(c));
+		goto out;
+	}
+	for (struct accept_req *r = batch; r; r = r->next) {
+		if (sqlite_store__conn_exec(c, "SAVEPOINT batch", &e))
+			goto dbfail;
+		if (r->ups) {
+			/* Its own failure undoes only its own updates. */
+			ret = apply_ups(c, r);
+			if (ret) {
+				r->rc = ret;
+				if (rollback_batch(c, &e))
+					goto dbfail;
+				continue;
+			}
+			if (sqlite_store__conn_exec(c, "RELEASE batch", &e))
+				goto dbfail;
+			applies++;
+			continue;
+		}
+		ret = sqlite_store__accept_items(c, r, now, &dberr);
+		if (ret == HERALD_EINVAL) {
+			r->rc = ret;
+			release_outs(r);
+			if (rollback_batch(c, &e))
+				goto dbfail;
+			continue;
+		}
+		if (ret) {
+			fail_round(s, batch, dberr.msg);
+			goto out;
+		}
+		if (sqlite_store__conn_exec(c, "RELEASE batch", &e))
+			goto dbfail;
+		calls++;
+		items += r->nr;
+	}
+	if (sqlite_store__conn_exec(c, "COMMIT", &e))
+		goto dbfail;
+	if (calls)
+		atomic_fetch_add(&s->accept_commits, 1);
+	atomic_fetch_add(&s->apply_commits, applies);
+	atomic_fetch_add(&s->accept_calls, calls);
+	atomic_fetch_add(&s->accept_items, items);
+	goto out;
+dbfail:
+	fail_round(s, batch, sqlite_store__conn_errmsg(c));
+out:
+	sqlite_store__write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void *sqlite_store__committer_main(void *arg)
+{
+	struct sqlite_store *s = arg;
+	struct accept_req *batch, *r, *next;
+
+	pthread_setname_np(pthread_self(), "herald-commit");
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->closing &&
+		       s->wal_pages < CHECKPOINT_PAGES)
+			pthread_cond_wait(&s->wake, &s->lock);
+		if (s->closing)
+			break;
+		if (s->wal_pages >= (s->head ? CHECKPOINT_URGENT_PAGES :
+				     CHECKPOINT_PAGES)) {
+			s->wal_pages = 0;
+			pthread_mutex_unlock(&s->lock);
+			sqlite_store__checkpoint(s);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		if (!s->head)
+			continue;
+		batch = s->head;
+		s->head = NULL;
+		s->tail = &s->head;
+		pthread_mutex_unlock(&s->lock);
+
+		commit_round(s, batch);
+
+		/* Each caller of the round, and no one else, wakes up. */
+		pthread_mutex_lock(&s->lock);
+		for (r = batch; r; r = next) {
+			next = r->next;
+			r->done = 1;
+			pthread_cond_signal(&r->cond);
+		}
+	}
+	for (r = s->head; r; r = next) {
+		next = r->next;
+		r->rc = errbuf_set(r->err, HERALD_EIO,
+				   "the store is shutting down: the %s not stored",
+				   r->ups ? "delivery states were" :
+				   "events were");
+		r->done = 1;
+		pthread_cond_signal(&r->cond);
+	}
+	s->head = NULL;
+	s->tail = &s->head;
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/*
+ * With s->lock held (released on return): queues r for the committer's
+ * next round and waits until it is done.
+ */
+static int wait_round(struct sqlite_store *s, struct accept_req *r)
+{
+	pthread_cond_init(&r->cond, NULL);
+	s->active++;
+	*s->tail = r;
+	s->tail = &r->next;
+	pthread_cond_signal(&s->wake);
+	while (!r->done)
+		pthread_cond_wait(&r->cond, &s->lock);
+	if (--s->active == 0 && s->closing)
+		pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_destroy(&r->cond);
+	return r->rc;
+}
+
+int sqlite_store__accept(struct store *st, const struct store_item *items,
+			 size_t nr, struct store_accepted *out,
+			 struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct accept_req req = { .items = items, .nr = nr, .out = out,
+				  .err = err };
+
+	memset(out, 0, nr * sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->lock);
+		return errbuf_set(err, HERALD_EIO,
+				  "the store is shutting down: the events were not stored");
+	}
+	return wait_round(s, &req);
+}
+
+/*
+ * The updates join the committer's next round: one transaction, and one
+ * write of the pages that accepts and updates share (the newest rows of
+ * notifications and their indexes), instead of two. Alone when the
+ * committer is not there (starting, closing).
+ */
+int sqlite_store__apply(struct store *st, const struct store_update *ups,
+			size_t nr, struct errbuf *err)
+{
+	struct sqlite_store *s = sq(st);
+	struct accept_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.ups = ups;
+	req.ups_nr = nr;
+	req.err = err;
+	pthread_mutex_lock(&s->lock);
+	if (!s->committer_started || s->closing || !nr) {
+		pthread_mutex_unlock(&s->lock);
+		return sqlite_store__apply_alone(s, ups, nr, err);
+	}
+	return wait_round(s, &req);
+}
+
+void sqlite_store__shutdown(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	pthread_mutex_lock(&s->shutdown_lock);
+	pthread_mutex_lock(&s->lock);
+	s->closing = 1;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	if (s->committer_started) {
+		pthread_join(s->committer, NULL);
+		s->committer_started = 0;
+	}
+	pthread_mutex_unlock(&s->shutdown_lock);
+}
+
+void sqlite_store__close(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	sqlite_store__shutdown(st);
+	pthread_mutex_lock(&s->lock);
+	while (s->active)
+		pthread_cond_wait(&s->done, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	sqlite_store__free(s);
+}

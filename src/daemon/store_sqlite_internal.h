@@ -1,0 +1,185 @@
+/*
+ * store_sqlite_internal: what the files of the SQLite store share.
+ *
+ *   store_sqlite.c         every SQLite call: connections, statements,
+ *                          migrations, the writes of a commit round, reads,
+ *                          updates, stories and resolutions; the ops table
+ *                          and store_sqlite_open(). The only file that
+ *                          includes <sqlite3.h>.
+ *   store_sqlite_commit.c  group commit: the queue of store_accept() and
+ *                          store_apply() calls, the committer thread and its
+ *                          rounds, shutdown and close.
+ *   store_sqlite_schema.c  the SQL text: the migrations and the statements.
+ *
+ * Only these three files include this header. SQLite's handles appear here
+ * as incomplete struct types, so it does not need <sqlite3.h>.
+ */
+#ifndef HERALD_STORE_SQLITE_INTERNAL_H
+#define HERALD_STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/store_internal.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+struct strbuf;
+
+#define STMT_CACHE_SIZE 32
+/* A commit that leaves this many pages in the WAL asks for a checkpoint. */
+#define CHECKPOINT_PAGES 4000
+
+/* A connection, its lock and its prepared statements (keyed by SQL text). */
+struct conn {
+	struct sqlite3 *db;
+	pthread_mutex_t lock;
+	size_t nr;
+	struct {
+		const char *sql;
+		struct sqlite3_stmt *stmt;
+	} cache[STMT_CACHE_SIZE];
+};
+
+/*
+ * A store_accept() call (items) or store_apply() call (ups) waiting for
+ * the committer. Lives on its stack.
+ */
+struct accept_req {
+	const struct store_item *items;
+	size_t nr;
+	struct store_accepted *out;
+	struct errbuf *err;
+	int rc;
+	int done;
+	struct accept_req *next;
+	const struct store_update *ups;
+	size_t ups_nr;
+	pthread_cond_t cond;		/* signalled when done */
+};
+
+struct sqlite_store {
+	struct store base;
+	char *path;
+	struct conn commit, engine, api;
+	pthread_mutex_t wlock;		/* held by the one writing connection */
+
+	pthread_mutex_t lock;		/* the queue and the flags below */
+	pthread_cond_t wake;		/* the committer waits for work */
+	pthread_cond_t done;		/* close waits for the last caller */
+	struct accept_req *head, **tail;
+	int closing;
+	int wal_pages;			/* in the WAL after the last commit */
+	size_t active;			/* callers inside store_accept() */
+
+	pthread_mutex_t shutdown_lock;
+	pthread_t committer;
+	int committer_started;
+
+	atomic_uint_fast64_t accept_calls, accept_items, accept_commits;
+	atomic_uint_fast64_t apply_commits;
+};
+
+/* ---- store_sqlite.c --------------------------------------------------- */
+
+/* Runs SQL without results; HERALD_EIO with err saying what failed. */
+int sqlite_store__conn_exec(struct conn *c, const char *sql,
+			    struct errbuf *err);
+/* SQLite's text for the connection's last error. */
+const char *sqlite_store__conn_errmsg(struct conn *c);
+/*
+ * BEGIN IMMEDIATE with the store's write lock taken; write_end() releases
+ * it (also after a failed begin). c->lock must be held.
+ */
+int sqlite_store__write_begin(struct sqlite_store *s, struct conn *c,
+			      struct errbuf *err);
+/* Rolls back what is still open and releases the write lock. */
+void sqlite_store__write_end(struct sqlite_store *s, struct conn *c);
+/*
+ * Writes one request's items, in order, inside the round's transaction:
+ * an item checked only when the ones before it are written. Returns 0,
+ * HERALD_EINVAL with r->err set, or HERALD_EIO with dberr set.
+ */
+int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
+			       double now, struct errbuf *dberr);
+/* One update, inside the caller's transaction. */
+int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
+			    struct errbuf *err);
+/* store_apply() in a transaction of its own, on the engine's connection. */
+int sqlite_store__apply_alone(struct sqlite_store *s,
+			      const struct store_update *ups, size_t nr,
+			      struct errbuf *err);
+/* Copies the WAL into the database, holding the write lock. */
+void sqlite_store__checkpoint(struct sqlite_store *s);
+/* Closes the connections and frees s; the committer must have stopped. */
+void sqlite_store__free(struct sqlite_store *s);
+
+/* ---- store_sqlite_commit.c -------------------------------------------- */
+
+/* The committer thread (pthread_create() start routine; arg: the store). */
+void *sqlite_store__committer_main(void *arg);
+/* The ops of the same names: see struct store_ops. */
+int sqlite_store__accept(struct store *st, const struct store_item *items,
+			 size_t nr, struct store_accepted *out,
+			 struct errbuf *err);
+int sqlite_store__apply(struct store *st, const struct store_update *ups,
+			size_t nr, struct errbuf *err);
+void sqlite_store__shutdown(struct store *st);
+void sqlite_store__close(struct store *st);
+
+/* ---- store_sqlite_schema.c -------------------------------------------- */
+
+/*
+ * The schema: an ordered array of STORE_SCHEMA_VERSION migrations, each
+ * SQL text for sqlite3_exec(). PRAGMA user_version counts how many have
+ * run.
+ */
+extern const char *const sqlite_store__migrations[];
+
+/*
+ * The columns of a notification record, in the order read_record() reads
+ * them, and the one after them (the event body) when selected.
+ */
+#define RECORD_COLUMNS \
+	"n.id, n.event_seq, e.idem_key, e.type, e.status, e.app, e.env," \
+	" n.provider, n.destination, n.dest_kind, n.reason," \
+	" n.correlation_key, n.state, n.attempts, n.next_attempt_at," \
+	" n.last_error_code, n.last_error, n.http_status, n.channel_id," \
+	" n.message_id, n.created_at, n.updated_at, n.delivered_at"
+#define RECORD_FROM \
+	" FROM notifications n JOIN events e ON e.seq = n.event_seq"
+#define RECORD_BODY_COLUMN 23
+
+/*
+ * The statements. The statement cache compares pointers, so always pass
+ * these arrays themselves, never a copy of their text.
+ */
+extern const char sqlite_store__sql_event_by_key[];
+extern const char sqlite_store__sql_first_notification[];
+extern const char sqlite_store__sql_insert_event[];
+extern const char sqlite_store__sql_insert_notification[];
+extern const char sqlite_store__sql_get[];
+extern const char sqlite_store__sql_pending[];
+extern const char sqlite_store__sql_recover[];
+extern const char sqlite_store__sql_counts[];
+extern const char sqlite_store__sql_state_of[];
+extern const char sqlite_store__sql_requeue[];
+extern const char sqlite_store__sql_up_sending[];
+extern const char sqlite_store__sql_up_delivered[];
+extern const char sqlite_store__sql_up_problem[];
+extern const char sqlite_store__sql_up_attempt[];
+extern const char sqlite_store__sql_up_story[];
+extern const char sqlite_store__sql_story_get[];
+extern const char sqlite_store__sql_resolution_get[];
+extern const char sqlite_store__sql_resolution_put[];
+
+/*
+ * Appends store_list()'s SELECT for f (limit already capped) to sql. Its
+ * parameters, in order: the state name when f->state >= 0, f->app when
+ * set, f->env when set, f->before when > 0, then the limit.
+ */
+void sqlite_store__list_sql(struct strbuf *sql, const struct store_filter *f);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * store_sqlite_schema: the SQL text of the SQLite store.
+ *
+ * The schema as an ordered array of migrations (PRAGMA user_version counts
+ * how many have run; docs/storage.md describes the tables), and every
+ * statement store_sqlite.c runs on it. No SQLite calls here.
+ */
+#include "daemon/store_sqlite_internal.h"
+#include "lib/strbuf.h"
+
+/* ---- schema ----------------------------------------------------------- */
+
+const char *const sqlite_store__migrations[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  idem_key TEXT UNIQUE CHECK (idem_key IS NULL OR length(idem_key) <= 1024),"
+	"  type TEXT NOT NULL,"
+	"  status TEXT,"
+	"  app TEXT,"
+	"  env TEXT,"
+	"  body TEXT NOT NULL,"
+	"  received_at REAL NOT NULL"
+	");"
+	"CREATE INDEX events_app ON events(app);"
+	"CREATE INDEX events_env ON events(env);"
+	"CREATE TABLE notifications ("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_seq INTEGER NOT NULL REFERENCES events(seq),"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT,"
+	"  dest_kind TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  correlation_key TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'sending',"
+	"    'delivered', 'retrying', 'failed', 'dead')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at REAL,"
+	"  last_error_code TEXT,"
+	"  last_error TEXT,"
+	"  http_status INTEGER,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  created_at REAL NOT NULL,"
+	"  updated_at REAL NOT NULL,"
+	"  delivered_at REAL"
+	");"
+	"CREATE INDEX notifications_event ON notifications(event_seq);"
+	"CREATE INDEX notifications_state ON notifications(state, id);"
+	"CREATE INDEX notifications_correlation ON notifications(correlation_key)"
+	"  WHERE correlation_key IS NOT NULL;"
+	"CREATE TABLE stories ("
+	"  correlation_key TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  first_notification_id INTEGER,"
+	"  updated_at REAL NOT NULL"
+	");"
+	"CREATE TABLE resolutions ("
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT NOT NULL,"
+	"  expires_at REAL NOT NULL,"
+	"  PRIMARY KEY (provider, destination)"
+	");"
+	"CREATE TABLE attempts ("
+	"  notification_id INTEGER NOT NULL REFERENCES notifications(id),"
+	"  attempt INTEGER NOT NULL,"
+	"  at REAL NOT NULL,"
+	"  outcome TEXT NOT NULL,"
+	"  code TEXT,"
+	"  http_status INTEGER,"
+	"  duration_ms INTEGER"
+	");"
+	"CREATE INDEX attempts_notification ON attempts(notification_id, attempt);",
+	/*
+	 * 2: nothing reads notifications by correlation key (stories do),
+	 * and a story is one B-tree instead of a table and its key's index:
+	 * two fewer index writes in random places per notification.
+	 */
+	"DROP INDEX notifications_correlation;"
+	"CREATE TABLE stories_v2 ("
+	"  correlation_key TEXT PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  first_notification_id INTEGER,"
+	"  updated_at REAL NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO stories_v2 SELECT correlation_key, provider, destination,"
+	"  channel_id, message_id, first_notification_id, updated_at"
+	"  FROM stories WHERE correlation_key IS NOT NULL;"
+	"DROP TABLE stories;"
+	"ALTER TABLE stories_v2 RENAME TO stories;",
+	/*
+	 * 3: the states the story rules settle in without a request
+	 * (superseded, unchanged, skipped), which the state CHECK must allow
+	 * (SQLite cannot alter a CHECK: the table is rebuilt), and what a
+	 * story's message shows: the time and status rank of its latest
+	 * event, and a hash of the message.
+	 */
+	"CREATE TABLE notifications_v3 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_seq INTEGER NOT NULL REFERENCES events(seq),"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT,"
+	"  dest_kind TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  correlation_key TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'sending',"
+	"    'delivered', 'retrying', 'failed', 'dead', 'superseded',"
+	"    'unchanged', 'skipped')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at REAL,"
+	"  last_error_code TEXT,"
+	"  last_error TEXT,"
+	"  http_status INTEGER,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  created_at REAL NOT NULL,"
+	"  updated_at REAL NOT NULL,"
+	"  delivered_at REAL"
+	");"
+	"INSERT INTO notifications_v3 SELECT * FROM notifications;"
+	"DROP TABLE notifications;"
+	"ALTER TABLE notifications_v3 RENAME TO notifications;"
+	"CREATE INDEX notifications_event ON notifications(event_seq);"
+	"CREATE INDEX notifications_state ON notifications(state, id);"
+	"ALTER TABLE stories ADD COLUMN event_at REAL;"
+	"ALTER TABLE stories ADD COLUMN rank INTEGER;"
+	"ALTER TABLE stories ADD COLUMN body_hash TEXT;",
+};
+
+_Static_assert(sizeof(sqlite_store__migrations) /
+	       sizeof(*sqlite_store__migrations) == STORE_SCHEMA_VERSION,
+	       "STORE_SCHEMA_VERSION must count the migrations");
+
+/* ---- statements ------------------------------------------------------- */
+
+const char sqlite_store__sql_event_by_key[] =
+	"SELECT seq FROM events WHERE idem_key = ?1";
+const char sqlite_store__sql_first_notification[] =
+	"SELECT id, state, destination, dest_kind, reason FROM notifications"
+	" WHERE event_seq = ?1 ORDER BY id LIMIT 1";
+const char sqlite_store__sql_insert_event[] =
+	"INSERT INTO events (idem_key, type, status, app, env, body, received_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const char sqlite_store__sql_insert_notification[] =
+	"INSERT INTO notifications (event_seq, provider, destination, dest_kind,"
+	" reason, correlation_key, state, last_error_code, last_error,"
+	" created_at, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)";
+const char sqlite_store__sql_get[] =
+	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM " WHERE n.id = ?1";
+/*
+ * The unary + keeps SQLite off the (state, id) index: three states cannot
+ * give id order, so each chunk would sort every pending row (quadratic in
+ * a big backlog). Walking the rowid from ?1 is in id order and stops after
+ * ?2 rows; delivered rows in between are skipped.
+ */
+const char sqlite_store__sql_pending[] =
+	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM
+	" WHERE n.id > ?1 AND +n.state IN ('queued', 'sending', 'retrying')"
+	" ORDER BY n.id LIMIT ?2";
+const char sqlite_store__sql_recover[] =
+	"UPDATE notifications SET state = 'queued', updated_at = ?1"
+	" WHERE state = 'sending'";
+const char sqlite_store__sql_counts[] =
+	"SELECT state, count(*) FROM notifications GROUP BY state";
+const char sqlite_store__sql_state_of[] =
+	"SELECT state FROM notifications WHERE id = ?1";
+const char sqlite_store__sql_requeue[] =
+	"UPDATE notifications SET state = 'queued', attempts = 0,"
+	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
+	" http_status = NULL, updated_at = ?2 WHERE id = ?1";
+const char sqlite_store__sql_up_sending[] =
+	"UPDATE notifications SET state = 'sending', updated_at = ?2"
+	" WHERE id = ?1";
+const char sqlite_store__sql_up_delivered[] =
+	"UPDATE notifications SET state = 'delivered', channel_id = ?3,"
+	" message_id = ?4, delivered_at = ?2, updated_at = ?2,"
+	" attempts = CASE WHEN ?5 > 0 THEN ?5 ELSE attempts END,"
+	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
+	" http_status = ?6 WHERE id = ?1";
+const char sqlite_store__sql_up_problem[] =
+	"UPDATE notifications SET state = ?3,"
+	" attempts = CASE WHEN ?4 > 0 THEN ?4 ELSE attempts END,"
+	" next_attempt_at = ?5, last_error_code = ?6, last_error = ?7,"
+	" http_status = ?8, updated_at = ?2 WHERE id = ?1";
+const char sqlite_store__sql_up_attempt[] =
+	"INSERT INTO attempts (notification_id, attempt, at, outcome, code,"
+	" http_status, duration_ms)"
+	" SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7"
+	" WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ?1)";
+const char sqlite_store__sql_up_story[] =
+	"INSERT INTO stories (correlation_key, provider, destination, channel_id,"
+	" message_id, first_notification_id, updated_at, event_at, rank,"
+	" body_hash)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" ON CONFLICT (correlation_key) DO UPDATE SET"
+	" provider = excluded.provider, destination = excluded.destination,"
+	" channel_id = excluded.channel_id, message_id = excluded.message_id,"
+	" first_notification_id = coalesce(stories.first_notification_id,"
+	"   excluded.first_notification_id),"
+	" updated_at = excluded.updated_at, event_at = excluded.event_at,"
+	" rank = excluded.rank, body_hash = excluded.body_hash";
+const char sqlite_store__sql_story_get[] =
+	"SELECT provider, destination, channel_id, message_id,"
+	" first_notification_id, updated_at, event_at, rank, body_hash"
+	" FROM stories"
+	" WHERE correlation_key = ?1";
+const char sqlite_store__sql_resolution_get[] =
+	"SELECT channel_id FROM resolutions"
+	" WHERE provider = ?1 AND destination = ?2 AND expires_at > ?3";
+const char sqlite_store__sql_resolution_put[] =
+	"INSERT OR REPLACE INTO resolutions (provider, destination, channel_id,"
+	" expires_at) VALUES (?1, ?2, ?3, ?4)";
+
+void sqlite_store__list_sql(struct strbuf *sql, const struct store_filter *f)
+{
+	strbuf_addstr(sql, "SELECT " RECORD_COLUMNS RECORD_FROM " WHERE 1");
+	if (f->state >= 0)
+		strbuf_addstr(sql, " AND n.state = ?");
+	if (f->app)
+		strbuf_addstr(sql, " AND e.app = ?");
+	if (f->env)
+		strbuf_addstr(sql, " AND e.env = ?");
+	if (f->before > 0)
+		strbuf_addstr(sql, " AND n.id < ?");
+	strbuf_addstr(sql, " ORDER BY n.id DESC LIMIT ?");
+}
