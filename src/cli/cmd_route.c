@@ -1,6 +1,8 @@
 /*
- * herald route: the dry run. Reads events, routes and renders each, and
- * prints where it would go, why, and the exact body that would be sent.
+ * herald route: the dry run. Reads events (herald's own JSON, or with
+ * --from a webhook body of Flux, Alertmanager or GitHub, converted as the
+ * daemon's hooks convert it), routes and renders each, and prints where it
+ * would go, why, and the exact body that would be sent.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +12,11 @@
 
 #include "cli/cli.h"
 #include "core/render.h"
+#include "inputs/input.h"
+#include "lib/strbuf.h"
+
+/* At most this many --query and --header options. */
+#define PARAMS_MAX 32
 
 /*
  * The body as it would be posted: Slack's chat.postMessage carries the
@@ -34,7 +41,7 @@ static json_t *body_for(enum provider_kind provider, const struct event *ev,
 }
 
 static void print_human(const struct event *ev, const struct route *r,
-			enum provider_kind provider, json_t *body)
+			enum provider_kind provider, json_t *body, int converted)
 {
 	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
@@ -53,12 +60,20 @@ static void print_human(const struct event *ev, const struct route *r,
 		       destination_is_dm(&r->dest) ? "direct message" : "channel");
 	printf("  reason:      %s\n", r->reason);
 	printf("  provider:    %s\n", provider_kind_name(provider));
+	if (converted) {
+		json_t *evj = event_to_json(ev);
+		char *evtext = json_dumps(evj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		printf("  event:       %s\n", evtext);
+		free(evtext);
+		json_decref(evj);
+	}
 	printf("  payload:\n%s\n\n", text);
 	free(text);
 }
 
-static void print_json(const struct route *r, enum provider_kind provider,
-		       json_t *body)
+static void print_json(const struct event *ev, const struct route *r,
+		       enum provider_kind provider, json_t *body, int converted)
 {
 	json_t *line = json_object();
 	char *text;
@@ -73,10 +88,91 @@ static void print_json(const struct route *r, enum provider_kind provider,
 	json_object_set_new(line, "provider",
 			    json_string(provider_kind_name(provider)));
 	json_object_set(line, "payload", body);
+	if (converted)
+		json_object_set_new(line, "event", event_to_json(ev));
 	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	printf("%s\n", text);
 	free(text);
 	json_decref(line);
+}
+
+static int known_app(void *ctx, const char *app)
+{
+	return catalog_lookup(ctx, app) != NULL;
+}
+
+/* "NAME=VALUE" (query) or "NAME: VALUE" (header) into p. */
+static int split_param(const char *arg, char sep, struct input_param *p,
+		       char **owned)
+{
+	const char *at = strchr(arg, sep);
+	const char *value;
+
+	if (!at || at == arg)
+		return -1;
+	value = at + 1;
+	while (sep == ':' && *value == ' ')
+		value++;
+	*owned = xstrndup(arg, (size_t)(at - arg));
+	p->name = *owned;
+	p->value = value;
+	return 0;
+}
+
+/*
+ * Reads path and converts it with adapter a into *events; prints the
+ * adapter's error and returns EXIT_FAILURE_PERM when it is not the
+ * source's payload.
+ */
+static int read_converted(const char *path, const struct input_adapter *a,
+			  struct input_request *req, struct cli_env *env,
+			  struct input_result *res, struct event **events,
+			  size_t *nr)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct errbuf err;
+	const char *name = (!path || !strcmp(path, "-")) ? "<stdin>" : path;
+	int ret = 0;
+
+	if (cli_read_file(path, CLI_INPUT_MAX, &text, &err) < 0) {
+		fprintf(stderr, "herald: %s\n", err.msg);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	req->body = text.buf;
+	req->len = text.len;
+	req->now = time(NULL);
+	req->app_labels = NULL;	/* XXX HERALD_ALERT_APP_LABELS */
+	req->app_labels_nr = 0;
+	req->known_app = known_app;
+	req->known_app_ctx = &env->cat;
+	if (input_convert(a, req, res, events, nr, &err) < 0) {
+		fprintf(stderr, "herald: %s: %s\n", name, err.msg);
+		ret = EXIT_FAILURE_PERM;
+	}
+out:
+	req->body = NULL;
+	strbuf_release(&text);
+	return ret;
+}
+
+static void print_ignored(const struct errlist *ignored, int json)
+{
+	for (size_t i = 0; i < ignored->nr; i++) {
+		if (json) {
+			json_t *line = json_pack("{s:s}", "ignored",
+						 ignored->items[i]);
+			char *text = json_dumps(line, JSON_COMPACT);
+
+			printf("%s\n", text);
+			free(text);
+			json_decref(line);
+		} else {
+			if (!i)
+				printf("ignored:\n");
+			printf("  %s\n", ignored->items[i]);
+		}
+	}
 }
 
 int cmd_route(int argc, char **argv)
@@ -84,6 +180,11 @@ int cmd_route(int argc, char **argv)
 	static const struct option options[] = {
 		{ "provider", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "app", required_argument, NULL, 'a' },
+		{ "query", required_argument, NULL, 'q' },
+		{ "header", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -93,11 +194,60 @@ int cmd_route(int argc, char **argv)
 	const char *path = NULL;
 	const char *provider_name = NULL;
 	enum provider_kind provider;
-	int json = 0, c, ret;
+	const struct input_adapter *from = NULL;
+	struct input_param query[PARAMS_MAX], headers[PARAMS_MAX];
+	char *owned[2 * PARAMS_MAX];
+	size_t owned_nr = 0;
+	struct input_request req = { 0 };
+	struct input_result res;
+	int json = 0, env_loaded = 0, c, ret;
 
+	input_result_init(&res);
+	req.query = query;
+	req.headers = headers;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:jh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:jf:e:a:q:H:h", options,
+				NULL)) != -1) {
 		switch (c) {
+		case 'f':
+			from = input_adapter_find(optarg);
+			if (!from || !from->convert) {
+				ret = cli_usage_error("route", "--from \"%s\" is "
+						      "not a webhook source; "
+						      "expected %s", optarg,
+						      input_adapter_names());
+				goto out;
+			}
+			break;
+		case 'e':
+		case 'a':
+			if (req.query_nr == PARAMS_MAX)
+				goto too_many;
+			query[req.query_nr].name = c == 'e' ? "env" : "app";
+			query[req.query_nr++].value = optarg;
+			break;
+		case 'q':
+		case 'H':
+			if (req.query_nr == PARAMS_MAX ||
+			    req.headers_nr == PARAMS_MAX)
+				goto too_many;
+			if (split_param(optarg, c == 'q' ? '=' : ':',
+					c == 'q' ? &query[req.query_nr] :
+					&headers[req.headers_nr],
+					&owned[owned_nr]) < 0) {
+				ret = cli_usage_error("route", "--%s \"%s\": "
+						      "expected %s", c == 'q' ?
+						      "query" : "header", optarg,
+						      c == 'q' ? "NAME=VALUE" :
+						      "NAME: VALUE");
+				goto out;
+			}
+			owned_nr++;
+			if (c == 'q')
+				req.query_nr++;
+			else
+				req.headers_nr++;
+			break;
 		case 'p':
 			provider_name = optarg;
 			break;
@@ -105,22 +255,34 @@ int cmd_route(int argc, char **argv)
 			json = 1;
 			break;
 		case 'h':
-			return cli_help("route", stdout);
+			ret = cli_help("route", stdout);
+			goto out;
 		default:
-			return cli_usage_error("route", "unknown option \"%s\"",
-					       argv[optind - 1]);
+			ret = cli_usage_error("route", "unknown option \"%s\"",
+					      argv[optind - 1]);
+			goto out;
 		}
 	}
-	if (argc - optind > 1)
-		return cli_usage_error("route", "takes one FILE, got %d",
-				       argc - optind);
+	if (!from && (req.query_nr || req.headers_nr)) {
+		ret = cli_usage_error("route", "--env, --app, --query and "
+				      "--header go with --from");
+		goto out;
+	}
+	if (argc - optind > 1) {
+		ret = cli_usage_error("route", "takes one FILE, got %d",
+				      argc - optind);
+		goto out;
+	}
 	if (argc - optind == 1)
 		path = argv[optind];
-	if (!path && isatty(STDIN_FILENO))
-		return cli_usage_error("route", "give a FILE with events, or "
-				       "\"-\" to read them from standard input");
+	if (!path && isatty(STDIN_FILENO)) {
+		ret = cli_usage_error("route", "give a FILE with events, or "
+				      "\"-\" to read them from standard input");
+		goto out;
+	}
 
 	ret = cli_env_load(&env, provider_name != NULL);
+	env_loaded = 1;
 	if (ret)
 		goto out;
 	provider = env.cfg.provider;
@@ -131,7 +293,10 @@ int cmd_route(int argc, char **argv)
 		goto out;
 	}
 	env.cfg.provider = provider;
-	ret = cli_read_events(path, &events, &nr);
+	if (from)
+		ret = read_converted(path, from, &req, &env, &res, &events, &nr);
+	else
+		ret = cli_read_events(path, &events, &nr);
 	if (ret)
 		goto out;
 
@@ -153,14 +318,25 @@ int cmd_route(int argc, char **argv)
 		}
 		body = body_for(provider, &events[i], &r, &env);
 		if (json)
-			print_json(&r, provider, body);
+			print_json(&events[i], &r, provider, body, from != NULL);
 		else
-			print_human(&events[i], &r, provider, body);
+			print_human(&events[i], &r, provider, body, from != NULL);
 		json_decref(body);
 		route_release(&r);
 	}
+	print_ignored(&res.ignored, json);
+	if (from && !nr && !res.ignored.nr && !json)
+		printf("no events\n");
+	goto out;
+too_many:
+	ret = cli_usage_error("route", "at most %d --query and --header "
+			      "options", PARAMS_MAX);
 out:
 	event_array_free(events, nr);
-	cli_env_release(&env);
+	if (env_loaded)
+		cli_env_release(&env);
+	input_result_release(&res);
+	for (size_t i = 0; i < owned_nr; i++)
+		free(owned[i]);
 	return ret;
 }
