@@ -132,6 +132,8 @@ static int read_converted(const char *path, const struct input_adapter *a,
 	struct strbuf text = STRBUF_INIT;
 	struct errbuf err;
 	const char *name = (!path || !strcmp(path, "-")) ? "<stdin>" : path;
+	const char *labels[INPUT_LABELS_MAX];
+	char *labels_copy = xstrdup(env->cfg.alert_app_labels);
 	int ret = 0;
 
 	if (cli_read_file(path, CLI_INPUT_MAX, &text, &err) < 0) {
@@ -142,8 +144,7 @@ static int read_converted(const char *path, const struct input_adapter *a,
 	req->body = text.buf;
 	req->len = text.len;
 	req->now = time(NULL);
-	req->app_labels = NULL;	/* XXX HERALD_ALERT_APP_LABELS */
-	req->app_labels_nr = 0;
+	input_set_labels(req, labels_copy, labels);
 	req->known_app = known_app;
 	req->known_app_ctx = &env->cat;
 	if (input_convert(a, req, res, events, nr, &err) < 0) {
@@ -152,6 +153,9 @@ static int read_converted(const char *path, const struct input_adapter *a,
 	}
 out:
 	req->body = NULL;
+	req->app_labels = NULL;
+	req->app_labels_nr = 0;
+	free(labels_copy);
 	strbuf_release(&text);
 	return ret;
 }

@@ -181,7 +181,7 @@ static int start(struct serve *s)
 	struct errbuf err;
 	uint64_t counts[STORE_STATE_NR], pending;
 	size_t recovered = 0, loaded = 0;
-	int ret = EXIT_USAGE;
+	int beyond_loopback = 0, ret = EXIT_USAGE;
 
 	config_init(&s->cfg);
 	if (config_load(&s->cfg, &config_source_process, &problems) < 0) {
@@ -196,7 +196,7 @@ static int start(struct serve *s)
 	}
 	api_routing_init(&s->routing, snap);
 	s->routing_ready = 1;
-	if (api_check_listen(&s->cfg, &err) < 0) {
+	if (api_check_listen(&s->cfg, &beyond_loopback, &err) < 0) {
 		fprintf(stderr, "herald: %s\n", err.msg);
 		goto out;
 	}
@@ -206,6 +206,8 @@ static int start(struct serve *s)
 	}
 	log_add_secret(s->cfg.token);
 	log_add_secret(s->cfg.api_token);
+	log_add_secret(s->cfg.flux_hmac_key);
+	log_add_secret(s->cfg.github_secret);
 	if (s->cfg.provider != PROVIDER_LOG &&
 	    provider_new(&s->provider, &s->cfg, &err) < 0) {
 		fprintf(stderr, "herald: %s\n", err.msg);
@@ -259,7 +261,9 @@ static int start(struct serve *s)
 	s->api.metrics = &s->metrics;
 	s->api.api_token = s->cfg.api_token && *s->cfg.api_token ?
 		s->cfg.api_token : NULL;
+	s->api.beyond_loopback = beyond_loopback;
 	memset(&ho, 0, sizeof(ho));
+	ho.max_body_for = api_max_body;
 	ho.listen = s->cfg.listen ? s->cfg.listen : CONFIG_DEFAULT_LISTEN;
 	ret = httpd_start(&s->httpd, &ho, api_handle, &s->api, &err);
 	if (ret < 0) {

@@ -54,7 +54,7 @@ int provider_kind_parse(const char *name, enum provider_kind *out)
 }
 
 static config_check_fn check_commit_url, check_guild, check_api_url,
-		       check_listen, check_database;
+		       check_listen, check_database, check_labels;
 
 static const char *const log_formats[] = { "logfmt", "json", NULL };
 static const char *const log_levels[] = {
@@ -174,6 +174,23 @@ const struct config_var config_vars[] = {
 	  .choices = log_levels,
 	  .help = "the least severe level logged: debug, info, warn or error",
 	  .line = 18, .show = ", level %s" },
+	{ "HERALD_STORY_WINDOW", CONFIG_DURATION, AT(story_window_s), "24h",
+	  1, MAX_AGE_LIMIT,
+	  .help = "how long after its last message a story is still edited; "
+		  "later events start a new message",
+	  .line = 19, .label = "story window", .show = "%ss",
+	  .json = "story_window_s" },
+	{ "HERALD_FLUX_HMAC_KEY", CONFIG_SECRET, AT(flux_hmac_key),
+	  .help = "the key of Flux's generic-hmac provider (X-Signature)",
+	  .line = 20, .label = "Flux HMAC key", .json = "flux_hmac_key" },
+	{ "HERALD_GITHUB_WEBHOOK_SECRET", CONFIG_SECRET, AT(github_secret),
+	  .help = "the secret of the GitHub webhook (X-Hub-Signature-256)",
+	  .line = 21, .label = "GitHub secret",
+	  .json = "github_webhook_secret" },
+	{ "HERALD_ALERT_APP_LABELS", CONFIG_STRING, AT(alert_app_labels),
+	  CONFIG_DEFAULT_ALERT_APP_LABELS, .check = check_labels,
+	  .help = "the Alertmanager labels that name the app, in order",
+	  .line = 22, .label = "alert app labels", .json = "alert_app_labels" },
 };
 
 const size_t config_vars_nr = sizeof(config_vars) / sizeof(config_vars[0]);
@@ -723,6 +740,49 @@ static int check_database(const struct config_var *var, char *v,
 	errlist_add(problems, "%s is a PostgreSQL URL: PostgreSQL support is "
 		    "not available yet; use a SQLite file path", var->name);
 	return -1;
+}
+
+/* Label names, comma-separated; white space around them is dropped. */
+static int check_labels(const struct config_var *var, char *v,
+			struct errlist *problems)
+{
+	size_t w = 0, item = 1, start = 0;
+	int bad = 0, item_bad = 0;
+
+	for (size_t r = 0;; r++) {
+		char ch = v[r];
+
+		if (ch == ' ' || ch == '\t')
+			continue;
+		if (ch == ',' || !ch) {
+			if (w == start && !item_bad) {
+				errlist_add(problems, "%s: item %zu is empty: "
+					    "expected label names separated "
+					    "by commas", var->name, item);
+				bad = 1;
+			}
+			if (!ch)
+				break;
+			v[w++] = ',';
+			start = w;
+			item++;
+			item_bad = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      ch == '_' || (w > start && ch >= '0' && ch <= '9'))) {
+			errlist_add(problems, "%s: item %zu has \"%c\", which "
+				    "no Prometheus label name has: use letters, "
+				    "digits and _", var->name, item, ch);
+			bad = item_bad = 1;
+			while (v[r + 1] && v[r + 1] != ',')
+				r++;
+			continue;
+		}
+		v[w++] = ch;
+	}
+	v[w] = '\0';
+	return bad ? -1 : 0;
 }
 
 static int check_guild(const struct config_var *var, char *v,

@@ -74,7 +74,19 @@ struct config {
 	long shutdown_grace_ms;		/* HERALD_SHUTDOWN_GRACE (s) */
 	char *log_format;		/* "logfmt" or "json" */
 	char *log_level;		/* "debug", "info", "warn", "error" */
+
+	/* Stories and inputs. */
+	long story_window_s;		/* HERALD_STORY_WINDOW (s) */
+	char *flux_hmac_key;		/* HERALD_FLUX_HMAC_KEY(_FILE); secret */
+	char *github_secret;		/* HERALD_GITHUB_WEBHOOK_SECRET(_FILE);
+					   secret */
+	char *alert_app_labels;		/* HERALD_ALERT_APP_LABELS: label
+					   names, comma-separated, no spaces */
 };
+
+/* The default of HERALD_ALERT_APP_LABELS. */
+#define CONFIG_DEFAULT_ALERT_APP_LABELS \
+	"app,app_kubernetes_io_name,container,deployment,service,job"
 
 /*
  * The configuration variables: one row each in config_vars[] (config.c),

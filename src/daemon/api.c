@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "daemon/api.h"
+#include "daemon/api_internal.h"
 #include "inputs/event_json.h"
 #include "core/event.h"
 #include "lib/json_out.h"
@@ -122,7 +123,7 @@ void api_routing_release(struct api_routing *r)
 /* ---- responses --------------------------------------------------------- */
 
 /* Answers status with obj (stolen) as the body. */
-static void reply_json(struct httpd_response *resp, int status, json_t *obj)
+void api__reply_json(struct httpd_response *resp, int status, json_t *obj)
 {
 	struct strbuf sb = STRBUF_INIT;
 	char *text;
@@ -172,10 +173,8 @@ static json_t *error_object(json_t *extra, const char *fmt, va_list ap)
 	return obj;
 }
 
-/* {"error": "…"} plus the members of extra (stolen; may be NULL). */
-__attribute__((format(printf, 4, 5)))
-static void reply_error(struct httpd_response *resp, int status, json_t *extra,
-			const char *fmt, ...)
+void api__reply_error(struct httpd_response *resp, int status, json_t *extra,
+		      const char *fmt, ...)
 {
 	va_list ap;
 	json_t *obj;
@@ -183,15 +182,15 @@ static void reply_error(struct httpd_response *resp, int status, json_t *extra,
 	va_start(ap, fmt);
 	obj = error_object(extra, fmt, ap);
 	va_end(ap);
-	reply_json(resp, status, obj);
+	api__reply_json(resp, status, obj);
 }
 
-static void reply_unavailable(struct httpd_response *resp, const char *why)
+void api__reply_unavailable(struct httpd_response *resp, const char *why)
 {
 	char secs[16];
 
 	snprintf(secs, sizeof(secs), "%d", API_RETRY_AFTER_S);
-	reply_error(resp, 503, NULL, "%s", why);
+	api__reply_error(resp, 503, NULL, "%s", why);
 	httpd_response_add_header(resp, "Retry-After", secs);
 }
 
@@ -218,7 +217,7 @@ static int parse_id(const char *seg, size_t len, int64_t *out)
 }
 
 /* Compares in time that depends on the length of given only. */
-static int token_matches(const char *given, size_t given_len,
+int api__token_matches(const char *given, size_t given_len,
 			 const char *want)
 {
 	size_t want_len = strlen(want);
@@ -243,11 +242,11 @@ static int authorized(const struct api_context *ctx,
 		return 0;
 	}
 	tok = strview_trim((struct strview){ h + 7, strlen(h + 7) });
-	return tok.len && token_matches(tok.ptr, tok.len, ctx->api_token);
+	return tok.len && api__token_matches(tok.ptr, tok.len, ctx->api_token);
 }
 
 /* application/json, in any case, with or without parameters. */
-static int is_json_type(const char *ct)
+int api__is_json_type(const char *ct)
 {
 	struct strview v;
 	const char *semi;
@@ -309,7 +308,7 @@ static int body_is_array(const char *body, size_t len)
 	return 0;
 }
 
-static json_t *problems_json(const struct errlist *problems)
+json_t *api__problems_json(const struct errlist *problems)
 {
 	json_t *arr = json_array();
 
@@ -371,59 +370,24 @@ static void log_refused(size_t nr, const char *why)
 	log_end(&l);
 }
 
-static void post_events(struct api_context *ctx,
-			const struct httpd_request *req, int64_t id,
-			struct httpd_response *resp)
+void api__accept(struct api_context *ctx, struct event *evs, size_t nr,
+		 const struct api_accept *o, struct httpd_response *resp)
 {
 	struct errlist problems = ERRLIST_INIT;
-	struct event *evs = NULL;
-	size_t nr = 0, fresh = 0, wake_nr = 0;
+	size_t fresh = 0, wake_nr = 0;
 	struct prepared *prep = NULL;
 	struct store_item *items = NULL;
 	struct store_accepted *acc = NULL;
 	struct api_snapshot *snap = NULL;
 	const struct config *cfg = NULL;
 	const struct catalog *cat = NULL;
-	const char *header = httpd_request_header(req, "Idempotency-Key");
 	const char *provider;
 	int64_t *wake = NULL;
 	struct api_queued *queued = NULL;
-	struct strbuf out = STRBUF_INIT;	/* the 202's body */
+	struct strbuf out = STRBUF_INIT;	/* the answer's body */
 	double now;
 	struct errbuf err;
-	int array, ret;
-
-	if (req->body_too_large || req->body_len > API_MAX_BODY) {
-		reply_error(resp, 413, NULL, "the request body is over %u bytes "
-			    "(1 MiB): send fewer events per request",
-			    API_MAX_BODY);
-		goto out;
-	}
-	if (!is_json_type(httpd_request_header(req, "Content-Type"))) {
-		reply_error(resp, 415, NULL, "Content-Type must be "
-			    "application/json, not %s",
-			    httpd_request_header(req, "Content-Type") ?
-			    httpd_request_header(req, "Content-Type") : "missing");
-		goto out;
-	}
-	if (header && !valid_idem_header(header)) {
-		reply_error(resp, 400, NULL, "Idempotency-Key must be 1 to %d "
-			    "visible ASCII characters without spaces",
-			    IDEM_KEY_MAX);
-		goto out;
-	}
-	array = body_is_array(req->body, req->body_len);
-	ret = event_parse_many(req->body, req->body_len, API_MAX_EVENTS, &evs,
-			       &nr, &problems);
-	if (ret) {
-		int status = ret == HERALD_ELIMIT ? 413 : 400;
-		json_t *extra = json_object();
-
-		json_object_set_new(extra, "problems", problems_json(&problems));
-		reply_error(resp, status, extra, "%s", status == 413 ?
-			    "events over a limit" : "invalid events");
-		goto out;
-	}
+	int ret;
 
 	snap = api_routing_current(ctx->routing);
 	if (snap) {
@@ -431,8 +395,8 @@ static void post_events(struct api_context *ctx,
 		cat = snap->has_catalog ? &snap->cat : NULL;
 	}
 	provider = provider_kind_name(cfg ? cfg->provider : PROVIDER_LOG);
-	prep = xcalloc(nr, sizeof(*prep));
-	items = xcalloc(nr, sizeof(*items));
+	prep = xcalloc(nr ? nr : 1, sizeof(*prep));
+	items = xcalloc(nr ? nr : 1, sizeof(*items));
 	for (size_t i = 0; i < nr; i++) {
 		struct prepared *p = &prep[i];
 		struct store_item *it = &items[i];
@@ -440,10 +404,10 @@ static void post_events(struct api_context *ctx,
 
 		p->route = (struct route)ROUTE_INIT;
 		if (route_event(&p->route, &evs[i], cfg, cat, &err)) {
-			if (evs[i].channel) {
+			if (evs[i].channel && o->strict_channel) {
 				char ptr[32] = "";
 
-				if (array)
+				if (o->array)
 					snprintf(ptr, sizeof(ptr), "/%zu", i);
 				errlist_add(&problems, "%s/channel: %s", ptr,
 					    err.msg);
@@ -452,9 +416,15 @@ static void post_events(struct api_context *ctx,
 			/* The configuration is at fault: keep the event. */
 			p->bad_reason = xstrdup(err.msg);
 		}
-		p->key = idem_key(&evs[i], header, array, i);
+		p->key = idem_key(&evs[i], o->idem_header, o->array, i);
 		strbuf_grow(&body, 512);
 		event_write_json(&evs[i], &body);
+		if (strbuf_overflowed(&body)) {
+			strbuf_release(&body);
+			errlist_add(&problems, "/%zu: the event does not fit the "
+				    "store's size limit", i);
+			continue;
+		}
 		p->body = strbuf_detach(&body, NULL);
 		p->correlation = event_correlation_key(&evs[i]);
 
@@ -485,30 +455,31 @@ static void post_events(struct api_context *ctx,
 	if (problems.nr) {
 		json_t *extra = json_object();
 
-		json_object_set_new(extra, "problems", problems_json(&problems));
-		reply_error(resp, 400, extra, "invalid events");
+		json_object_set_new(extra, "problems",
+				    api__problems_json(&problems));
+		api__reply_error(resp, 400, extra, "invalid events");
 		goto out;
 	}
 
-	acc = xcalloc(nr, sizeof(*acc));
-	ret = store_accept(ctx->store, items, nr, acc, &err);
+	acc = xcalloc(nr ? nr : 1, sizeof(*acc));
+	ret = nr ? store_accept(ctx->store, items, nr, acc, &err) : 0;
 	if (ret) {
 		free(acc);
 		acc = NULL;
 		log_refused(nr, err.msg);
 		if (ret == HERALD_EINVAL)
-			reply_error(resp, 400, NULL, "%s", err.msg);
+			api__reply_error(resp, 400, NULL, "%s", err.msg);
 		else
-			reply_unavailable(resp, "the events were not stored "
-					  "(the store could not commit them): "
-					  "try again later");
+			api__reply_unavailable(resp, "the events were not "
+					       "stored (the store could not "
+					       "commit them): try again later");
 		goto out;
 	}
 
 	strbuf_grow(&out, 64 + nr * 160);
 	strbuf_addstr(&out, "{\"accepted\":[");
-	wake = xcalloc(nr, sizeof(*wake));
-	queued = xcalloc(nr, sizeof(*queued));
+	wake = xcalloc(nr ? nr : 1, sizeof(*wake));
+	queued = xcalloc(nr ? nr : 1, sizeof(*queued));
 	now = store_now();
 	log_hold();		/* one write for the batch's lines */
 	for (size_t i = 0; i < nr; i++) {
@@ -525,7 +496,7 @@ static void post_events(struct api_context *ctx,
 		strbuf_addstr(&out, a->existing ? ",\"duplicate\":true}" :
 			      ",\"duplicate\":false}");
 
-		metrics_event_received(ctx->metrics, items[i].type, "api");
+		metrics_event_received(ctx->metrics, items[i].type, o->source);
 		log_accepted(&prep[i], a, items[i].type);
 		if (a->existing)
 			continue;
@@ -555,8 +526,22 @@ static void post_events(struct api_context *ctx,
 		ctx->queued(ctx->queued_arg, queued, wake_nr);
 	else if (wake_nr && ctx->wake)
 		ctx->wake(ctx->wake_arg, wake, wake_nr);
-	strbuf_addstr(&out, "]}\n");
-	{
+	strbuf_addch(&out, ']');
+	if (o->ignored) {
+		strbuf_addstr(&out, ",\"ignored\":[");
+		for (size_t i = 0; i < o->ignored->nr; i++) {
+			if (i)
+				strbuf_addch(&out, ',');
+			text_add_json_string(&out, o->ignored->items[i],
+					     strlen(o->ignored->items[i]), 1);
+		}
+		strbuf_addch(&out, ']');
+	}
+	strbuf_addstr(&out, "}\n");
+	if (strbuf_overflowed(&out)) {
+		api__reply_error(resp, 500, NULL, "the answer does not fit in "
+				 "memory; the events were stored");
+	} else {
 		size_t len;
 		char *text = strbuf_detach(&out, &len);
 
@@ -576,8 +561,58 @@ out:
 	for (size_t i = 0; queued && i < wake_nr; i++)
 		api_queued_release(&queued[i]);
 	free(queued);
-	event_array_free(evs, nr);
 	api_snapshot_put(snap);
+	errlist_release(&problems);
+}
+
+static void post_events(struct api_context *ctx,
+			const struct httpd_request *req, int64_t id,
+			struct httpd_response *resp)
+{
+	struct errlist problems = ERRLIST_INIT;
+	struct event *evs = NULL;
+	size_t nr = 0;
+	const char *header = httpd_request_header(req, "Idempotency-Key");
+	struct api_accept o = { .idem_header = header, .strict_channel = 1,
+				.source = "api" };
+	int ret;
+
+	if (req->body_too_large || req->body_len > API_MAX_BODY) {
+		api__reply_error(resp, 413, NULL, "the request body is over %u "
+				 "bytes (1 MiB): send fewer events per request",
+				 API_MAX_BODY);
+		goto out;
+	}
+	if (!api__is_json_type(httpd_request_header(req, "Content-Type"))) {
+		api__reply_error(resp, 415, NULL, "Content-Type must be "
+				 "application/json, not %s",
+				 httpd_request_header(req, "Content-Type") ?
+				 httpd_request_header(req, "Content-Type") :
+				 "missing");
+		goto out;
+	}
+	if (header && !valid_idem_header(header)) {
+		api__reply_error(resp, 400, NULL, "Idempotency-Key must be 1 to "
+				 "%d visible ASCII characters without spaces",
+				 IDEM_KEY_MAX);
+		goto out;
+	}
+	o.array = body_is_array(req->body, req->body_len);
+	ret = event_parse_many(req->body, req->body_len, API_MAX_EVENTS, &evs,
+			       &nr, &problems);
+	if (ret) {
+		int status = ret == HERALD_ELIMIT ? 413 : 400;
+		json_t *extra = json_object();
+
+		json_object_set_new(extra, "problems",
+				    api__problems_json(&problems));
+		api__reply_error(resp, status, extra, "%s", status == 413 ?
+				 "events over a limit" : "invalid events");
+		goto out;
+	}
+	api__accept(ctx, evs, nr, &o, resp);
+out:
+	event_array_free(evs, nr);
 	errlist_release(&problems);
 }
 
@@ -615,13 +650,13 @@ static void list_notifications(struct api_context *ctx,
 		for (k = 0; known[k] && strcmp(known[k], name); k++)
 			;
 		if (!known[k]) {
-			reply_error(resp, 400, NULL, "unknown query parameter "
+			api__reply_error(resp, 400, NULL, "unknown query parameter "
 				    "\"%.64s\": use state, app, env, limit or "
 				    "before", name);
 			return;
 		}
 		if (strlen(req->query[i].value) > QUERY_VALUE_MAX) {
-			reply_error(resp, 400, NULL, "query parameter %s is longer "
+			api__reply_error(resp, 400, NULL, "query parameter %s is longer "
 				    "than %d bytes", name, QUERY_VALUE_MAX);
 			return;
 		}
@@ -634,7 +669,7 @@ static void list_notifications(struct api_context *ctx,
 			json_t *extra = json_object();
 
 			json_object_set_new(extra, "states", state_names_json());
-			reply_error(resp, 400, extra, "state \"%.64s\" is not a "
+			api__reply_error(resp, 400, extra, "state \"%.64s\" is not a "
 				    "notification state: use queued, sending, "
 				    "delivered, retrying, failed, dead, superseded, "
 				    "unchanged or skipped", v);
@@ -650,7 +685,7 @@ static void list_notifications(struct api_context *ctx,
 	v = httpd_request_query(req, "limit");
 	if (v) {
 		if (parse_long(v, 1, API_LIST_MAX, &n)) {
-			reply_error(resp, 400, NULL, "limit \"%.64s\" is not a "
+			api__reply_error(resp, 400, NULL, "limit \"%.64s\" is not a "
 				    "number from 1 to %d", v, API_LIST_MAX);
 			return;
 		}
@@ -661,7 +696,7 @@ static void list_notifications(struct api_context *ctx,
 		int64_t before;
 
 		if (parse_id(v, strlen(v), &before)) {
-			reply_error(resp, 400, NULL, "before \"%.64s\" is not a "
+			api__reply_error(resp, 400, NULL, "before \"%.64s\" is not a "
 				    "notification ID (a positive integer): use "
 				    "next_before from the previous page", v);
 			return;
@@ -671,14 +706,14 @@ static void list_notifications(struct api_context *ctx,
 	if (store_list(ctx->store, &f, &recs, &nr, &err)) {
 		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
 			  NULL);
-		reply_unavailable(resp, "the delivery log cannot be read now: "
+		api__reply_unavailable(resp, "the delivery log cannot be read now: "
 				  "try again later");
 		return;
 	}
 	list = json_array();
 	for (size_t i = 0; i < nr; i++)
 		json_array_append_new(list, store_record_to_json(&recs[i]));
-	reply_json(resp, 200, json_pack("{s:o,s:o}", "notifications", list,
+	api__reply_json(resp, 200, json_pack("{s:o,s:o}", "notifications", list,
 		"next_before", nr && nr == f.limit ? json_integer(recs[nr - 1].id)
 						   : json_null()));
 	store_record_array_free(recs, nr);
@@ -695,18 +730,18 @@ static void get_notification(struct api_context *ctx,
 	memset(&rec, 0, sizeof(rec));
 	ret = store_get(ctx->store, id, &rec, &err);
 	if (ret == HERALD_ENOENT) {
-		reply_error(resp, 404, NULL, "notification %" PRId64 " does not "
+		api__reply_error(resp, 404, NULL, "notification %" PRId64 " does not "
 			    "exist", id);
 		return;
 	}
 	if (ret) {
 		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
 			  NULL);
-		reply_unavailable(resp, "the delivery log cannot be read now: "
+		api__reply_unavailable(resp, "the delivery log cannot be read now: "
 				  "try again later");
 		return;
 	}
-	reply_json(resp, 200, store_record_to_json(&rec));
+	api__reply_json(resp, 200, store_record_to_json(&rec));
 	store_record_release(&rec);
 }
 
@@ -724,7 +759,7 @@ static void retry_notification(struct api_context *ctx,
 	if (!ret && !rec.destination && (rec.state == STORE_FAILED ||
 					 rec.state == STORE_DEAD)) {
 		/* Queued again it would have nowhere to go. */
-		reply_error(resp, 409, json_pack("{s:s}", "state",
+		api__reply_error(resp, 409, json_pack("{s:s}", "state",
 						 store_state_name(rec.state)),
 			    "notification %" PRId64 " has no destination (%s): fix "
 			    "the routing, then send the event again with a new "
@@ -737,13 +772,13 @@ static void retry_notification(struct api_context *ctx,
 	if (ret && ret != HERALD_ENOENT) {
 		log_event(LOG_ERROR, "delivery log unreadable", "error", err.msg,
 			  NULL);
-		reply_unavailable(resp, "the retry was not stored: try again "
+		api__reply_unavailable(resp, "the retry was not stored: try again "
 				  "later");
 		return;
 	}
 	ret = store_requeue(ctx->store, id, &err);
 	if (ret == HERALD_ENOENT) {
-		reply_error(resp, 404, NULL, "notification %" PRId64 " does not "
+		api__reply_error(resp, 404, NULL, "notification %" PRId64 " does not "
 			    "exist", id);
 		return;
 	}
@@ -755,12 +790,12 @@ static void retry_notification(struct api_context *ctx,
 				store_state_name(rec.state)));
 			store_record_release(&rec);
 		}
-		reply_error(resp, 409, extra, "%s", err.msg);
+		api__reply_error(resp, 409, extra, "%s", err.msg);
 		return;
 	}
 	if (ret) {
 		log_event(LOG_ERROR, "retry not stored", "error", err.msg, NULL);
-		reply_unavailable(resp, "the retry was not stored: try again "
+		api__reply_unavailable(resp, "the retry was not stored: try again "
 				  "later");
 		return;
 	}
@@ -768,7 +803,7 @@ static void retry_notification(struct api_context *ctx,
 	if (ctx->wake)
 		ctx->wake(ctx->wake_arg, &id, 1);
 	if (ret) {
-		reply_unavailable(resp, "the notification was queued again but "
+		api__reply_unavailable(resp, "the notification was queued again but "
 				  "cannot be read back now");
 		return;
 	}
@@ -778,7 +813,7 @@ static void retry_notification(struct api_context *ctx,
 	log_str(&l, "destination", rec.destination);
 	log_str(&l, "state", store_state_name(rec.state));
 	log_end(&l);
-	reply_json(resp, 200, store_record_to_json(&rec));
+	api__reply_json(resp, 200, store_record_to_json(&rec));
 	store_record_release(&rec);
 }
 
@@ -787,7 +822,7 @@ static void retry_notification(struct api_context *ctx,
 static void healthz(struct api_context *ctx, const struct httpd_request *req,
 		    int64_t id, struct httpd_response *resp)
 {
-	reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+	api__reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static void readyz(struct api_context *ctx, const struct httpd_request *req,
@@ -810,11 +845,11 @@ static void readyz(struct api_context *ctx, const struct httpd_request *req,
 		why = tmp;
 	}
 	if (why.len)
-		reply_json(resp, 503, json_pack("{s:s,s:s,s:s+}", "status",
+		api__reply_json(resp, 503, json_pack("{s:s,s:s,s:s+}", "status",
 						"not ready", "reason", why.buf,
 						"error", "not ready: ", why.buf));
 	else
-		reply_json(resp, 200, json_pack("{s:s}", "status", "ready"));
+		api__reply_json(resp, 200, json_pack("{s:s}", "status", "ready"));
 	strbuf_release(&why);
 }
 
@@ -828,7 +863,7 @@ static void metrics_page(struct api_context *ctx,
 
 	if (metrics_expose(ctx->metrics, &sb)) {
 		strbuf_release(&sb);
-		reply_error(resp, 500, NULL, "the metrics do not fit in memory");
+		api__reply_error(resp, 500, NULL, "the metrics do not fit in memory");
 		return;
 	}
 	text = strbuf_detach(&sb, &len);
@@ -845,6 +880,11 @@ const struct api_endpoint api_endpoints[] = {
 	{ "GET", "/api/v1/notifications", list_notifications, 0 },
 	{ "GET", "/api/v1/notifications/{id}", get_notification, 0 },
 	{ "POST", "/api/v1/notifications/{id}/retry", retry_notification, 0 },
+	{ "POST", "/api/v1/hooks/flux", api__hook_flux, API_OWN_AUTH },
+	{ "POST", "/api/flux-events", api__hook_flux, API_OWN_AUTH },
+	{ "POST", "/api/v1/hooks/alertmanager", api__hook_alertmanager,
+	  API_OWN_AUTH },
+	{ "POST", "/api/v1/hooks/github", api__hook_github, API_OWN_AUTH },
 };
 
 const size_t api_endpoints_nr =
@@ -935,7 +975,7 @@ static void reply_bad_method(const struct httpd_request *req,
 		if (!strcmp(m, "GET"))
 			strbuf_addstr(&allow, ", HEAD");
 	}
-	reply_error(resp, 405, NULL, "%s is not allowed on %s: use %s",
+	api__reply_error(resp, 405, NULL, "%s is not allowed on %s: use %s",
 		    req->method ? req->method : "(none)", e->pattern, use.buf);
 	httpd_response_add_header(resp, "Allow", allow.buf);
 	strbuf_release(&allow);
@@ -945,7 +985,7 @@ static void reply_bad_method(const struct httpd_request *req,
 static void reply_unauthorized(const struct httpd_request *req,
 			       struct httpd_response *resp)
 {
-	reply_error(resp, 401, NULL, "a valid API token is required: send "
+	api__reply_error(resp, 401, NULL, "a valid API token is required: send "
 		    "\"Authorization: Bearer <token>\" with the value of "
 		    "HERALD_API_TOKEN");
 	httpd_response_add_header(resp, "WWW-Authenticate",
@@ -982,7 +1022,7 @@ static void dispatch(struct api_context *ctx, const struct httpd_request *req,
 		return;
 	}
 	if (!e) {
-		reply_error(resp, 404, NULL, "no such endpoint: %.200s (see "
+		api__reply_error(resp, 404, NULL, "no such endpoint: %.200s (see "
 			    "docs/api.md for the endpoints)", path);
 		return;
 	}
@@ -991,14 +1031,14 @@ static void dispatch(struct api_context *ctx, const struct httpd_request *req,
 		return;
 	}
 	if (param.ptr && parse_id(param.ptr, param.len, &id)) {
-		reply_error(resp, 404, NULL, "\"%.*s\" is not a notification ID "
+		api__reply_error(resp, 404, NULL, "\"%.*s\" is not a notification ID "
 			    "(a positive integer)",
 			    (int)(param.len > 64 ? 64 : param.len), param.ptr);
 		return;
 	}
 	if (!(e->flags & API_WHILE_STOPPING) &&
 	    atomic_load(&ctx->shutting_down)) {
-		reply_unavailable(resp, "herald is shutting down: send the "
+		api__reply_unavailable(resp, "herald is shutting down: send the "
 				  "request to another instance or try again "
 				  "later");
 		return;
@@ -1016,7 +1056,7 @@ void api_handle(void *arg, const struct httpd_request *req,
 	e = find_endpoint(req->method, req->path, &param);
 	dispatch(ctx, req, e, param, resp);
 	if (!resp->status)
-		reply_error(resp, 500, NULL, "internal error: no answer");
+		api__reply_error(resp, 500, NULL, "internal error: no answer");
 	metrics_http_request(ctx->metrics, e ? e->pattern : "other",
 			     resp->status);
 	if (log_enabled(LOG_DEBUG)) {
@@ -1033,17 +1073,18 @@ void api_handle(void *arg, const struct httpd_request *req,
 
 /* ---- start-up policy ---------------------------------------------------- */
 
-int api_check_listen(const struct config *cfg, struct errbuf *err)
+int api_check_listen(const struct config *cfg, int *beyond_loopback,
+		     struct errbuf *err)
 {
 	const char *where = cfg->listen ? cfg->listen : CONFIG_DEFAULT_LISTEN;
 	int loopback = 0, ret;
 
-	if ((cfg->api_token && *cfg->api_token) || cfg->insecure)
-		return 0;
 	ret = httpd_listen_is_loopback(where, &loopback, err);
 	if (ret)
 		return ret;
-	if (loopback)
+	if (beyond_loopback)
+		*beyond_loopback = !loopback;
+	if (loopback || (cfg->api_token && *cfg->api_token) || cfg->insecure)
 		return 0;
 	return errbuf_set(err, HERALD_EINVAL, "HERALD_LISTEN is %s, which is "
 			  "reachable from other hosts, and the API has no token: "

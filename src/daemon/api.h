@@ -28,6 +28,8 @@
 
 #define API_MAX_EVENTS 1000
 #define API_MAX_BODY HTTPD_MAX_BODY
+/* The body cap of the webhooks (/api/v1/hooks/..., /api/flux-events). */
+#define API_HOOK_MAX_BODY (4u * 1024 * 1024)
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX 1000
 #define API_RETRY_AFTER_S 5
@@ -114,6 +116,7 @@ struct api_context {
 	void *ready_arg;
 	struct metrics *metrics;	/* may be NULL */
 	const char *api_token;		/* NULL: the API needs no token */
+	int beyond_loopback;		/* listening on more than loopback */
 	atomic_int shutting_down;	/* set: /api/ answers 503 */
 };
 
@@ -174,8 +177,16 @@ const char *api_route_pattern(const char *path);
  * Start-up policy: without an API token herald listens on loopback only.
  * Returns 0 when cfg->listen is allowed, else HERALD_EINVAL with err
  * saying how to fix it (set HERALD_API_TOKEN or HERALD_API_TOKEN_FILE, or
- * HERALD_INSECURE=1).
+ * HERALD_INSECURE=1). *beyond_loopback (may be NULL) says whether
+ * cfg->listen reaches other hosts.
  */
-int api_check_listen(const struct config *cfg, struct errbuf *err);
+int api_check_listen(const struct config *cfg, int *beyond_loopback,
+		     struct errbuf *err);
+
+/*
+ * The most a request to path may send (an httpd_options max_body_for):
+ * API_HOOK_MAX_BODY for the webhooks, API_MAX_BODY for the rest.
+ */
+size_t api_max_body(const char *path);
 
 #endif

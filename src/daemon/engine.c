@@ -443,7 +443,8 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 	e->slack_burst = cfg->slack_burst;
 	e->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
 	e->max_age_s = cfg->max_age_s > 0 ? (double)cfg->max_age_s : 86400;
-	e->story_window = 86400;	/* XXX HERALD_STORY_WINDOW */
+	e->story_window = cfg->story_window_s > 0 ?
+			  (double)cfg->story_window_s : 86400;
 	e->backoff_base = opt->backoff_base_s > 0 ? opt->backoff_base_s : 1.0;
 	e->backoff_cap = opt->backoff_cap_s > 0 ? opt->backoff_cap_s : 300.0;
 	e->probe_base = opt->probe_base_s > 0 ? opt->probe_base_s : 5.0;

@@ -44,6 +44,7 @@ struct httpd {
 	httpd_handler_fn *handler;
 	void *arg;
 	size_t max_body;
+	size_t (*max_body_for)(const char *path);
 	int port;
 	pthread_mutex_t lock;
 	int quiesced;
@@ -402,13 +403,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		const char *cl;
 		long n;
 
+		size_t cap = h->max_body_for ? h->max_body_for(url) :
+			     h->max_body;
+
 		cs = xcalloc(1, sizeof(*cs));
-		strbuf_init(&cs->body, h->max_body);
+		strbuf_init(&cs->body, cap);
 		*con_cls = cs;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && (parse_long(cl, 0, LONG_MAX, &n) ||
-			   (unsigned long)n > h->max_body)) {
+			   (unsigned long)n > cap)) {
 			/*
 			 * Answered now: microhttpd then reads none of the
 			 * body and closes the connection after the answer.
@@ -479,6 +483,7 @@ int httpd_start(struct httpd **out, const struct httpd_options *opt,
 	h->handler = handler;
 	h->arg = arg;
 	h->max_body = opt->max_body ? opt->max_body : HTTPD_MAX_BODY;
+	h->max_body_for = opt->max_body_for;
 	h->port = port;
 	pthread_mutex_init(&h->lock, NULL);
 

@@ -87,6 +87,12 @@ typedef void httpd_handler_fn(void *arg, const struct httpd_request *req,
 struct httpd_options {
 	const char *listen;		/* "host:port", "[::1]:port"; port 0: any */
 	size_t max_body;		/* 0: HTTPD_MAX_BODY */
+	/*
+	 * The cap for one path (without the query), when it differs by
+	 * path; NULL: max_body for all. Decided from Content-Length before
+	 * any of the body is read.
+	 */
+	size_t (*max_body_for)(const char *path);
 	unsigned threads;		/* 0: a thread per connection; N: a
 					   pool of N polling threads */
 	unsigned connection_limit;	/* 0: 512 */

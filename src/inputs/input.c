@@ -115,6 +115,24 @@ int input_convert(const struct input_adapter *a,
 	return 0;
 }
 
+void input_set_labels(struct input_request *req, char *copy,
+		      const char *names[INPUT_LABELS_MAX])
+{
+	size_t nr = 0;
+
+	for (char *p = copy; p && *p && nr < INPUT_LABELS_MAX;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (*p)
+			names[nr++] = p;
+		p = comma ? comma + 1 : NULL;
+	}
+	req->app_labels = nr ? names : NULL;
+	req->app_labels_nr = nr;
+}
+
 void input_add_event(struct input_result *r, json_t *ev)
 {
 	json_array_append_new(r->events, ev);

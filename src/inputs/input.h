@@ -132,6 +132,17 @@ int input_convert(const struct input_adapter *a,
 		  const struct input_request *req, struct input_result *out,
 		  struct event **events, size_t *nr, struct errbuf *err);
 
+/* At most this many labels in HERALD_ALERT_APP_LABELS are used. */
+#define INPUT_LABELS_MAX 32
+
+/*
+ * Splits a comma-separated list of label names (HERALD_ALERT_APP_LABELS,
+ * as config checked it; NULL: none) into req->app_labels. copy is the
+ * caller's: a string it frees after the request (xstrdup of list).
+ */
+void input_set_labels(struct input_request *req, char *copy,
+		      const char *names[INPUT_LABELS_MAX]);
+
 /* Appends an event object to r->events (takes the reference). */
 void input_add_event(struct input_result *r, json_t *ev);
 

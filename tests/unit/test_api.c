@@ -1043,27 +1043,34 @@ static void test_check_listen(void **state)
 {
 	struct config cfg;
 	struct errbuf err;
+	int beyond;
 
 	config_init(&cfg);
 	free(cfg.listen);
 	cfg.listen = xstrdup("127.0.0.1:8080");
-	assert_int_equal(api_check_listen(&cfg, &err), 0);
+	assert_int_equal(api_check_listen(&cfg, NULL, &err), 0);
 	free(cfg.listen);
 	cfg.listen = xstrdup("[::1]:8080");
-	assert_int_equal(api_check_listen(&cfg, &err), 0);
+	assert_int_equal(api_check_listen(&cfg, NULL, &err), 0);
 	free(cfg.listen);
 	cfg.listen = xstrdup("localhost:8080");
-	assert_int_equal(api_check_listen(&cfg, &err), 0);
+	assert_int_equal(api_check_listen(&cfg, NULL, &err), 0);
 	free(cfg.listen);
 	cfg.listen = xstrdup("0.0.0.0:8080");
-	assert_int_equal(api_check_listen(&cfg, &err), HERALD_EINVAL);
+	assert_int_equal(api_check_listen(&cfg, NULL, &err), HERALD_EINVAL);
 	assert_non_null(strstr(err.msg, "HERALD_API_TOKEN or HERALD_API_TOKEN_FILE"));
 	assert_non_null(strstr(err.msg, "HERALD_INSECURE=1"));
 	cfg.insecure = 1;
-	assert_int_equal(api_check_listen(&cfg, &err), 0);
+	assert_int_equal(api_check_listen(&cfg, NULL, &err), 0);
 	cfg.insecure = 0;
 	cfg.api_token = xstrdup("t");
-	assert_int_equal(api_check_listen(&cfg, &err), 0);
+	beyond = 0;
+	assert_int_equal(api_check_listen(&cfg, &beyond, &err), 0);
+	assert_int_equal(beyond, 1);
+	free(cfg.listen);
+	cfg.listen = xstrdup("127.0.0.1:8080");
+	assert_int_equal(api_check_listen(&cfg, &beyond, &err), 0);
+	assert_int_equal(beyond, 0);
 	config_release(&cfg);
 }
 

@@ -569,10 +569,13 @@ static void test_form_encoded(void **state)
 		.ctype = "application/x-www-form-urlencoded" });
 	expect_error(&g, msg);
 	got_release(&g);
-	/* By the content type alone, whatever its case and parameters. */
+	/*
+	 * Not by the content type alone: a JSON body that came with a form
+	 * type (curl -d) is JSON.
+	 */
 	run_fixture(&g, "octokit-success.json", &(struct opts){
 		.ctype = " Application/X-WWW-Form-Urlencoded; charset=utf-8" });
-	expect_error(&g, msg);
+	assert_int_equal(g.ret, 0);
 	got_release(&g);
 	/* By the body alone. */
 	run(&g, "payload=%7B%7D", &(struct opts){ .ctype = NONE });
