@@ -157,21 +157,6 @@ static const char main_outro[] =
 "NOTIFICATIONS_CHANNEL_MAPPING, HERALD_CATALOG and more; see\n"
 "docs/configuration.md.\n";
 
-static const char route_help[] =
-"usage: herald route [--provider slack|discord] [--json] [FILE|-]\n"
-"\n"
-"Reads one event or a JSON array of events from FILE (or standard input)\n"
-"and prints, for each, where it would go, why, and the exact JSON body that\n"
-"would be sent. Nothing is sent.\n"
-"\n"
-"  --provider NAME  render for slack or discord instead of the configured\n"
-"                   provider\n"
-"  --json           one JSON object a line per event: destination, kind,\n"
-"                   reason, provider, payload\n"
-"\n"
-"Exit status: 0 all events valid; 1 an event is invalid (the error names\n"
-"the field); 2 usage or configuration error.\n";
-
 static int cmd_help(int argc, char **argv)
 {
 	return cli_help(argc > 1 ? argv[1] : NULL, stdout);
@@ -190,7 +175,7 @@ const struct cli_command cli_commands[] = {
 	{ "send", cmd_send, "deliver events now, from a file or from flags "
 	  "(for CI pipelines)", cmd_send_help },
 	{ "route", cmd_route, "show where events would go and the exact "
-	  "message (dry run)", route_help },
+	  "message (dry run)", cmd_route_help },
 	{ "check", cmd_check, "verify the configuration, the token and every "
 	  "destination", cmd_check_help },
 	{ "config", cmd_config, "print the effective configuration and every "

@@ -11,12 +11,44 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_help.h"
 #include "core/render.h"
 #include "inputs/input.h"
 #include "lib/strbuf.h"
 
 /* At most this many --query and --header options. */
 #define PARAMS_MAX 32
+
+const char cmd_route_help[] =
+"usage: herald route [--provider slack|discord] [--json] [FILE|-]\n"
+"       herald route --from SOURCE [--env ENV] [--app APP]\n"
+"                    [--query NAME=VALUE]... [--header 'NAME: VALUE']...\n"
+"                    [--provider slack|discord] [--json] [FILE|-]\n"
+"\n"
+"Reads one event or a JSON array of events from FILE (or standard input)\n"
+"and prints, for each, where it would go, why, and the exact JSON body that\n"
+"would be sent. Nothing is sent.\n"
+"\n"
+"With --from, FILE is a webhook body of Flux, Alertmanager or GitHub,\n"
+"converted as herald serve's hooks convert it (docs/inputs.md): each\n"
+"resulting event is printed with the converted event, then what was\n"
+"ignored and why.\n"
+"\n"
+"  --provider NAME  render for slack or discord instead of the configured\n"
+"                   provider\n"
+"  --json           one JSON object a line per event: destination, kind,\n"
+"                   reason, provider, payload (and event, with --from);\n"
+"                   {\"ignored\": ...} a line per ignored item\n"
+"  --from SOURCE    flux, alertmanager or github\n"
+"  --env, --app     the hook's ?env= and ?app=\n"
+"  --query N=V      another query parameter (alertmanager: group=true,\n"
+"                   min_severity=warning; flux: repo=owner/name)\n"
+"  --header 'N: V'  a request header (github: X-GitHub-Event, default\n"
+"                   deployment_status by the body's shape)\n"
+"\n"
+"Exit status: 0 all events valid; 1 an event is invalid (the error names\n"
+"the field) or the body is not the source's payload; 2 usage or\n"
+"configuration error.\n";
 
 /*
  * The body as it would be posted: Slack's chat.postMessage carries the

@@ -751,7 +751,13 @@ static json_t *build(const struct flux *f, const struct input_request *req,
 	input_set_line(ev, "env", env.value, out, env.pointer.buf);
 	if (!strcmp(type, "message"))
 		set_title(ev, f);
-	input_set_text(ev, "description", f->message, out, "/message");
+	/*
+	 * "Reconciliation finished in 1.2s, next run in 10m" differs on every
+	 * run; without it the repeats render the same message and are not
+	 * sent again (the story rules' "unchanged").
+	 */
+	if (!v.edit_only)
+		input_set_text(ev, "description", f->message, out, "/message");
 
 	if (!strcmp(type, "gitops")) {
 		set_gitops_revision(ev, f, revision, out);
