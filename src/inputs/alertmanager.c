@@ -12,8 +12,9 @@
  *                statefulset, daemonset, job_name, instance
  *   alert.url    annotation runbook_url
  *   app          the first present of the app labels (req->app_labels, by
- *                default app, app_kubernetes_io_name, service, container,
- *                deployment, job), then ?app=, then label namespace; a
+ *                default app, app_kubernetes_io_name, container,
+ *                deployment, service, job), then ?app=, then label
+ *                namespace; a
  *                value the catalog knows wins over the order
  *   env          label env or environment, else ?env=
  *   description  annotation summary, then description (or message)
@@ -56,7 +57,7 @@
 #define TIME_END 253402300800LL
 
 static const char *const default_app_labels[] = {
-	"app", "app_kubernetes_io_name", "service", "container", "deployment",
+	"app", "app_kubernetes_io_name", "container", "deployment", "service",
 	"job",
 };
 

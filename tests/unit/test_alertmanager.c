@@ -219,9 +219,11 @@ static void test_kube_pod_alert(void **state)
 			    "https://github.com/kubernetes-monitoring/"
 			    "kubernetes-mixin/tree/master/runbook.md"
 			    "#alert-name-kubepodcrashlooping");
-	/* The default order: service comes before container. */
-	assert_string_equal(field(&r, 0, "app"),
-			    "rancher-monitoring-kube-state-metrics");
+	/*
+	 * The default order: container comes before service, which on
+	 * kube-state-metrics alerts names kube-state-metrics itself.
+	 */
+	assert_string_equal(field(&r, 0, "app"), "cpu-throttle-container");
 	assert_null(field(&r, 0, "env"));
 	/* The older kube-prometheus annotation: message. */
 	assert_string_equal(field(&r, 0, "description"),
@@ -252,6 +254,12 @@ static int knows_containers(void *ctx, const char *app)
 	return !strcmp(app, "oom-container") || !strcmp(app, "api");
 }
 
+static int knows_service(void *ctx, const char *app)
+{
+	(void)ctx;
+	return !strcmp(app, "rancher-monitoring-kube-state-metrics");
+}
+
 /* A value the catalog knows wins over the order of the labels. */
 static void test_app_known_to_catalog(void **state)
 {
@@ -261,9 +269,14 @@ static void test_app_known_to_catalog(void **state)
 	(void)state;
 	convert_with(&r, body, strlen(body), knows_containers, NULL);
 	assert_int_equal(r.ret, 0);
+	assert_string_equal(field(&r, 0, "app"), "cpu-throttle-container");
+	assert_string_equal(field(&r, 2, "app"), "oom-container");
+	run_release(&r);
+	/* A known service label beats the container that comes first. */
+	convert_with(&r, body, strlen(body), knows_service, NULL);
+	assert_int_equal(r.ret, 0);
 	assert_string_equal(field(&r, 0, "app"),
 			    "rancher-monitoring-kube-state-metrics");
-	assert_string_equal(field(&r, 2, "app"), "oom-container");
 	run_release(&r);
 	free(body);
 
