@@ -52,9 +52,24 @@ static const char *hook_key(enum input_source source,
 }
 
 /*
+ * A 401 of a hook, with the challenge every 401 must carry (RFC 9110
+ * 11.6.1), as the rest of the API sends it: the token is a way in for every
+ * hook. wrong_token: a token was sent and is wrong (error="invalid_token";
+ * not for a wrong signature, which is no bearer token).
+ */
+static void hook_unauthorized(struct httpd_response *resp, int wrong_token)
+{
+	httpd_response_add_header(resp, "WWW-Authenticate", wrong_token ?
+		"Bearer realm=\"herald\", error=\"invalid_token\"" :
+		"Bearer realm=\"herald\"");
+}
+
+/*
  * Whether the request may use the hook; when not, answers 401 or 403 and
- * returns 0. A non-Bearer Authorization header is ignored (Flux lets users
- * add any headers); a wrong token or signature is a 401.
+ * returns 0. Any one right credential lets it in, but every one sent must
+ * be right: a wrong token or signature is a 401 even beside a right one. A
+ * non-Bearer Authorization header is ignored (Flux lets users add any
+ * headers).
  */
 static int hook_authorized(struct api_context *ctx,
 			   const struct httpd_request *req,
@@ -67,6 +82,7 @@ static int hook_authorized(struct api_context *ctx,
 	const char *sig = a->header ? httpd_request_header(req, a->header) :
 			  NULL;
 	struct errbuf err;
+	int passed = 0;
 
 	if (a->required_off_loopback && !key && ctx->beyond_loopback) {
 		api__reply_error(resp, 403, NULL, "%s is not set: herald takes "
@@ -75,44 +91,53 @@ static int hook_authorized(struct api_context *ctx,
 				 a->secret_var, input_source_name(source));
 		return 0;
 	}
+	/* Every credential sent must be right; any one right one will do. */
 	if (key && sig) {
 		if (signature_verify(sig, key, strlen(key), req->body,
 				     req->body_len, &err) < 0) {
 			api__reply_error(resp, 401, NULL, "%s: %s", a->header,
 					 err.msg);
+			hook_unauthorized(resp, 0);
 			return 0;
 		}
-		return 1;
+		passed = 1;
 	}
 	if (auth && !strncasecmp(auth, "Bearer ", 7) && ctx->api_token) {
 		struct strview tok = strview_trim(STRVIEW(auth + 7));
 
-		if (tok.len && api__token_matches(tok.ptr, tok.len,
-						  ctx->api_token))
-			return 1;
-		api__reply_error(resp, 401, NULL, "the bearer token is not "
-				 "HERALD_API_TOKEN");
-		return 0;
+		if (!tok.len || !api__token_matches(tok.ptr, tok.len,
+						    ctx->api_token)) {
+			api__reply_error(resp, 401, NULL, "the bearer token is "
+					 "not HERALD_API_TOKEN");
+			hook_unauthorized(resp, 1);
+			return 0;
+		}
+		passed = 1;
 	}
 	if (qtoken && ctx->api_token) {
-		if (*qtoken && api__token_matches(qtoken, strlen(qtoken),
-						  ctx->api_token))
-			return 1;
-		api__reply_error(resp, 401, NULL, "access_token is not "
-				 "HERALD_API_TOKEN");
-		return 0;
+		if (!*qtoken || !api__token_matches(qtoken, strlen(qtoken),
+						    ctx->api_token)) {
+			api__reply_error(resp, 401, NULL, "access_token is not "
+					 "HERALD_API_TOKEN");
+			hook_unauthorized(resp, 1);
+			return 0;
+		}
+		passed = 1;
 	}
+	if (passed)
+		return 1;
 	if (key && a->header) {
 		api__reply_error(resp, 401, NULL, "%s is missing: herald checks "
 				 "the signature with %s (or send the API token)",
 				 a->header, a->secret_var);
+		hook_unauthorized(resp, 0);
 		return 0;
 	}
 	if (ctx->api_token) {
-		httpd_response_add_header(resp, "WWW-Authenticate", "Bearer");
 		api__reply_error(resp, 401, NULL, "this hook needs "
 				 "HERALD_API_TOKEN, as Authorization: Bearer "
 				 "or ?access_token=");
+		hook_unauthorized(resp, 0);
 		return 0;
 	}
 	return 1;
