@@ -83,6 +83,7 @@ int cli_env_load(struct cli_env *env, int quiet)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	config_register_secrets(&env->cfg);
 	if (env->cfg.catalog_path) {
 		ret = load_catalog(env);
 		if (ret)

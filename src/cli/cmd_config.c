@@ -37,6 +37,7 @@ static void load(struct report *rep)
 
 	config_init(&rep->cfg);
 	config_load(&rep->cfg, &config_source_process, &rep->problems);
+	config_register_secrets(&rep->cfg);
 	if (!rep->cfg.catalog_path)
 		goto out;
 	if (cli_read_file(rep->cfg.catalog_path, 64u * 1024 * 1024, &text,

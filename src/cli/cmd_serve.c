@@ -204,10 +204,7 @@ static int start(struct serve *s)
 		fprintf(stderr, "herald: %s\n", err.msg);
 		goto out;
 	}
-	log_add_secret(s->cfg.token);
-	log_add_secret(s->cfg.api_token);
-	log_add_secret(s->cfg.flux_hmac_key);
-	log_add_secret(s->cfg.github_secret);
+	config_register_secrets(&s->cfg);
 	if (s->cfg.provider != PROVIDER_LOG &&
 	    provider_new(&s->provider, &s->cfg, &err) < 0) {
 		fprintf(stderr, "herald: %s\n", err.msg);

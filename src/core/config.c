@@ -8,6 +8,7 @@
  * bottom is the only code here that does I/O.
  */
 #include "core/config.h"
+#include "lib/redact.h"
 #include "lib/text.h"
 
 #include <errno.h>
@@ -152,10 +153,12 @@ const struct config_var config_vars[] = {
 	  .show = "the platform's buckets; global %s requests/s",
 	  .show_none = "the platform's buckets; global no limit",
 	  .json = "discord_global_rate" },
-	{ "HERALD_MAX_ATTEMPTS", CONFIG_LONG, AT(max_attempts), "25", 1, 1000,
-	  .help = "attempts at a notification before herald gives up",
+	{ "HERALD_MAX_ATTEMPTS", CONFIG_LONG, AT(max_attempts), NULL, 1, 1000,
+	  .flags = CONFIG_NONE_IF_ZERO,
+	  .help = "attempts at a notification before herald gives up; unset: "
+		  "no limit but HERALD_MAX_AGE",
 	  .line = 17, .label = "retries", .show = "up to %s attempts",
-	  .json = "max_attempts" },
+	  .show_none = "any number of attempts", .json = "max_attempts" },
 	{ "HERALD_MAX_AGE", CONFIG_DURATION, AT(max_age_s), "24h", 1,
 	  MAX_AGE_LIMIT,
 	  .help = "the age after which a notification is no longer retried",
@@ -386,17 +389,19 @@ static void problem_value(struct errlist *list, const char *name,
 static void problem_value(struct errlist *list, const char *name,
 			  struct strview value, const char *fmt, ...)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, shown = STRBUF_INIT;
 	va_list ap;
 
+	redact(&shown, value.ptr, value.len, NULL);
 	strbuf_addf(&sb, "%s ", name);
-	quote(&sb, value);
+	quote(&sb, (struct strview){ shown.buf, shown.len });
 	strbuf_addch(&sb, ' ');
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	errlist_add(list, "%s", sb.buf);
 	strbuf_release(&sb);
+	strbuf_release(&shown);
 }
 
 /*
@@ -921,6 +926,9 @@ static int is_none(const struct config_var *var, const struct config *cfg)
 	case CONFIG_DOUBLE:
 		return (var->flags & CONFIG_NONE_IF_ZERO) &&
 		       *(const double *)at <= 0;
+	case CONFIG_LONG:
+		return (var->flags & CONFIG_NONE_IF_ZERO) &&
+		       *(const long *)at <= 0;
 	default:
 		return 0;
 	}
@@ -936,8 +944,11 @@ static void add_value(const struct config_var *var, const struct config *cfg,
 	switch (var->type) {
 	case CONFIG_STRING:
 	case CONFIG_CHOICE:
-		strbuf_addstr(out, *(char *const *)at ? *(char *const *)at :
-			      "(unset)");
+		if (*(char *const *)at)
+			redact(out, *(char *const *)at,
+			       strlen(*(char *const *)at), NULL);
+		else
+			strbuf_addstr(out, "(unset)");
 		break;
 	case CONFIG_SECRET:
 		strbuf_addstr(out, config_redact(*(char *const *)at, redacted,
@@ -993,13 +1004,19 @@ json_t *config_var_json(const struct config_var *var, const struct config *cfg)
 {
 	const void *at = cslot(cfg, var);
 	char redacted[64];
+	struct strbuf shown = STRBUF_INIT;
 	json_t *obj;
 
 	switch (var->type) {
 	case CONFIG_STRING:
 	case CONFIG_CHOICE:
-		return *(char *const *)at ? json_string(*(char *const *)at) :
-		       json_null();
+		if (!*(char *const *)at)
+			return json_null();
+		redact(&shown, *(char *const *)at, strlen(*(char *const *)at),
+		       NULL);
+		obj = json_stringn(shown.buf, shown.len);
+		strbuf_release(&shown);
+		return obj;
 	case CONFIG_SECRET:
 		return *(char *const *)at ? json_string(config_redact(
 			*(char *const *)at, redacted, sizeof(redacted))) :
@@ -1007,6 +1024,9 @@ json_t *config_var_json(const struct config_var *var, const struct config *cfg)
 	case CONFIG_BOOL:
 		return json_boolean(*(const int *)at);
 	case CONFIG_LONG:
+		if (is_none(var, cfg))
+			return json_null();
+		return json_integer(*(const long *)at);
 	case CONFIG_DURATION:
 		return json_integer(*(const long *)at);
 	case CONFIG_SECONDS:
@@ -1153,6 +1173,14 @@ const char *config_channel_for_env(const struct config *cfg, const char *env)
 		if (!strcmp(cfg->mapping[i].env, env))
 			return cfg->mapping[i].channel;
 	return NULL;
+}
+
+void config_register_secrets(const struct config *cfg)
+{
+	for (size_t i = 0; i < config_vars_nr; i++)
+		if (config_vars[i].type == CONFIG_SECRET)
+			redact_add_secret(*(char *const *)cslot(cfg,
+							       &config_vars[i]));
 }
 
 const char *config_redact(const char *secret, char *out, size_t outlen)

@@ -69,7 +69,7 @@ struct config {
 					   across channels; 0: unlimited */
 	double discord_global_rate;	/* HERALD_DISCORD_GLOBAL_RATE, req/s;
 					   0: unlimited */
-	long max_attempts;		/* HERALD_MAX_ATTEMPTS */
+	long max_attempts;		/* HERALD_MAX_ATTEMPTS; 0: unset */
 	long max_age_s;			/* HERALD_MAX_AGE (s) */
 	long shutdown_grace_ms;		/* HERALD_SHUTDOWN_GRACE (s) */
 	char *log_format;		/* "logfmt" or "json" */
@@ -118,7 +118,8 @@ enum config_flags {
 	CONFIG_SLACK_ONLY = 1 << 2,	/* herald config lists it only for
 					   slack */
 	CONFIG_DISCORD_ONLY = 1 << 3,	/* ... only for discord */
-	CONFIG_NONE_IF_ZERO = 1 << 4,	/* DOUBLE: 0 is shown as show_none */
+	CONFIG_NONE_IF_ZERO = 1 << 4,	/* DOUBLE, LONG: 0 is shown as
+					   show_none */
 };
 
 struct config_var;
@@ -172,16 +173,18 @@ int config_var_has_file(const struct config_var *var);
 
 /*
  * Appends var's part of its line in `herald config` for the value in cfg
- * (see struct config_var): secrets redacted, times in seconds, the mapping
- * as "env -> channel" lines joined by "\n".
+ * (see struct config_var): secrets redacted, strings through redact() (a
+ * URL's password becomes "…"), times in seconds, the mapping as
+ * "env -> channel" lines joined by "\n".
  */
 void config_var_show(const struct config_var *var, const struct config *cfg,
 		     struct strbuf *out);
 
 /*
  * The value of var in cfg as `herald config --json` writes it, a new
- * reference: a string or null, secrets redacted; a number (times in
- * seconds); the mapping as an object.
+ * reference: a string or null, secrets and URL passwords redacted as
+ * config_var_show() does; a number (times in seconds), or null for a
+ * whole number with CONFIG_NONE_IF_ZERO at 0; the mapping as an object.
  */
 struct json_t *config_var_json(const struct config_var *var,
 			       const struct config *cfg);
@@ -223,6 +226,13 @@ int config_parse_mapping(struct config *cfg, const char *value,
 
 /* The channel mapped to env, or NULL. */
 const char *config_channel_for_env(const struct config *cfg, const char *env);
+
+/*
+ * Registers every secret of cfg (the CONFIG_SECRET variables: the tokens
+ * and webhook keys) with redact_add_secret(), so that no output of the
+ * process shows them.
+ */
+void config_register_secrets(const struct config *cfg);
 
 /*
  * A printable form of a secret: "xoxb-…" keeps only a known prefix, anything

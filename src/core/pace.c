@@ -7,6 +7,11 @@
 /* Rounding slack: a bucket this close to a whole token has one. */
 #define EPSILON 1e-9
 
+double pace_rate_with_margin(double rate)
+{
+	return rate > 0 ? rate * PACE_MARGIN : rate;
+}
+
 void pace_bucket_init(struct pace_bucket *b, double rate, double burst,
 		      double now)
 {

@@ -19,6 +19,19 @@ struct pace_bucket {
 	double last;		/* when tokens was last brought up to date */
 };
 
+/*
+ * The share of a configured rate herald paces at. The platform counts a
+ * request when it arrives, herald when it sends it, and the time between
+ * varies from request to request: pacing at exactly the platform's rate
+ * lets a request that was slower than the next one make that one early,
+ * over the limit. The margin absorbs that jitter: at 90%, each request
+ * leaves the platform's bucket a tenth of a token fuller than herald's.
+ */
+#define PACE_MARGIN 0.9
+
+/* The rate herald paces at for a configured rate: rate * PACE_MARGIN. */
+double pace_rate_with_margin(double rate);
+
 /* Starts full at time now. A burst below 1 is taken as 1. */
 void pace_bucket_init(struct pace_bucket *b, double rate, double burst,
 		      double now);

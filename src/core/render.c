@@ -11,11 +11,13 @@
  * within the room it is given. render_for() picks the platform, and renders
  * the neutral summary the log provider prints.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/render.h"
 #include "lib/text.h"
+#include "lib/utf8.h"
 
 #define SHORT_SHA 7
 #define MESSAGE_HEADLINE_MAX 256	/* a message's title or first line */
@@ -23,14 +25,16 @@
 
 int render_has_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	size_t len = s ? strlen(s) : 0, n;
+	uint32_t cp;
 
-	if (!s)
-		return 0;
-	for (; *p; p++) {
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p++;	/* a C1 control: cleaned to a space */
-		else if (*p > ' ' && *p != 0x7f)
+	/* What text_add_clean() would leave but white space, or drop. */
+	for (size_t i = 0; i < len; i += n) {
+		n = utf8_decode(s + i, len - i, &cp, NULL);
+		if (!n)
+			return 1;	/* invalid: cleaned to U+FFFD */
+		if (cp > ' ' && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0) &&
+		    !text_is_bidi_control(cp))
 			return 1;
 	}
 	return 0;

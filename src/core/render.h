@@ -157,7 +157,10 @@ void render_line_add(struct strbuf *out, const struct render_line *line,
  */
 json_t *render_string(const struct strbuf *sb);
 
-/* Whether s has something other than white space and control characters. */
+/*
+ * Whether s has something other than white space and control characters
+ * (bidirectional controls among them): whether it is visible once cleaned.
+ */
 int render_has_text(const char *s);
 /* Length of a NUL-terminated UTF-8 string in UTF-16 units. */
 size_t render_units(const char *s);

@@ -29,6 +29,7 @@
 #include "inputs/event_json.h"
 #include "core/event.h"
 #include "lib/json_out.h"
+#include "lib/redact.h"
 #include "lib/text.h"
 #include "daemon/log.h"
 #include "core/route.h"
@@ -122,6 +123,37 @@ void api_routing_release(struct api_routing *r)
 
 /* ---- responses --------------------------------------------------------- */
 
+/* Redacts every string in j, in place: no answer carries a secret. */
+static void redact_json(json_t *j)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		json_object_foreach(j, key, v)
+			redact_json(v);
+		break;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			redact_json(v);
+		break;
+	case JSON_STRING:
+		if (!redact_needed(json_string_value(j), json_string_length(j),
+				   NULL))
+			break;
+		redact(&sb, json_string_value(j), json_string_length(j), NULL);
+		if (json_string_setn(j, sb.buf, sb.len) < 0)
+			json_string_set(j, REDACT_MARK);	/* cut a character */
+		break;
+	default:
+		break;
+	}
+	strbuf_release(&sb);
+}
+
 /* Answers status with obj (stolen) as the body. */
 void api__reply_json(struct httpd_response *resp, int status, json_t *obj)
 {
@@ -129,9 +161,12 @@ void api__reply_json(struct httpd_response *resp, int status, json_t *obj)
 	char *text;
 	size_t len;
 
+	redact_json(obj);
 	if (json_out(&sb, obj, JSON_OUT_ASCII) < 0) {
 		strbuf_reset(&sb);
-		strbuf_addstr(&sb, "{}");
+		strbuf_addstr(&sb, "{\"error\": \"internal error: the answer "
+			      "could not be written as JSON\"}");
+		status = 500;
 	}
 	strbuf_addch(&sb, '\n');
 	json_decref(obj);
@@ -157,15 +192,22 @@ static void add_json_member(struct strbuf *sb, const char *name,
 		strbuf_addstr(sb, "null");
 }
 
+/*
+ * {"error": the sentence} plus extra's members. The sentence is cleaned
+ * (text_add_clean()), so bytes it quotes from the request that are not
+ * UTF-8 become U+FFFD instead of losing the whole sentence.
+ */
 __attribute__((format(printf, 2, 0)))
 static json_t *error_object(json_t *extra, const char *fmt, va_list ap)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, clean = STRBUF_INIT;
 	json_t *obj = json_object();
 
 	strbuf_vaddf(&sb, fmt, ap);
-	json_object_set_new(obj, "error", json_string(sb.buf));
+	text_add_clean(&clean, sb.buf, sb.len);
+	json_object_set_new(obj, "error", json_stringn(clean.buf, clean.len));
 	strbuf_release(&sb);
+	strbuf_release(&clean);
 	if (extra) {
 		json_object_update(obj, extra);
 		json_decref(extra);
@@ -270,7 +312,10 @@ static int method_is(const char *given, const char *want)
 
 /* ---- POST /api/v1/events ------------------------------------------------ */
 
-/* The idempotency key of event i: its id, else the header (+ "/i"). */
+/*
+ * The idempotency key of event i: its id, else STORE_HEADER_KEY_PREFIX
+ * and the header (+ "/i"), so that no event id matches a header's key.
+ */
 static char *idem_key(const struct event *ev, const char *header, int array,
 		      size_t i)
 {
@@ -280,10 +325,27 @@ static char *idem_key(const struct event *ev, const char *header, int array,
 		return xstrdup(ev->id);
 	if (!header)
 		return NULL;
+	strbuf_addch(&sb, STORE_HEADER_KEY_PREFIX);
 	strbuf_addstr(&sb, header);
 	if (array)
 		strbuf_addf(&sb, "/%zu", i);
 	return strbuf_detach(&sb, NULL);
+}
+
+/* An idempotency key as the client knows it (NULL for none). */
+static const char *key_shown(const char *key)
+{
+	return key && key[0] == STORE_HEADER_KEY_PREFIX ? key + 1 : key;
+}
+
+/* The record as the API shows it, with its event's key as in key_shown(). */
+static json_t *record_json(struct store_record *rec)
+{
+	const char *shown = key_shown(rec->event_key);
+
+	if (shown != rec->event_key)
+		memmove(rec->event_key, shown, strlen(shown) + 1);
+	return store_record_to_json(rec);
 }
 
 static int valid_idem_header(const char *h)
@@ -351,7 +413,7 @@ static void log_accepted(const struct prepared *p,
 	log_begin(&l, LOG_INFO, a->existing ? "event repeated" : "event accepted");
 	log_int(&l, "notification", a->id);
 	if (p->key)
-		log_str(&l, "event_id", p->key);
+		log_str(&l, "event_id", key_shown(p->key));
 	log_str(&l, "type", type);
 	log_str(&l, "destination", a->destination);
 	log_str(&l, "state", store_state_name(a->state));
@@ -486,7 +548,7 @@ void api__accept(struct api_context *ctx, struct event *evs, size_t nr,
 		const struct store_accepted *a = &acc[i];
 
 		strbuf_addstr(&out, i ? ",{" : "{");
-		add_json_member(&out, "event_id", prep[i].key, 0);
+		add_json_member(&out, "event_id", key_shown(prep[i].key), 0);
 		strbuf_addf(&out, ",\"notification_id\":%lld",
 			    (long long)a->id);
 		add_json_member(&out, "destination", a->destination, 1);
@@ -565,6 +627,18 @@ out:
 	errlist_release(&problems);
 }
 
+/* 415, quoting the Content-Type given (bytes that are not text escaped). */
+static void reply_bad_type(struct httpd_response *resp, const char *ct)
+{
+	struct strbuf q = STRBUF_INIT;
+
+	if (ct)
+		text_add_quoted(&q, ct, strlen(ct), 100);
+	api__reply_error(resp, 415, NULL, "Content-Type must be "
+			 "application/json, not %s", ct ? q.buf : "missing");
+	strbuf_release(&q);
+}
+
 static void post_events(struct api_context *ctx,
 			const struct httpd_request *req, int64_t id,
 			struct httpd_response *resp)
@@ -584,11 +658,7 @@ static void post_events(struct api_context *ctx,
 		goto out;
 	}
 	if (!api__is_json_type(httpd_request_header(req, "Content-Type"))) {
-		api__reply_error(resp, 415, NULL, "Content-Type must be "
-				 "application/json, not %s",
-				 httpd_request_header(req, "Content-Type") ?
-				 httpd_request_header(req, "Content-Type") :
-				 "missing");
+		reply_bad_type(resp, httpd_request_header(req, "Content-Type"));
 		goto out;
 	}
 	if (header && !valid_idem_header(header)) {
@@ -712,7 +782,7 @@ static void list_notifications(struct api_context *ctx,
 	}
 	list = json_array();
 	for (size_t i = 0; i < nr; i++)
-		json_array_append_new(list, store_record_to_json(&recs[i]));
+		json_array_append_new(list, record_json(&recs[i]));
 	api__reply_json(resp, 200, json_pack("{s:o,s:o}", "notifications", list,
 		"next_before", nr && nr == f.limit ? json_integer(recs[nr - 1].id)
 						   : json_null()));
@@ -741,7 +811,7 @@ static void get_notification(struct api_context *ctx,
 				  "try again later");
 		return;
 	}
-	api__reply_json(resp, 200, store_record_to_json(&rec));
+	api__reply_json(resp, 200, record_json(&rec));
 	store_record_release(&rec);
 }
 
@@ -813,7 +883,7 @@ static void retry_notification(struct api_context *ctx,
 	log_str(&l, "destination", rec.destination);
 	log_str(&l, "state", store_state_name(rec.state));
 	log_end(&l);
-	api__reply_json(resp, 200, store_record_to_json(&rec));
+	api__reply_json(resp, 200, record_json(&rec));
 	store_record_release(&rec);
 }
 

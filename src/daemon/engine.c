@@ -439,9 +439,9 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 	e->kind = e->p ? e->p->ops->kind : PROVIDER_LOG;
 	e->pname = e->p ? e->p->ops->name : "log";
 	e->out = opt->out ? opt->out : stdout;
-	e->slack_rate = cfg->slack_rate;
+	e->slack_rate = pace_rate_with_margin(cfg->slack_rate);
 	e->slack_burst = cfg->slack_burst;
-	e->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1;
+	e->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 0;
 	e->max_age_s = cfg->max_age_s > 0 ? (double)cfg->max_age_s : 86400;
 	e->story_window = cfg->story_window_s > 0 ?
 			  (double)cfg->story_window_s : 86400;
@@ -449,8 +449,10 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 	e->backoff_cap = opt->backoff_cap_s > 0 ? opt->backoff_cap_s : 300.0;
 	e->probe_base = opt->probe_base_s > 0 ? opt->probe_base_s : 5.0;
 	e->probe_cap = opt->probe_cap_s > 0 ? opt->probe_cap_s : 300.0;
-	grate = e->kind == PROVIDER_SLACK ? cfg->slack_workspace_rate :
-		e->kind == PROVIDER_DISCORD ? cfg->discord_global_rate : 0;
+	grate = pace_rate_with_margin(e->kind == PROVIDER_SLACK ?
+				      cfg->slack_workspace_rate :
+				      e->kind == PROVIDER_DISCORD ?
+				      cfg->discord_global_rate : 0);
 	pace_bucket_init(&e->global, grate, grate, monotonic_now());
 	e->ready_ok = 1;
 	e->rng = random_seed();

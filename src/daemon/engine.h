@@ -54,9 +54,9 @@ struct engine_options {
 	FILE *out;			/* NULL: stdout */
 	/*
 	 * Pacing, retries and HTTP settings: slack_rate, slack_burst,
-	 * slack_workspace_rate, discord_global_rate, max_attempts,
-	 * max_age_s, connect/request timeouts, allow_insecure_http. Read
-	 * during engine_new() only.
+	 * slack_workspace_rate, discord_global_rate, max_attempts (0: no
+	 * limit), max_age_s, connect/request timeouts, allow_insecure_http.
+	 * Read during engine_new() only.
 	 */
 	const struct config *cfg;
 	double backoff_base_s;		/* 0: 1 s */

@@ -98,12 +98,14 @@ struct item {
 	struct queue *q;
 	double created_at;		/* wall clock */
 	double not_before;		/* monotonic; 0: now */
-	int attempts;			/* counted toward HERALD_MAX_ATTEMPTS */
+	int attempts;			/* as the store counts them: not 429s */
 	int tries;			/* requests made, for attempt rows */
 	int force_post;			/* its story's message is gone */
 	struct story_mark mark;		/* what its message will show */
-	struct store_record *rec;	/* cached: body, destination and
-					   correlation key; or NULL */
+	struct store_record *rec;	/* cached: body, destination,
+					   correlation key, created_at (the
+					   story rules' time of an untimed
+					   event); or NULL */
 	struct event *ev;		/* cached: the event as accepted, in
 					   place of rec's body; or NULL */
 	size_t rec_bytes;		/* of rec and ev */
@@ -269,8 +271,8 @@ struct engine {
 	struct flight *pout, *pout_tail;	/* for the preparer, this turn */
 	struct flight *unmarked, *unmarked_tail;	/* not "sending" yet */
 
-	double slack_rate, slack_burst;
-	long max_attempts;
+	double slack_rate, slack_burst;	/* the rate with PACE_MARGIN */
+	long max_attempts;		/* 0: no limit (the default) */
 	double max_age_s;
 	double story_window;		/* s; 0: stories never close */
 	double backoff_base, backoff_cap, probe_base, probe_cap;
@@ -350,16 +352,17 @@ void engine__remove_head(struct engine *e, struct item *it);
 void engine__queues_free(struct engine *e);
 
 /*
- * Keeps the body, destination and correlation key of rec (which has its
- * body) with it (may be NULL: nothing), while the cache has room. take
- * says the strings may be taken from rec (they are then NULL in rec).
+ * Keeps the body, destination, correlation key and creation time of rec
+ * (which has its body) with it (may be NULL: nothing), while the cache
+ * has room. take says the strings may be taken from rec (they are then
+ * NULL in rec).
  */
 void engine__cache_record(struct engine *e, struct item *it,
 			  struct store_record *rec, int take);
 /*
- * Keeps the event, destination and correlation key of a notification
- * just accepted (taken from qd) with it (may be NULL: nothing), while the
- * cache has room.
+ * Keeps the event, destination, correlation key and creation time of a
+ * notification just accepted (taken from qd) with it (may be NULL:
+ * nothing), while the cache has room.
  */
 void engine__cache_queued(struct engine *e, struct item *it,
 			  struct api_queued *qd);
@@ -463,6 +466,12 @@ int engine__have_channel(struct engine *e, struct queue *q);
 void *engine__writer_main(void *arg);
 /* A copy of s (or NULL) that lives as long as this turn's updates. */
 const char *engine__keep(struct engine *e, const char *s);
+/*
+ * engine__keep() of s redacted (lib/redact.h): for the error codes and
+ * messages the store keeps and the API shows, which may quote what the
+ * platform answered.
+ */
+const char *engine__keep_redacted(struct engine *e, const char *s);
 /* A new update of this turn, zeroed but for kind, id and at. */
 struct store_update *engine__update(struct engine *e,
 				    enum store_update_kind kind, int64_t id);

@@ -1,10 +1,11 @@
 /*
  * engine_outcome: what the answer to a request does. Delivered, failed or
- * dead, retried later with backoff (or given up after HERALD_MAX_ATTEMPTS
- * or HERALD_MAX_AGE), a rate limit that blocks the queue or every queue,
- * a story whose message is gone; each as store updates, attempt rows,
- * metrics and log lines. Credentials rejected pause the provider (and
- * /readyz) until the auth probe succeeds.
+ * dead, retried later with backoff (or given up once older than
+ * HERALD_MAX_AGE, or after HERALD_MAX_ATTEMPTS when that is set), a rate
+ * limit that blocks the queue or every queue, a story whose message is
+ * gone; each as store updates, attempt rows, metrics and log lines.
+ * Credentials rejected pause the provider (and /readyz) until the auth
+ * probe succeeds.
  *
  * Runs on the loop thread; engine_api_ready() on any thread.
  */
@@ -125,7 +126,7 @@ static void attempt_row(struct engine *e, struct item *it,
 
 	u->attempts = it->tries;
 	u->outcome = outcome;
-	u->code = r && r->code[0] ? engine__keep(e, r->code) : NULL;
+	u->code = r && r->code[0] ? engine__keep_redacted(e, r->code) : NULL;
 	u->http_status = r ? (int)r->http_status : 0;
 	u->duration_ms = duration_ms;
 	e->stats.attempts++;
@@ -159,8 +160,8 @@ static void failed(struct engine *e, struct item *it, const char *dest,
 
 	u->state = state;
 	u->attempts = it->attempts;
-	u->code = engine__keep(e, code);
-	u->msg = engine__keep(e, msg);
+	u->code = engine__keep_redacted(e, code);
+	u->msg = engine__keep_redacted(e, msg);
 	u->http_status = http_status;
 	e->stats.failed++;
 	metrics_notification(e->metrics, e->pname, store_state_name(state));
@@ -178,8 +179,9 @@ static void failed(struct engine *e, struct item *it, const char *dest,
 }
 
 /*
- * A retryable failure of the queue's head: wait seconds (or give up after
- * HERALD_MAX_ATTEMPTS or HERALD_MAX_AGE).
+ * A retryable failure of the queue's head: wait seconds, however many
+ * attempts it took, unless the next try would come after HERALD_MAX_AGE
+ * (or HERALD_MAX_ATTEMPTS, when set, is reached): then it is dead.
  */
 static void retry_later(struct engine *e, struct item *it, const char *dest,
 			const struct delivery_result *r, double wait)
@@ -187,7 +189,7 @@ static void retry_later(struct engine *e, struct item *it, const char *dest,
 	struct store_update *u;
 	double now = monotonic_now();
 
-	if (it->attempts >= e->max_attempts) {
+	if (e->max_attempts > 0 && it->attempts >= e->max_attempts) {
 		char msg[700];
 
 		snprintf(msg, sizeof(msg), "gave up after %d attempts "
@@ -211,8 +213,8 @@ static void retry_later(struct engine *e, struct item *it, const char *dest,
 	u = engine__update(e, STORE_UP_RETRYING, it->id);
 	u->attempts = it->attempts;
 	u->next_at = store_now() + wait;
-	u->code = engine__keep(e, r->code);
-	u->msg = engine__keep(e, r->message);
+	u->code = engine__keep_redacted(e, r->code);
+	u->msg = engine__keep_redacted(e, r->message);
 	u->http_status = (int)r->http_status;
 	metrics_notification(e->metrics, e->pname, "retrying");
 }
@@ -275,7 +277,7 @@ void engine__settle_quiet(struct engine *e, struct item *it,
 	u->state = state;
 	u->attempts = it->attempts;
 	u->code = store_state_name(state);
-	u->msg = engine__keep(e, why);
+	u->msg = engine__keep_redacted(e, why);
 	metrics_notification(e->metrics, e->pname, store_state_name(state));
 	log_begin(&l, LOG_INFO, "not sent");
 	log_int(&l, "notification", it->id);

@@ -21,6 +21,7 @@
 #include "core/event.h"
 #include "core/render.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "inputs/event_json.h"
 
 /* How long a request is in flight before the store shows it "sending". */
@@ -85,6 +86,28 @@ static void release_slot(struct engine *e)
 		engine__make_ready(e, engine__qlist_pop(&e->slot_wait));
 }
 
+/*
+ * The client sent f's request again on a new connection after the reused
+ * one closed without an answer: the first send may have been posted, so
+ * the message may show twice (Slack; Discord drops the repeat by its
+ * nonce). Counted and logged: the duplicate bound in docs/delivery.md.
+ */
+static void note_resent(struct engine *e, const struct flight *f, int times)
+{
+	struct log_line l;
+
+	metrics_request_resent(e->metrics, e->pname, times);
+	log_begin(&l, LOG_WARN, "request sent again");
+	log_int(&l, "notification", f->id);
+	log_str(&l, "destination", f->rec.destination);
+	log_str(&l, "request", f->edit ? "edit" : "post");
+	log_int(&l, "times", times);
+	log_str(&l, "hint", "a kept-alive connection closed before the "
+		"answer and the HTTP client sent the request again on a new "
+		"one; the platform may show the message twice");
+	log_end(&l);
+}
+
 /* http_client's callback: the answer to f's request. */
 static void on_done(void *arg, struct http_response *resp)
 {
@@ -96,6 +119,8 @@ static void on_done(void *arg, struct http_response *resp)
 
 	delivery_result_clear(&r);
 	e->p->ops->parse_response(e->p, resp, f->rec.destination, &r);
+	if (resp->resent)
+		note_resent(e, f, resp->resent);
 	unmark_del(e, f);
 	q->inflight = NULL;
 	release_slot(e);
@@ -223,16 +248,18 @@ static void body_hash(const json_t *body, char hex[17])
 	free(text);
 }
 
+/* Whether story's message is in dest, where this notification goes. */
+static int story_here(const struct story *story, const char *dest)
+{
+	return story->destination && dest && !strcmp(story->destination, dest);
+}
+
 /*
- * Whether story's message is one this notification may edit: it exists,
- * in the same destination, and was last written within
+ * Whether story's message is still open for edits: last written within
  * HERALD_STORY_WINDOW.
  */
-static int story_open(struct engine *e, const struct story *story,
-		      const char *dest)
+static int story_open(struct engine *e, const struct story *story)
 {
-	if (!story->destination || !dest || strcmp(story->destination, dest))
-		return 0;
 	return e->story_window <= 0 ||
 	       store_now() - story->updated_at <= e->story_window;
 }
@@ -246,12 +273,14 @@ static void settle_quiet(struct flight *f, enum store_state state,
 }
 
 /*
- * The story rules for an open story: never backwards (an event older
- * than what the message shows, by time and then status rank, is
- * superseded), and no edit that changes nothing. Returns whether f
- * settled without a request.
+ * The story rules for a story with a message where f goes: never
+ * backwards (an event older than what the message shows, by time and
+ * then status rank, is superseded, even once the story is closed: a new
+ * message must not show the past either), and, while the message is
+ * open, no edit that changes nothing. Returns whether f settled without a
+ * request.
  */
-static int story_rules(struct flight *f, const struct story *story)
+static int story_rules(struct flight *f, const struct story *story, int open)
 {
 	const struct story_mark *now = &story->mark, *mine = &f->mark;
 
@@ -261,7 +290,7 @@ static int story_rules(struct flight *f, const struct story *story)
 			     "story's message already shows");
 		return 1;
 	}
-	if (now->hash[0] && !strcmp(now->hash, mine->hash)) {
+	if (open && now->hash[0] && !strcmp(now->hash, mine->hash)) {
 		settle_quiet(f, STORE_UNCHANGED, "its story's message already "
 			     "reads the same");
 		return 1;
@@ -280,9 +309,9 @@ static void prepare(struct engine *e, struct flight *f)
 	struct story *story;
 	struct errbuf err;
 	json_t *body;
-	char nonce[26], ident[32];
+	char nonce[26], ident[STORE_INSTANCE_ID_MAX + 32];
 	char *chan = NULL, *msg = NULL;
-	int ret;
+	int ret, open;
 
 	delivery_result_clear(&f->r);
 	if (!f->rec.body && !f->ev) {
@@ -309,8 +338,10 @@ static void prepare(struct engine *e, struct flight *f)
 	if (f->rec.correlation_key && !f->force_post) {
 		pthread_mutex_lock(&e->story_lock);
 		story = engine__story_find(e, f->rec.correlation_key);
-		if (story && story_open(e, story, f->rec.destination) &&
-		    !story_rules(f, story)) {
+		if (story && !story_here(story, f->rec.destination))
+			story = NULL;
+		open = story && story_open(e, story);
+		if (story && !story_rules(f, story, open) && open) {
 			f->edit = 1;
 			snprintf(f->channel_id, sizeof(f->channel_id), "%s",
 				 story->channel_id);
@@ -320,6 +351,24 @@ static void prepare(struct engine *e, struct flight *f)
 			msg = xstrdup(story->message_id);
 		}
 		pthread_mutex_unlock(&e->story_lock);
+	}
+	if (f->edit && e->p->ops->update_request(e->p, chan, msg, body,
+						 &f->req, &err) < 0) {
+		struct log_line l;
+
+		/*
+		 * herald never refuses what the platform returned: an ID it
+		 * cannot edit with gets a new message (or none, edit-only).
+		 */
+		log_begin(&l, LOG_WARN, "story message cannot be edited");
+		log_int(&l, "notification", f->id);
+		log_str(&l, "destination", f->rec.destination);
+		log_str(&l, "error", err.msg);
+		log_end(&l);
+		http_request_release(&f->req);
+		f->edit = 0;
+		snprintf(f->channel_id, sizeof(f->channel_id), "%s", f->chan);
+		f->message_id[0] = '\0';
 	}
 	if (f->prep != PREP_SETTLED && !f->edit && facts.edit_only)
 		settle_quiet(f, STORE_SKIPPED, f->rec.correlation_key ?
@@ -333,20 +382,11 @@ static void prepare(struct engine *e, struct flight *f)
 		free(msg);
 		return;
 	}
-	if (f->edit) {
-		ret = e->p->ops->update_request(e->p, chan, msg, body, &f->req,
-						&err);
-		if (ret < 0) {
-			/*
-			 * herald never refuses what the platform returned:
-			 * an ID it cannot edit with gets a new message.
-			 */
-			http_request_release(&f->req);
-			f->edit = 0;
-		}
-	}
+	ret = 0;
 	if (!f->edit) {
-		snprintf(ident, sizeof(ident), "n%lld", (long long)f->id);
+		/* IDs restart in another database: its ID tells them apart. */
+		snprintf(ident, sizeof(ident), "%s/n%lld",
+			 store_instance_id(e->store), (long long)f->id);
 		provider_nonce(ident, nonce);
 		ret = e->p->ops->post_request(e->p, f->chan, body, nonce,
 					      &f->req, &err);
@@ -530,6 +570,21 @@ void engine__hand_out(struct engine *e)
 	e->pout = e->pout_tail = NULL;
 }
 
+/*
+ * A head that made no request gives back the pacing tokens it took (its
+ * queue's and the shared one): only requests count against the
+ * platform's limits.
+ */
+static void give_back(struct engine *e, struct queue *q)
+{
+	struct pace_bucket *b[2] = { &q->bucket, &e->global };
+
+	for (size_t i = 0; i < 2; i++)
+		if (b[i]->rate > 0)
+			b[i]->tokens = b[i]->tokens + 1.0 < b[i]->burst ?
+				       b[i]->tokens + 1.0 : b[i]->burst;
+}
+
 /* A prepared head: submits its request, or settles why it cannot go. */
 static void submit(struct engine *e, struct flight *f)
 {
@@ -539,6 +594,7 @@ static void submit(struct engine *e, struct flight *f)
 
 	if (f->prep == PREP_READY && (e->draining || e->paused)) {
 		/* No new request starts: the head waits its turn again. */
+		give_back(e, q);
 		q->inflight = NULL;
 		release_slot(e);
 		engine__flight_free(f);
@@ -561,6 +617,7 @@ static void submit(struct engine *e, struct flight *f)
 				    f->rec.destination, err.msg);
 		f->prep = PREP_FAILED;
 	}
+	give_back(e, q);
 	q->inflight = NULL;
 	release_slot(e);
 	if (f->prep == PREP_GONE) {

@@ -147,6 +147,7 @@ void engine__cache_record(struct engine *e, struct item *it,
 		return;
 	c = xcalloc(1, sizeof(*c));
 	c->id = rec->id;
+	c->created_at = rec->created_at;
 	if (take) {
 		c->body = rec->body;
 		c->destination = rec->destination;
@@ -178,6 +179,7 @@ void engine__cache_queued(struct engine *e, struct item *it,
 		return;
 	c = xcalloc(1, sizeof(*c));
 	c->id = qd->id;
+	c->created_at = qd->created_at;
 	c->destination = qd->destination;
 	c->correlation_key = qd->correlation_key;
 	it->ev = qd->ev;

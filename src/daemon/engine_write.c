@@ -15,20 +15,32 @@
 #include <string.h>
 
 #include "daemon/log.h"
+#include "lib/redact.h"
 
-const char *engine__keep(struct engine *e, const char *s)
+/* Keeps copy (allocated) as long as this turn's updates; returns it. */
+static const char *keep_copy(struct engine *e, char *copy)
 {
-	char *copy;
-
-	if (!s)
-		return NULL;
-	copy = xstrdup(s);
 	if (e->strs_nr == e->strs_alloc) {
 		e->strs_alloc = e->strs_alloc ? e->strs_alloc * 2 : 64;
 		e->strs = xrealloc(e->strs, e->strs_alloc * sizeof(*e->strs));
 	}
 	e->strs[e->strs_nr++] = copy;
 	return copy;
+}
+
+const char *engine__keep(struct engine *e, const char *s)
+{
+	return s ? keep_copy(e, xstrdup(s)) : NULL;
+}
+
+const char *engine__keep_redacted(struct engine *e, const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!s)
+		return NULL;
+	redact(&sb, s, strlen(s), NULL);
+	return keep_copy(e, strbuf_detach(&sb, NULL));
 }
 
 struct store_update *engine__update(struct engine *e,

@@ -1,17 +1,15 @@
 /*
  * log: structured log lines in logfmt or JSON, with secrets redacted.
  *
- * A line is built in a struct strbuf, values redacted before they are
- * escaped (so a secret cannot hide behind an escape) and the whole line once
- * more after, then written with a single write() so that lines from the
- * HTTP threads, the committer and the engine never interleave (a thread
- * may hold its lines for a moment and write several at once). The settings
- * are atomics and the secret list sits behind a mutex: logging may happen
- * from any thread at any time.
+ * A line is built in a struct strbuf, values redacted (lib/redact.h) before
+ * they are escaped (so a secret cannot hide behind an escape) and the whole
+ * line once more after, then written with a single write() so that lines
+ * from the HTTP threads, the committer and the engine never interleave (a
+ * thread may hold its lines for a moment and write several at once). The
+ * settings are atomics: logging may happen from any thread at any time.
  */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,25 +20,18 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "lib/redact.h"
 #include "lib/utf8.h"
 
 #define LINE_MAX_BYTES (64u * 1024)
 #define HELD_MAX_BYTES (64u * 1024)
 #define VALUE_MAX_BYTES 4096
-#define REDACTED "[redacted]"
 
 static atomic_int min_level = LOG_INFO;
 static atomic_int out_format = LOG_FORMAT_LOGFMT;
 static atomic_int out_fd = 2;
 
-/* Writers of the secret list take it exclusively, every line shares it. */
-static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 static void (*_Atomic clock_fn)(struct timespec *ts);
-static char **secrets;				/* under lock */
-static size_t *secret_lens;			/* under lock */
-static size_t secrets_nr;
-/* Which bytes start a secret, so redact() skips the others fast. */
-static unsigned char secret_first[256];		/* under lock */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -113,103 +104,6 @@ void log_set_clock(void (*now)(struct timespec *ts))
 int log_enabled(enum log_level level)
 {
 	return (int)level >= atomic_load(&min_level);
-}
-
-void log_add_secret(const char *secret)
-{
-	if (!secret || !*secret)
-		return;
-	pthread_rwlock_wrlock(&lock);
-	for (size_t i = 0; i < secrets_nr; i++) {
-		if (!strcmp(secrets[i], secret))
-			goto out;
-	}
-	secrets = xrealloc(secrets, (secrets_nr + 1) * sizeof(*secrets));
-	secret_lens = xrealloc(secret_lens,
-			       (secrets_nr + 1) * sizeof(*secret_lens));
-	secret_lens[secrets_nr] = strlen(secret);
-	secret_first[(unsigned char)*secret] = 1;
-	secrets[secrets_nr++] = xstrdup(secret);
-out:
-	pthread_rwlock_unlock(&lock);
-}
-
-void log_clear_secrets(void)
-{
-	pthread_rwlock_wrlock(&lock);
-	for (size_t i = 0; i < secrets_nr; i++) {
-		/* Secrets do not linger in freed memory. */
-		memset(secrets[i], 0, strlen(secrets[i]));
-		free(secrets[i]);
-	}
-	free(secrets);
-	free(secret_lens);
-	secrets = NULL;
-	secret_lens = NULL;
-	secrets_nr = 0;
-	memset(secret_first, 0, sizeof(secret_first));
-	pthread_rwlock_unlock(&lock);
-}
-
-/*
- * Copies s to out with every registered secret replaced. The longest secret
- * matching at a position wins, so a token that contains another is
- * redacted whole. Returns whether anything was replaced.
- */
-static int redact(struct strbuf *out, const char *s, size_t len)
-{
-	size_t i = 0, start = 0;
-	int hit = 0;
-
-	pthread_rwlock_rdlock(&lock);
-	if (!secrets_nr) {
-		pthread_rwlock_unlock(&lock);
-		strbuf_add(out, s, len);
-		return 0;
-	}
-	while (i < len) {
-		size_t best = 0;
-
-		if (!secret_first[(unsigned char)s[i]]) {
-			i++;
-			continue;
-		}
-		for (size_t k = 0; k < secrets_nr; k++) {
-			size_t n = secret_lens[k];
-
-			if (n > best && n <= len - i && !memcmp(s + i, secrets[k], n))
-				best = n;
-		}
-		if (!best) {
-			i++;
-			continue;
-		}
-		strbuf_add(out, s + start, i - start);
-		strbuf_addstr(out, REDACTED);
-		i += best;
-		start = i;
-		hit = 1;
-	}
-	strbuf_add(out, s + start, len - start);
-	pthread_rwlock_unlock(&lock);
-	return hit;
-}
-
-/* Whether a registered secret occurs in s[0..len). */
-static int has_secret(const char *s, size_t len)
-{
-	int hit = 0;
-
-	pthread_rwlock_rdlock(&lock);
-	for (size_t i = 0; secrets_nr && i < len && !hit; i++) {
-		if (!secret_first[(unsigned char)s[i]])
-			continue;
-		for (size_t k = 0; k < secrets_nr && !hit; k++)
-			hit = secret_lens[k] <= len - i &&
-			      !memcmp(s + i, secrets[k], secret_lens[k]);
-	}
-	pthread_rwlock_unlock(&lock);
-	return hit;
 }
 
 /* The body of a quoted string: JSON escapes, bad UTF-8 as U+FFFD. */
@@ -326,8 +220,9 @@ static void add_field(struct log_line *l, const char *key, const char *value,
 
 	if (l->skip)
 		return;
-	if (!raw && value && (len > VALUE_MAX_BYTES || has_secret(value, len))) {
-		redact(&clean, value, len);
+	if (!raw && value && (len > VALUE_MAX_BYTES ||
+			      redact_needed(value, len, NULL))) {
+		redact(&clean, value, len, NULL);
 		if (clean.len > VALUE_MAX_BYTES) {
 			size_t cut = VALUE_MAX_BYTES;
 
@@ -499,8 +394,8 @@ void log_end(struct log_line *l)
 		strbuf_addch(&l->sb, '}');
 	strbuf_addch(&l->sb, '\n');
 	/* Second pass over the finished line: defence in depth. */
-	if (has_secret(l->sb.buf, l->sb.len)) {
-		redact(&line, l->sb.buf, l->sb.len);
+	if (redact_needed(l->sb.buf, l->sb.len, NULL)) {
+		redact(&line, l->sb.buf, l->sb.len, NULL);
 	} else {
 		line = l->sb;
 		strbuf_init(&l->sb, LINE_MAX_BYTES);

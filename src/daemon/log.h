@@ -7,8 +7,9 @@
  *
  * or, with format "json", as one JSON object per line. Each line is written
  * with one write(), so lines from different threads never interleave. Every
- * registered secret (the platform token, the API token) is replaced by
- * "[redacted]" wherever it occurs in a line, as a last line of defence.
+ * secret registered with redact_add_secret() (the platform token, the API
+ * token) and every password in a URL is replaced by "…" (lib/redact.h)
+ * wherever it occurs in a line, as a last line of defence.
  */
 #ifndef HERALD_LOG_H
 #define HERALD_LOG_H
@@ -52,14 +53,6 @@ void log_set_fd(int fd);
 void log_set_clock(void (*now)(struct timespec *ts));
 /* Whether a line of this level would be written. */
 int log_enabled(enum log_level level);
-
-/*
- * Registers a secret: from now on it never appears in a line. Empty and
- * NULL strings are ignored; registering the same one twice is harmless.
- */
-void log_add_secret(const char *secret);
-/* Forgets every secret (tests). */
-void log_clear_secrets(void);
 
 /*
  * Writes one line: msg, then key/value string pairs ending with a NULL key.

@@ -506,6 +506,11 @@ void metrics_init(struct metrics *m, const char *version)
 		"herald_rate_limited_total",
 		"Rate-limit answers (HTTP 429) from the chat platform, by provider.",
 		"provider", NULL);
+	m->resent = metric_registry_counter(reg,
+		"herald_requests_resent_total",
+		"Requests to the chat platform sent again on a new connection "
+		"because the reused one closed without an answer, by provider.",
+		"provider", NULL);
 	m->queue_depth = metric_registry_gauge(reg, "herald_queue_depth",
 		"Notifications waiting for delivery (queued, sending or retrying).",
 		NULL);
@@ -556,6 +561,13 @@ void metrics_rate_limited(struct metrics *m, const char *provider)
 {
 	if (m)
 		metric_add(m->rate_limited, METRIC_LABELS(provider), 1);
+}
+
+void metrics_request_resent(struct metrics *m, const char *provider,
+			    int times)
+{
+	if (m && times > 0)
+		metric_add(m->resent, METRIC_LABELS(provider), times);
 }
 
 void metrics_queue_depth(struct metrics *m, double depth)

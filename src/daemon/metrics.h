@@ -81,6 +81,7 @@ struct metrics {
 	struct metric *notifications;		/* {provider,state} */
 	struct metric *delivery_attempts;	/* {provider,result} */
 	struct metric *rate_limited;		/* {provider} */
+	struct metric *resent;			/* {provider} */
 	struct metric *queue_depth;
 	struct metric *delivery_latency;	/* seconds, accepted→delivered */
 	struct metric *http_requests;		/* {path,code} */
@@ -99,6 +100,12 @@ void metrics_notification(struct metrics *m, const char *provider,
 void metrics_delivery_attempt(struct metrics *m, const char *provider,
 			      const char *result);
 void metrics_rate_limited(struct metrics *m, const char *provider);
+/*
+ * The HTTP client sent a request again, times times, on a new connection
+ * after the reused one closed without an answer (http_response.resent).
+ */
+void metrics_request_resent(struct metrics *m, const char *provider,
+			    int times);
 void metrics_queue_depth(struct metrics *m, double depth);
 void metrics_delivery_latency(struct metrics *m, double seconds);
 /* path: the route pattern ("/api/v1/notifications/{id}"), not the URL. */

@@ -141,6 +141,11 @@ int store_ping(struct store *st, struct errbuf *err)
 	return st->ops->ping(st, err);
 }
 
+const char *store_instance_id(struct store *st)
+{
+	return st->ops->instance_id(st);
+}
+
 int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 		struct errbuf *err)
 {
@@ -152,7 +157,8 @@ int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 					  "update %zu: unknown kind %d", i,
 					  (int)u->kind);
 		if (u->kind == STORE_UP_FAILED && u->state != STORE_FAILED &&
-		    u->state != STORE_DEAD && u->state < STORE_SUPERSEDED)
+		    u->state != STORE_DEAD &&
+		    (u->state < STORE_SUPERSEDED || u->state >= STORE_STATE_NR))
 			return errbuf_set(err, HERALD_EINVAL,
 					  "update %zu: notification %lld can only end as failed, dead, superseded, unchanged or skipped, not %s",
 					  i, (long long)u->id,

@@ -50,6 +50,14 @@
 #define STORE_LIST_MAX 1000
 /* Longest idempotency key the store keeps (bytes). */
 #define STORE_IDEM_KEY_MAX 1024
+/*
+ * The first character of an idempotency key made from a request's
+ * Idempotency-Key header, which no event id has (ids are printable ASCII
+ * without spaces): the two kinds of key never match each other.
+ */
+#define STORE_HEADER_KEY_PREFIX ' '
+/* Longest instance ID (store_instance_id()) of any backend. */
+#define STORE_INSTANCE_ID_MAX 64
 
 enum store_state {
 	STORE_QUEUED,
@@ -256,6 +264,16 @@ int store_requeue(struct store *st, int64_t id, struct errbuf *err);
 
 /* Whether the store can take writes now (for /readyz): 0 or HERALD_EIO. */
 int store_ping(struct store *st, struct errbuf *err);
+
+/*
+ * The database's own random ID (1 to STORE_INSTANCE_ID_MAX printable
+ * characters; SQLite: 32 hex digits), made when the database was created
+ * (or first opened by a herald that knows of it) and the same whenever it
+ * is opened again; another database, even one made later at the same
+ * path, has another (a copy, such as a backup restored, has the same).
+ * Never NULL; lives as long as st.
+ */
+const char *store_instance_id(struct store *st);
 
 /* ---- updates from the engine ------------------------------------------ */
 

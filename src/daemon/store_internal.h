@@ -102,6 +102,11 @@ struct store_ops {
 			      double expires_at, struct errbuf *err);
 	/* store_stats(): out is already zeroed; set what the backend counts. */
 	void (*stats)(struct store *st, struct store_stats *out);
+	/*
+	 * store_instance_id(): the database's ID, read when it was opened;
+	 * never NULL.
+	 */
+	const char *(*instance_id)(struct store *st);
 	/* store_test_limit_pages(): for tests only. */
 	int (*test_limit_pages)(struct store *st, long pages,
 				struct errbuf *err);
@@ -118,7 +123,7 @@ struct store {
 int store_sqlite_open(struct store **out, const char *path,
 		      struct errbuf *err);
 /* The SQLite schema version this herald writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 5
 
 /* ---- for tests -------------------------------------------------------- */
 

@@ -375,6 +375,37 @@ out:
 	return ret;
 }
 
+/* Reads the database's instance ID (schema version 4) into s. */
+static int read_instance_id(struct sqlite_store *s, struct errbuf *err)
+{
+	struct conn *c = &s->commit;
+	sqlite3_stmt *stmt = NULL;
+	const char *id;
+	int ret = 0, rc;
+
+	rc = sqlite3_prepare_v2(c->db, sqlite_store__sql_instance_id, -1,
+				&stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ret = errbuf_set(err, HERALD_EIO, "database %s: %s", s->path,
+				 sqlite3_errmsg(c->db));
+		goto out;
+	}
+	id = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(stmt, 0) :
+	     NULL;
+	if (!id || !*id || strlen(id) > STORE_INSTANCE_ID_MAX) {
+		ret = errbuf_set(err, HERALD_EIO,
+				 "database %s has no valid instance_id in its meta table (was it edited by hand?): restore a backup",
+				 s->path);
+		goto out;
+	}
+	snprintf(s->instance_id, sizeof(s->instance_id), "%s", id);
+out:
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
 /* ---- accepting: the writes of a commit round ------------------------- */
 
 /*
@@ -1057,6 +1088,11 @@ static void sq_stats(struct store *st, struct store_stats *out)
 	out->apply_commits = atomic_load(&s->apply_commits);
 }
 
+static const char *sq_instance_id(struct store *st)
+{
+	return sq(st)->instance_id;
+}
+
 static int sq_test_limit_pages(struct store *st, long pages,
 			       struct errbuf *err)
 {
@@ -1103,6 +1139,7 @@ static const struct store_ops sqlite_ops = {
 	.resolution_get = sq_resolution_get,
 	.resolution_put = sq_resolution_put,
 	.stats = sq_stats,
+	.instance_id = sq_instance_id,
 	.test_limit_pages = sq_test_limit_pages,
 };
 
@@ -1135,6 +1172,8 @@ int store_sqlite_open(struct store **out, const char *path,
 		ret = conn_configure(&s->commit, path, "FULL", err);
 	if (!ret)
 		ret = migrate(s, err);
+	if (!ret)
+		ret = read_instance_id(s, err);
 	if (!ret)
 		ret = conn_open(&s->engine, path, err);
 	if (!ret)

@@ -63,6 +63,7 @@ struct accept_req {
 struct sqlite_store {
 	struct store base;
 	char *path;
+	char instance_id[STORE_INSTANCE_ID_MAX + 1];	/* read at open */
 	struct conn commit, engine, api;
 	pthread_mutex_t wlock;		/* held by the one writing connection */
 
@@ -174,6 +175,7 @@ extern const char sqlite_store__sql_up_story[];
 extern const char sqlite_store__sql_story_get[];
 extern const char sqlite_store__sql_resolution_get[];
 extern const char sqlite_store__sql_resolution_put[];
+extern const char sqlite_store__sql_instance_id[];
 
 /*
  * Appends store_list()'s SELECT for f (limit already capped) to sql. Its

@@ -132,6 +132,28 @@ const char *const sqlite_store__migrations[] = {
 	"ALTER TABLE stories ADD COLUMN event_at REAL;"
 	"ALTER TABLE stories ADD COLUMN rank INTEGER;"
 	"ALTER TABLE stories ADD COLUMN body_hash TEXT;",
+	/*
+	 * 4: facts about the database itself, and the first of them: a
+	 * random ID of its own, which Discord nonces include so that two
+	 * databases never send the same nonce for the same notification ID.
+	 * (IF NOT EXISTS and OR IGNORE: the ID is never replaced.)
+	 */
+	"CREATE TABLE IF NOT EXISTS meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta (key, value)"
+	"  VALUES ('instance_id', lower(hex(randomblob(16))));",
+	/*
+	 * 5: keys made from an Idempotency-Key header begin with
+	 * STORE_HEADER_KEY_PREFIX (a space), which no event id has. Before,
+	 * they were the header as it was: those are the stored keys that
+	 * are not the id in their event's body (an event with an id was
+	 * always keyed by it). A body that is not JSON keeps its key.
+	 */
+	"UPDATE events SET idem_key = ' ' || idem_key"
+	"  WHERE idem_key IS NOT NULL AND substr(idem_key, 1, 1) <> ' '"
+	"  AND json_valid(body) AND json_extract(body, '$.id') IS NOT idem_key;",
 };
 
 _Static_assert(sizeof(sqlite_store__migrations) /
@@ -218,6 +240,8 @@ const char sqlite_store__sql_resolution_get[] =
 const char sqlite_store__sql_resolution_put[] =
 	"INSERT OR REPLACE INTO resolutions (provider, destination, channel_id,"
 	" expires_at) VALUES (?1, ?2, ?3, ?4)";
+const char sqlite_store__sql_instance_id[] =
+	"SELECT value FROM meta WHERE key = 'instance_id'";
 
 void sqlite_store__list_sql(struct strbuf *sql, const struct store_filter *f)
 {

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/redact.h"
+
 #define DISCORD_TEXT_MAX 200	/* Discord's own message, in ours */
 #define ERRORS_DEPTH_MAX 32
 #define RETRY_AFTER_MAX 86400.0
@@ -92,25 +94,18 @@ static const char *json_str(const json_t *obj, const char *key)
 
 /*
  * Appends at most max bytes of s, not cutting a UTF-8 character, with
- * every occurrence of secret (the token, when s came from the server)
- * replaced first, so that not even part of it can slip through.
+ * secret (the token, when s came from the server) and every registered
+ * secret redacted first (redact()), so that not even part of one can slip
+ * through.
  */
 void discord__add_clipped(struct strbuf *sb, const char *s, size_t max,
 			  const char *secret)
 {
 	struct strbuf scrubbed = STRBUF_INIT;
-	size_t n, slen = secret ? strlen(secret) : 0;
-	const char *p;
+	size_t n;
 
-	if (slen >= 4 && strstr(s, secret)) {
-		while ((p = strstr(s, secret))) {
-			strbuf_add(&scrubbed, s, (size_t)(p - s));
-			strbuf_addstr(&scrubbed, "[redacted]");
-			s = p + slen;
-		}
-		strbuf_addstr(&scrubbed, s);
+	if (redact(&scrubbed, s, strlen(s), secret))
 		s = scrubbed.buf;
-	}
 	n = strlen(s);
 	if (n > max) {
 		n = max;

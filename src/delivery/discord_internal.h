@@ -13,8 +13,9 @@
 
 /*
  * Appends at most max bytes of s, not cutting a UTF-8 character, with
- * every occurrence of secret (the token, when s came from the server)
- * replaced first, so that not even part of it can slip through.
+ * secret (the token, when s came from the server) and every registered
+ * secret redacted first (lib/redact.h), so that not even part of one can
+ * slip through.
  */
 void discord__add_clipped(struct strbuf *sb, const char *s, size_t max,
 			  const char *secret);

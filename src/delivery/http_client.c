@@ -14,8 +14,12 @@
  * a poll only touches the transfers whose sockets are ready, not every
  * running one. An eventfd in the set makes http_client_wakeup() work. Every transfer verifies TLS, speaks
  * only http and https, follows no redirects, caps the answer at
- * HTTP_RESPONSE_MAX and keeps the rate-limit headers. Transport errors are
- * scrubbed of the Authorization header's value before anyone sees them.
+ * HTTP_RESPONSE_MAX and keeps the rate-limit headers. A request libcurl
+ * sends again on a fresh connection (a reused one died before answering)
+ * is counted: CURLOPT_PREREQFUNCTION runs before every send of it, so more
+ * than one call means a re-send. Transport errors are scrubbed of the
+ * Authorization header's value before anyone sees them, and URLs in
+ * errors lose their password (lib/redact.h).
  */
 #include "delivery/http_client.h"
 
@@ -33,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/redact.h"
+
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 15000L
 #define POOL_MAX 256		/* one easy handle per connection */
@@ -46,10 +52,12 @@ struct transfer {
 	struct curl_slist *headers;
 	char *body;
 	size_t body_len;
-	char *where;		/* "POST https://host/path", no query */
+	char *where;		/* "POST https://host/path", no query or
+				   password */
 	char *secrets[SECRETS_MAX];	/* Authorization values to scrub */
 	struct http_response resp;
 	int too_large;
+	int sends;		/* CURLOPT_PREREQFUNCTION calls */
 	http_done_fn done;
 	void *arg;
 	struct transfer *prev, *next;
@@ -380,21 +388,23 @@ int http_client_check_url(const struct http_client *c, const char *url,
 			  struct errbuf *err)
 {
 	CURLU *u = curl_url();
+	struct strbuf shown = STRBUF_INIT;
 	char *scheme = NULL, *host = NULL;
 	int ret = 0;
 
 	if (!u)
 		abort();
+	redact(&shown, url, strlen(url), NULL);
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
 		ret = errbuf_set(err, HERALD_EINVAL, "\"%s\" is not a valid URL; "
-				 "expected https://host/path", url);
+				 "expected https://host/path", shown.buf);
 		goto out;
 	}
 	if (strcasecmp(scheme, "https") && strcasecmp(scheme, "http")) {
 		ret = errbuf_set(err, HERALD_EINVAL, "\"%s\" is not an http:// or "
-				 "https:// URL", url);
+				 "https:// URL", shown.buf);
 		goto out;
 	}
 	if (!strcasecmp(scheme, "http") && !c->opts.allow_insecure_http &&
@@ -403,12 +413,22 @@ int http_client_check_url(const struct http_client *c, const char *url,
 				 "host that is not loopback, which would send the "
 				 "token unencrypted; use https:// (or set "
 				 "HERALD_ALLOW_INSECURE_HTTP=1 for a trusted proxy)",
-				 url);
+				 shown.buf);
 out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
+	strbuf_release(&shown);
 	return ret;
+}
+
+static int on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
+		     int conn_primary_port, int conn_local_port)
+{
+	struct transfer *t = arg;
+
+	t->sends++;
+	return CURL_PREREQFUNC_OK;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -482,27 +502,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Replaces every occurrence of a secret in s (in place) by "[redacted]". */
+/* Redacts every secret of the request (and any URL password) in s. */
 static void scrub(char *s, size_t size, char *const *secrets)
 {
-	struct strbuf sb = STRBUF_INIT;
-
-	for (size_t i = 0; i < SECRETS_MAX; i++) {
-		const char *secret = secrets[i];
-		size_t slen = secret ? strlen(secret) : 0;
-		char *p;
-
-		if (slen < 4)
-			continue;
-		while ((p = strstr(s, secret))) {
-			strbuf_reset(&sb);
-			strbuf_add(&sb, s, (size_t)(p - s));
-			strbuf_addstr(&sb, "[redacted]");
-			strbuf_addstr(&sb, p + slen);
-			snprintf(s, size, "%s", sb.buf);
-		}
-	}
-	strbuf_release(&sb);
+	redact_inplace(s, size, NULL);
+	for (size_t i = 0; i < SECRETS_MAX && secrets[i]; i++)
+		redact_inplace(s, size, secrets[i]);
 }
 
 /* Remembers the value of an Authorization header (and its credential). */
@@ -527,11 +532,12 @@ static void note_secret(struct transfer *t, const char *line)
 
 static void set_where(struct transfer *t, const char *method, const char *url)
 {
-	size_t len = strcspn(url, "?#");
+	struct strbuf sb = STRBUF_INIT;
 
-	t->where = xmalloc(strlen(method) + len + 2);
-	snprintf(t->where, strlen(method) + len + 2, "%s %.*s", method,
-		 (int)len, url);
+	strbuf_addstr(&sb, method);
+	strbuf_addch(&sb, ' ');
+	redact(&sb, url, strcspn(url, "?#"), NULL);
+	t->where = strbuf_detach(&sb, NULL);
 }
 
 static void add_header(struct transfer *t, const char *line)
@@ -575,6 +581,8 @@ static int setup(struct http_client *c, struct transfer *t,
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, t);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_PREREQFUNCTION, on_prereq);
+	SET(CURLOPT_PREREQDATA, t);
 	SET(CURLOPT_HEADERDATA, t);
 	SET(CURLOPT_ERRORBUFFER, t->curl_error);
 	SET(CURLOPT_PRIVATE, t);
@@ -756,6 +764,7 @@ static void finish(struct http_client *c, struct transfer *t, CURLcode rc)
 		strbuf_reset(&resp->body);
 	curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &total);
 	resp->elapsed_s = total;
+	resp->resent = t->sends > 1 ? t->sends - 1 : 0;
 	release_easy(c, t->easy);
 	t->easy = NULL;
 	if (t->done)

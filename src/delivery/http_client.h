@@ -86,6 +86,13 @@ struct http_response {
 	char *ratelimit_scope;		/* X-RateLimit-Scope */
 	char error[256];		/* transport error detail (no secrets) */
 	double elapsed_s;
+	/*
+	 * How many times libcurl sent the request again, on a new
+	 * connection, because the kept-alive one it reused closed before
+	 * any answer (0 nearly always). The first send may have reached
+	 * the platform: a POST sent again may be posted twice.
+	 */
+	int resent;
 };
 
 void http_response_init(struct http_response *resp);

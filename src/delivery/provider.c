@@ -18,6 +18,7 @@
 
 #include "core/pace.h"
 #include "lib/clock.h"
+#include "lib/redact.h"
 
 #define CACHE_MAX 4096
 #define BACKOFF_BASE_S 1.0
@@ -106,23 +107,43 @@ static void clean_text(char *s)
 void delivery_result_set(struct delivery_result *r, enum delivery_outcome o,
 			 const char *code, const char *fmt, ...)
 {
+	struct strbuf sb = STRBUF_INIT, shown = STRBUF_INIT;
+	size_t i = 0, n = 0, mark = strlen(REDACT_MARK);
 	va_list ap;
-	size_t i;
 
 	r->outcome = o;
-	for (i = 0; code && code[i] && i < sizeof(r->code) - 1; i++) {
-		unsigned char c = (unsigned char)code[i];
+	if (code)
+		redact(&shown, code, strlen(code), NULL);
+	while (i < shown.len) {
+		unsigned char c = (unsigned char)shown.buf[i];
 
-		r->code[i] = c > 0x20 && c < 0x7F ? (char)c : '?';
+		if (!strncmp(shown.buf + i, REDACT_MARK, mark)) {
+			if (n + mark >= sizeof(r->code))
+				break;
+			memcpy(r->code + n, REDACT_MARK, mark);
+			n += mark;
+			i += mark;
+			continue;
+		}
+		if (n + 1 >= sizeof(r->code))
+			break;
+		r->code[n++] = c > 0x20 && c < 0x7F ? (char)c : '?';
+		i++;
 	}
-	r->code[i] = '\0';
+	r->code[n] = '\0';
 	r->message[0] = '\0';
 	if (!fmt)
-		return;
+		goto out;
 	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
+	strbuf_reset(&shown);
+	redact(&shown, sb.buf, sb.len, NULL);
+	snprintf(r->message, sizeof(r->message), "%s", shown.buf);
 	clean_text(r->message);
+out:
+	strbuf_release(&sb);
+	strbuf_release(&shown);
 }
 
 void delivery_result_transport(struct delivery_result *r,
@@ -173,28 +194,11 @@ void delivery_result_transport(struct delivery_result *r,
 	strbuf_release(&what);
 }
 
-/* Replaces the token wherever it occurs in the result's texts. */
-static void redact(struct delivery_result *r, const char *token)
+/* Redacts the token (and secrets, URL passwords) in the result's texts. */
+static void redact_result(struct delivery_result *r, const char *token)
 {
-	char *texts[] = { r->message, r->code };
-	size_t sizes[] = { sizeof(r->message), sizeof(r->code) };
-	size_t tlen = token ? strlen(token) : 0;
-
-	if (tlen < 4)
-		return;
-	for (size_t i = 0; i < 2; i++) {
-		char *p;
-
-		while ((p = strstr(texts[i], token))) {
-			struct strbuf sb = STRBUF_INIT;
-
-			strbuf_add(&sb, texts[i], (size_t)(p - texts[i]));
-			strbuf_addstr(&sb, "[redacted]");
-			strbuf_addstr(&sb, p + tlen);
-			snprintf(texts[i], sizes[i], "%s", sb.buf);
-			strbuf_release(&sb);
-		}
-	}
+	redact_inplace(r->message, sizeof(r->message), token);
+	redact_inplace(r->code, sizeof(r->code), token);
 }
 
 static void cache_entry_release(struct cache_entry *e)
@@ -453,7 +457,7 @@ int provider_deliver(struct provider *p, struct http_client *c,
 		}
 		sleep_s(wait);
 	}
-	redact(out, p->token);
+	redact_result(out, p->token);
 	if (attempts)
 		*attempts = n;
 	strbuf_release(&chan);

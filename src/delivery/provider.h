@@ -141,9 +141,12 @@ void provider_init(struct provider *p, const struct provider_ops *ops,
 		   const struct config *cfg, const char *api_url);
 
 /*
- * Fills r's outcome, code and message (printf-style). code is cut to fit
- * and reduced to printable ASCII; the message is cut at a UTF-8 character
- * boundary, so both are always valid UTF-8 and safe to put into JSON.
+ * Fills r's outcome, code and message (printf-style). Both are redacted
+ * (lib/redact.h) before they are cut, so no part of a secret is left: a
+ * token echoed as Slack's error code becomes "…". code is cut to fit and
+ * reduced to printable ASCII (and "…"); the message is cut at a UTF-8
+ * character boundary, so both are always valid UTF-8 and safe to put into
+ * JSON.
  */
 void delivery_result_set(struct delivery_result *r, enum delivery_outcome o,
 			 const char *code, const char *fmt, ...)

@@ -3,7 +3,8 @@
  * the decoder of utf8.c), measures it the way Slack and Discord count
  * (UTF-16 units), cuts it at character boundaries, and escapes it for Slack
  * mrkdwn and Discord markdown so that no text of an event can ping anyone,
- * fake a link or break out of the markup around it.
+ * fake a link, pass for herald's own status line or break out of the
+ * markup around it.
  *
  * Escaping and cutting are done in that order with a retry (text_add_fit):
  * the clean source is cut to a budget, escaped, and when the escaped form
@@ -19,6 +20,21 @@
 
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
 #define DIVIDES "\xe2\x88\xa3"		/* U+2223, stands in for "|" */
+
+/*
+ * Stand-ins for the Slack mrkdwn markers where they could open formatting:
+ * U+2217 for "*", U+02CD for "_", U+223C for "~", U+02CB for "`". Each is
+ * one UTF-16 unit, like the marker it replaces.
+ */
+static const struct {
+	char marker;
+	const char *lookalike;
+} mrkdwn_lookalikes[] = {
+	{ '*', "\xe2\x88\x97" },
+	{ '_', "\xcb\x8d" },
+	{ '~', "\xe2\x88\xbc" },
+	{ '`', "\xcb\x8b" },
+};
 
 void text_add_quoted(struct strbuf *out, const char *s, size_t len,
 		     size_t max)
@@ -134,6 +150,12 @@ size_t text_units(const char *s, size_t len)
 	return units;
 }
 
+int text_is_bidi_control(uint32_t cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
 void text_add_clean(struct strbuf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -149,7 +171,8 @@ void text_add_clean(struct strbuf *out, const char *s, size_t len)
 		n = p[i] < 0x80 ? (cp = p[i], 1) : utf8_decode(s + i, len - i,
 							       &cp, &bad);
 		if (n && cp != 0x7f && (cp >= 0xa0 || (cp >= 0x20 && cp < 0x7f) ||
-					cp == '\n' || cp == '\t')) {
+					cp == '\n' || cp == '\t') &&
+		    !text_is_bidi_control(cp)) {
 			i += n;
 			continue;
 		}
@@ -157,6 +180,8 @@ void text_add_clean(struct strbuf *out, const char *s, size_t len)
 		if (!n) {
 			strbuf_addstr(out, REPLACEMENT);
 			i += bad;
+		} else if (text_is_bidi_control(cp)) {
+			i += n;
 		} else {
 			if (!(cp == '\r' && i + 1 < len && p[i + 1] == '\n'))
 				strbuf_addch(out, ' ');
@@ -233,6 +258,47 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+static int is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Whether the ":" at s[i] opens an emoji code, ":name:" with a name of
+ * letters, digits and _ + - ' as Slack spells them, that is not glued to a
+ * letter or digit before it ("system:serviceaccount:infra", "10:30:00"
+ * stay as they are: such a code cannot start a line).
+ */
+static int emoji_opens(const char *s, size_t i, size_t len)
+{
+	size_t j = i + 1;
+
+	if (i && is_alnum(s[i - 1]))
+		return 0;
+	while (j < len && (is_alnum(s[j]) || (s[j] && strchr("_+-'", s[j]))))
+		j++;
+	return j > i + 1 && j < len && s[j] == ':';
+}
+
+/*
+ * The stand-in for the mrkdwn marker at s[i] when it could open
+ * formatting (at the start, or after anything but a letter or digit, and
+ * before something other than white space), else NULL.
+ */
+static const char *marker_lookalike(const char *s, size_t i, size_t len)
+{
+	const char *look = NULL;
+
+	for (size_t k = 0; k < sizeof(mrkdwn_lookalikes) /
+			       sizeof(mrkdwn_lookalikes[0]) && !look; k++)
+		if (s[i] == mrkdwn_lookalikes[k].marker)
+			look = mrkdwn_lookalikes[k].lookalike;
+	if (!look || (i && is_alnum(s[i - 1])) || i + 1 >= len ||
+	    s[i + 1] == ' ' || s[i + 1] == '\n' || s[i + 1] == '\t')
+		return NULL;
+	return look;
+}
+
 /*
  * Escapes clean, valid UTF-8 for markup (enum text_markup | TEXT_ONELINE).
  * Only ASCII bytes are ever escaped, so multi-byte characters pass whole.
@@ -246,6 +312,7 @@ static void escape(struct strbuf *out, const char *s, size_t len, int markup)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		int was_line_start = line_start;
+		const char *look;
 
 		if (oneline && (c == '\n' || c == '\t'))
 			c = ' ';
@@ -260,7 +327,15 @@ static void escape(struct strbuf *out, const char *s, size_t len, int markup)
 		case TEXT_SLACK:
 		case TEXT_SLACK_CODE:
 		case TEXT_SLACK_LINK:
-			if (c == '@' && at_mention(s, i, len)) {
+			if (m != TEXT_SLACK_CODE && c == ':' &&
+			    emoji_opens(s, i, len)) {
+				strbuf_addstr(out, ":" TEXT_ZWSP);
+				continue;
+			} else if (m != TEXT_SLACK_CODE &&
+				   (look = marker_lookalike(s, i, len))) {
+				strbuf_addstr(out, look);
+				continue;
+			} else if (c == '@' && at_mention(s, i, len)) {
 				strbuf_addstr(out, "@" TEXT_ZWSP);
 				continue;
 			} else if (c == '&') {

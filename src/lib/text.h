@@ -1,7 +1,7 @@
 /*
- * text: cleaning UTF-8 (decoded with lib/utf8.h), truncation at character
- * boundaries, and escaping of untrusted text for Slack mrkdwn and Discord
- * markdown. Pure.
+ * text: cleaning UTF-8 (decoded with lib/utf8.h; bidirectional controls
+ * dropped), truncation at character boundaries, and escaping of untrusted
+ * text for Slack mrkdwn and Discord markdown. Pure.
  *
  * Lengths are measured the way the platforms count: in UTF-16 code units
  * (a character outside the BMP counts two), which is never less than the
@@ -15,6 +15,7 @@
 #define HERALD_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/strbuf.h"
 #include "lib/utf8.h"	/* utf8_valid(), for checking what these produce */
@@ -44,10 +45,20 @@ size_t text_units(const char *s, size_t len);
 
 /*
  * Appends s to out, replacing invalid UTF-8 with U+FFFD (one per maximal
- * invalid subsequence), a "\r" before "\n" with nothing, and other control
- * characters (C0 but \n and \t, DEL, C1) with a space.
+ * invalid subsequence), a "\r" before "\n" with nothing, other control
+ * characters (C0 but \n and \t, DEL, C1) with a space, and dropping the
+ * bidirectional controls (see text_is_bidi_control()).
  */
 void text_add_clean(struct strbuf *out, const char *s, size_t len);
+
+/*
+ * Whether cp is an invisible control that reorders the text around it:
+ * the embeddings and overrides U+202A to U+202E (the right-to-left
+ * override among them), the isolates U+2066 to U+2069, the marks U+200E,
+ * U+200F and U+061C. With them, text can display as something other than
+ * what it says ("gnp.exe" shown for "exe.png").
+ */
+int text_is_bidi_control(uint32_t cp);
 
 /*
  * Cuts the valid UTF-8 in sb so that it is at most max_units long; when it
@@ -83,7 +94,13 @@ int text_add_fit(struct strbuf *out, const char *s, size_t len, int markup,
 /*
  * Slack mrkdwn: escapes & < > (so <!channel> in event text pings nobody),
  * and puts a zero-width space after the "@" of "@channel", "@here" and
- * "@everyone" in case anything parses those.
+ * "@everyone" in case anything parses those. So that event text cannot
+ * pass for herald's own lines, it also puts a zero-width space after the
+ * first ":" of an emoji code (":x:", unless glued to a letter or digit
+ * before it) and replaces a "*", "_", "~" or "`" that could open
+ * formatting (not after a letter or digit, not before white space) by a
+ * lookalike (U+2217, U+02CD, U+223C, U+02CB). Not in TEXT_SLACK_CODE,
+ * where Slack renders neither.
  */
 void slack_escape(struct strbuf *out, const char *s);
 /*

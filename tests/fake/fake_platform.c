@@ -4,8 +4,8 @@
  *
  * One process, one loopback port: the Slack Web API under /slack/api/<method>,
  * Discord under /discord/api/v10/..., and a control API under /_fake/ (no
- * auth) to read the recorded requests and stored messages, queue faults,
- * change rate limits and reset. libmicrohttpd runs a thread per connection;
+ * auth) to read the recorded requests and stored messages, delete a
+ * message, queue faults, change rate limits and reset. libmicrohttpd runs a thread per connection;
  * one mutex guards all state, and every jansson object reachable from it is
  * touched only with the mutex held. The main thread waits for SIGTERM or
  * SIGINT and then shuts down cleanly. docs/fake-platforms.md is the manual.
@@ -110,11 +110,39 @@ static int fault_answers(json_t *f)
 	       json_object_get(f, "code") || json_object_get(f, "message");
 }
 
-static void fault_response(json_t *f, const char *platform, struct fake_response *resp)
+/*
+ * s with every "{auth}" replaced by the credential of the request's
+ * Authorization header (what follows "Bearer " or "Bot "): a platform
+ * that echoes the token. A new string, or NULL for NULL.
+ */
+static char *echo_auth(const char *s, const char *authorization)
+{
+	const char *cred = authorization ? authorization : "";
+	const char *space = strchr(cred, ' ');
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+
+	if (!s)
+		return NULL;
+	if (space)
+		cred = space + 1;
+	while ((p = strstr(s, "{auth}"))) {
+		strbuf_add(&sb, s, (size_t)(p - s));
+		strbuf_addstr(&sb, cred);
+		s = p + strlen("{auth}");
+	}
+	strbuf_addstr(&sb, s);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void fault_response(json_t *f, const char *platform,
+			   const char *authorization, struct fake_response *resp)
 {
 	json_t *v = json_object_get(f, "status");
-	const char *error = fake_json_str(f, "error");
-	const char *message = fake_json_str(f, "message");
+	char *error_echo = echo_auth(fake_json_str(f, "error"), authorization);
+	char *message_echo = echo_auth(fake_json_str(f, "message"), authorization);
+	const char *error = error_echo;
+	const char *message = message_echo;
 	int discord = !strcmp(platform, "discord");
 	json_t *code = json_object_get(f, "code");
 	double retry = 1.0;
@@ -135,7 +163,7 @@ static void fault_response(json_t *f, const char *platform, struct fake_response
 			error = status == 429 ? "ratelimited" : status == 503 ?
 				"service_unavailable" : "internal_error";
 		fake_response_set(resp, status, json_pack("{s:b, s:s}", "ok", 0, "error", error));
-		return;
+		goto out;
 	}
 	if (status == 429 && !code) {
 		int global = json_is_true(json_object_get(f, "global"));
@@ -146,13 +174,16 @@ static void fault_response(json_t *f, const char *platform, struct fake_response
 		fake_response_set(resp, status, json_pack("{s:s, s:f, s:b}",
 			"message", "You are being rate limited.", "retry_after", retry,
 			"global", global));
-		return;
+		goto out;
 	}
 	if (!message)
 		message = error ? error : status == 502 ? "502: Bad Gateway" : status == 503 ?
 			  "503: Service Unavailable" : "500: Internal Server Error";
 	fake_response_set(resp, status, json_pack("{s:s, s:I}", "message", message,
 		"code", code ? json_integer_value(code) : (json_int_t)0));
+out:
+	free(error_echo);
+	free(message_echo);
 }
 
 /* Checks a POST /_fake/fault item and fills in its defaults. */
@@ -326,6 +357,49 @@ static void control_error(struct fake_response *resp, unsigned status, const cha
 	fake_response_set(resp, status, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
 }
 
+/*
+ * POST /_fake/delete {"message": TS-or-ID}: someone deletes a message (a
+ * Slack ts or a Discord message ID); edits of it then find no message.
+ */
+static void delete_message(struct fake_state *st, json_t *json, struct fake_response *resp)
+{
+	const char *key, *id = fake_json_str(json, "message");
+	json_t *v, *m;
+	size_t i;
+
+	if (!json_is_object(json)) {
+		control_error(resp, 400, "the body must be {\"message\": TS-or-ID}");
+		return;
+	}
+	json_object_foreach(json, key, v) {
+		if (strcmp(key, "message")) {
+			control_error(resp, 400, "unknown key: the body is {\"message\": TS-or-ID}");
+			return;
+		}
+	}
+	if (!id) {
+		control_error(resp, 400, "\"message\" must be the ts or ID of a stored message");
+		return;
+	}
+	json_array_foreach(st->slack_messages, i, m) {
+		if (!strcmp(fake_json_str(m, "ts"), id)) {
+			json_array_remove(st->slack_messages, i);
+			fake_response_set(resp, 200, json_pack("{s:b, s:s}", "ok", 1,
+							       "platform", "slack"));
+			return;
+		}
+	}
+	json_array_foreach(st->discord_messages, i, m) {
+		if (!strcmp(fake_json_str(json_object_get(m, "message"), "id"), id)) {
+			json_array_remove(st->discord_messages, i);
+			fake_response_set(resp, 200, json_pack("{s:b, s:s}", "ok", 1,
+							       "platform", "discord"));
+			return;
+		}
+	}
+	control_error(resp, 404, "no stored message has this ts or ID");
+}
+
 /* The control API; runs with the state locked. */
 static void control(struct fake_state *st, const char *method, const char *what,
 		    json_t *query, const char *body, size_t body_len,
@@ -367,6 +441,8 @@ static void control(struct fake_state *st, const char *method, const char *what,
 		json_decref(items);
 		fake_response_set(resp, 200, json_pack("{s:b, s:I}", "ok", 1, "pending",
 			(json_int_t)json_array_size(st->faults)));
+	} else if (!strcmp(what, "delete") && post) {
+		delete_message(st, json, resp);
 	} else if (!strcmp(what, "reset") && post) {
 		fake_state_clear(st);
 		fake_response_set(resp, 200, json_pack("{s:b}", "ok", 1));
@@ -383,7 +459,8 @@ static void control(struct fake_state *st, const char *method, const char *what,
 						       limits_json(&st->limits)));
 	} else if (!strcmp(what, "health") || !strcmp(what, "requests") ||
 		   !strcmp(what, "messages") || !strcmp(what, "state") ||
-		   !strcmp(what, "fault") || !strcmp(what, "reset") || !strcmp(what, "config")) {
+		   !strcmp(what, "fault") || !strcmp(what, "reset") || !strcmp(what, "config") ||
+		   !strcmp(what, "delete")) {
 		control_error(resp, 405, "method not allowed");
 	} else {
 		control_error(resp, 404, "unknown control endpoint: see docs/fake-platforms.md");
@@ -541,7 +618,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
 		drop = 1;
 		resp.status = 0;
 	} else if (fault && fault_answers(fault)) {
-		fault_response(fault, platform, &resp);
+		fault_response(fault, platform, req.authorization, &resp);
 	} else if (ctx->too_large) {
 		too_large(platform, &resp);
 	} else if (!strcmp(platform, "slack")) {

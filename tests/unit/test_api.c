@@ -33,6 +33,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/store_internal.h"
+#include "lib/redact.h"
 
 /* ---- a store that can be told to fail ---------------------------------- */
 
@@ -153,6 +154,11 @@ static int w_test_limit_pages(struct store *st, long pages, struct errbuf *err)
 	return store_test_limit_pages(real_of(st), pages, err);
 }
 
+static const char *w_instance_id(struct store *st)
+{
+	return store_instance_id(real_of(st));
+}
+
 static const struct store_ops wrap_ops = {
 	.name = "wrap",
 	.shutdown = w_shutdown,
@@ -170,6 +176,7 @@ static const struct store_ops wrap_ops = {
 	.resolution_get = w_resolution_get,
 	.resolution_put = w_resolution_put,
 	.stats = w_stats,
+	.instance_id = w_instance_id,
 	.test_limit_pages = w_test_limit_pages,
 };
 
@@ -590,6 +597,78 @@ static void test_idempotency_by_header(void **state)
 	answer_release(&a);
 }
 
+/* The "event" object's "id" of notification id, as GET shows it. */
+static char *shown_event_id(struct fixture *f, json_int_t id)
+{
+	char target[64];
+	struct answer g;
+	char *out;
+
+	snprintf(target, sizeof(target), "/api/v1/notifications/%lld",
+		 (long long)id);
+	g = GET(f, target);
+	assert_int_equal(g.status, 200);
+	out = xstrdup(json_string_value(json_object_get(
+		json_object_get(g.json, "event"), "id")));
+	answer_release(&g);
+	return out;
+}
+
+/*
+ * Event ids and keys made from Idempotency-Key are apart: an event with
+ * id "ci-4242/0" does not swallow the first event of a batch sent later
+ * with Idempotency-Key ci-4242, nor an id the key of a lone event.
+ */
+static void test_idempotency_namespaces(void **state)
+{
+	struct fixture *f = *state;
+	const char *batch = "[" DEPLOY("web", "dev") "," DEPLOY("web", "qa") "]";
+	struct answer a, b, c, d;
+	char *shown;
+
+	a = POST(f, "/api/v1/events", "{\"type\": \"deploy\", \"status\": "
+		 "\"started\", \"app\": \"web\", \"env\": \"dev\", "
+		 "\"id\": \"ci-4242/0\"}");
+	assert_int_equal(a.status, 202);
+	b = POST(f, "/api/v1/events", batch, "Idempotency-Key", "ci-4242");
+	assert_int_equal(b.status, 202);
+	assert_false(json_is_true(json_object_get(json_array_get(
+		json_object_get(b.json, "accepted"), 0), "duplicate")));
+	assert_true(int_at(b.json, "accepted", 0, "notification_id") !=
+		    int_at(a.json, "accepted", 0, "notification_id"));
+	/* Shown as before: the key the client sent, with its index. */
+	assert_string_equal(str_at(b.json, "accepted", 0, "event_id"),
+			    "ci-4242/0");
+	shown = shown_event_id(f, int_at(b.json, "accepted", 0,
+					 "notification_id"));
+	assert_string_equal(shown, "ci-4242/0");
+	free(shown);
+	shown = shown_event_id(f, int_at(a.json, "accepted", 0,
+					 "notification_id"));
+	assert_string_equal(shown, "ci-4242/0");
+	free(shown);
+	answer_release(&b);
+	/* The header's replay is still a duplicate. */
+	b = POST(f, "/api/v1/events", batch, "Idempotency-Key", "ci-4242");
+	assert_int_equal(b.status, 200);
+	answer_release(&b);
+
+	/* The other way round, with a lone event. */
+	c = POST(f, "/api/v1/events", DEPLOY("web", "dev"), "Idempotency-Key",
+		 "solo-1");
+	assert_int_equal(c.status, 202);
+	d = POST(f, "/api/v1/events", "{\"type\": \"deploy\", \"status\": "
+		 "\"started\", \"app\": \"web\", \"env\": \"dev\", "
+		 "\"id\": \"solo-1\"}");
+	assert_int_equal(d.status, 202);
+	assert_true(int_at(c.json, "accepted", 0, "notification_id") !=
+		    int_at(d.json, "accepted", 0, "notification_id"));
+	answer_release(&a);
+	answer_release(&c);
+	answer_release(&d);
+	assert_int_equal(list_count(f, "/api/v1/notifications"), 5);
+}
+
 static void test_batch_atomicity(void **state)
 {
 	struct fixture *f = *state;
@@ -671,6 +750,57 @@ static void test_limits_and_types(void **state)
 		 "Application/JSON; charset=utf-8");
 	assert_int_equal(a.status, 202);
 	answer_release(&a);
+}
+
+/* An error sentence quoting bytes that are not UTF-8 is still a sentence. */
+static void test_error_quotes_bad_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a;
+
+	a = POST(f, "/api/v1/events", DEPLOY("web", "dev"), "Content-Type",
+		 "\xff\xfe/json");
+	assert_int_equal(a.status, 415);
+	assert_non_null(strstr(json_string_value(json_object_get(a.json,
+		"error")), "not \"\\xff\\xfe/json\""));
+	answer_release(&a);
+}
+
+/* A secret (or a URL's password) in what the store holds never leaves. */
+static void test_answers_redacted(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a;
+	struct errbuf err;
+	json_int_t id;
+	char target[64];
+
+	redact_add_secret("xoxb-echoed-4242");
+	a = POST(f, "/api/v1/events", "{\"type\":\"message\",\"title\":"
+		 "\"see https://bot:pw0rd@chat.example/x\"}");
+	assert_int_equal(a.status, 202);
+	id = int_at(a.json, "accepted", 0, "notification_id");
+	answer_release(&a);
+	assert_int_equal(store_mark_failed(f->store->real, id, STORE_FAILED,
+					   "xoxb-echoed-4242",
+					   "slack: xoxb-echoed-4242 for \"#deploys\"",
+					   200, store_now(), &err), 0);
+	snprintf(target, sizeof(target), "/api/v1/notifications/%lld",
+		 (long long)id);
+	a = GET(f, target);
+	assert_int_equal(a.status, 200);
+	assert_null(strstr(a.text, "xoxb-echoed-4242"));
+	assert_null(strstr(a.text, "pw0rd"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		a.json, "last_error"), "code")), "\xe2\x80\xa6");
+	assert_non_null(strstr(a.text, "https://bot:\\u2026@chat.example/x"));
+	answer_release(&a);
+	a = GET(f, "/api/v1/notifications?state=failed");
+	assert_int_equal(a.status, 200);
+	assert_null(strstr(a.text, "xoxb-echoed-4242"));
+	assert_null(strstr(a.text, "pw0rd"));
+	answer_release(&a);
+	redact_clear_secrets();
 }
 
 static void test_auth(void **state)
@@ -1357,8 +1487,11 @@ int main(int argc, char **argv)
 		T(test_accept_one),
 		T(test_idempotency_by_id),
 		T(test_idempotency_by_header),
+		T(test_idempotency_namespaces),
 		T(test_batch_atomicity),
 		T(test_limits_and_types),
+		T(test_error_quotes_bad_bytes),
+		T(test_answers_redacted),
 		T(test_auth),
 		T(test_methods_and_paths),
 		T(test_store_refuses),

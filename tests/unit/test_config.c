@@ -126,7 +126,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.slack_workspace_rate == 20.0);
 	assert_true(cfg.discord_global_rate == 50.0);
 	assert_true(cfg.slack_burst == 3.0);
-	assert_int_equal(cfg.max_attempts, 25);
+	assert_int_equal(cfg.max_attempts, 0);	/* unset: no limit */
 	assert_int_equal(cfg.max_age_s, 86400);
 	assert_int_equal(cfg.shutdown_grace_ms, 10000);
 	assert_string_equal(cfg.log_format, "logfmt");
@@ -798,7 +798,7 @@ static void test_daemon_errors(void **state)
 			    "debug, info, warn or error");
 	assert_int_equal(cfg.insecure, 0);
 	assert_true(cfg.slack_rate == 1.0);
-	assert_int_equal(cfg.max_attempts, 25);
+	assert_int_equal(cfg.max_attempts, 0);
 	assert_string_equal(cfg.log_level, "info");
 	config_release(&cfg);
 	errlist_release(&problems);

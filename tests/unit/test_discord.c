@@ -653,7 +653,7 @@ static void test_hostile_message(void **state)
 	/* A server that echoes the token: not even part of it is kept. */
 	parse(f, 404, "{\"code\":10003,\"message\":\"bad " TOKEN "\"}", NULL, &r);
 	assert_string_equal(r.code, "10003");
-	assert_non_null(strstr(r.message, "bad [redacted]"));
+	assert_non_null(strstr(r.message, "bad …"));
 	assert_valid_texts(&r);
 	strbuf_addstr(&body, "{\"code\":0,\"message\":\"");
 	for (int i = 0; i < 190; i++)
@@ -661,12 +661,12 @@ static void test_hostile_message(void **state)
 	strbuf_addstr(&body, TOKEN "\"}");
 	parse(f, 400, body.buf, NULL, &r);
 	assert_null(strstr(r.message, "MTE4MDAw"));
-	assert_non_null(strstr(r.message, "[red"));
+	assert_non_null(strstr(r.message, "xx…"));
 	strbuf_release(&body);
 	parse(f, 400, "{\"code\":50035,\"errors\":{\"" TOKEN "\":{\"_errors\":"
 	      "[{\"code\":\"X\",\"message\":\"" TOKEN "\"}]}}}", NULL, &r);
 	assert_valid_texts(&r);
-	assert_non_null(strstr(r.message, "[redacted]: [redacted] (X)"));
+	assert_non_null(strstr(r.message, "…: … (X)"));
 
 	/* A code that is not an integer, or out of range: by status. */
 	parse(f, 403, "{\"code\":\"50013\",\"message\":\"x\"}", NULL, &r);

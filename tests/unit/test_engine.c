@@ -5,6 +5,11 @@
  * script, so every outcome (delivered, retry, 429, permanent, auth, a
  * story's message gone) is exercised without a server. Loops are bounded
  * by iterations, not by time.
+ *
+ * The story rules (docs/delivery.md#stories) have tests of their own:
+ * superseded, unchanged, skipped, the story window, edits the platform
+ * refuses or the provider cannot build, and all of it across a restart of
+ * the engine on the same store.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -24,7 +30,7 @@
 #include "daemon/log.h"
 #include "daemon/store_internal.h"
 
-#define MAX_STEPS 16
+#define MAX_STEPS 64
 #define MAX_ROUNDS 5000
 
 struct step {
@@ -39,10 +45,25 @@ struct fake {
 	struct step steps[MAX_STEPS];
 	size_t nr, pos;
 	int posts, updates, identifies, identify_ok, answers;
+	int update_fail;	/* update_request() fails this many times */
+	int update_failed;	/* and has failed this many */
 	char last_update_mid[64];
 	char last_post_channel[64];
+	char first_nonce[26], last_nonce[26];	/* of the posts */
 	char titles[512];	/* the titles posted, space-separated */
+	char edits[512];	/* the texts edited in, "|"-separated */
 };
+
+/* Appends body's "text" to buf, after sep unless buf is empty. */
+static void add_text(char *buf, size_t size, const char *sep,
+		     const json_t *body)
+{
+	const char *text = json_string_value(json_object_get(body, "text"));
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, size - len, "%s%s", len ? sep : "",
+		 text ? text : "?");
+}
 
 static int fake_post(struct provider *p, const char *channel_id,
 		     const json_t *body, const char *nonce,
@@ -53,15 +74,12 @@ static int fake_post(struct provider *p, const char *channel_id,
 	f->posts++;
 	snprintf(f->last_post_channel, sizeof(f->last_post_channel), "%s",
 		 channel_id);
-	{
-		const char *text = json_string_value(json_object_get(body,
-								     "text"));
-		size_t len = strlen(f->titles);
-
-		snprintf(f->titles + len, sizeof(f->titles) - len, "%s%s",
-			 len ? " " : "", text ? text : "?");
-	}
+	add_text(f->titles, sizeof(f->titles), " ", body);
 	assert_non_null(nonce);
+	assert_true(strlen(nonce) <= 25);
+	if (!f->first_nonce[0])
+		snprintf(f->first_nonce, sizeof(f->first_nonce), "%s", nonce);
+	snprintf(f->last_nonce, sizeof(f->last_nonce), "%s", nonce);
 	http_request_init(req, "POST", "http://127.0.0.1:1/post");
 	return 0;
 }
@@ -72,9 +90,16 @@ static int fake_update(struct provider *p, const char *channel_id,
 {
 	struct fake *f = (struct fake *)p;
 
+	if (f->update_fail > 0) {
+		f->update_fail--;
+		f->update_failed++;
+		return errbuf_set(err, HERALD_EINVAL, "edit message: \"%s\" "
+				  "is not a message ID", message_id);
+	}
 	f->updates++;
 	snprintf(f->last_update_mid, sizeof(f->last_update_mid), "%s",
 		 message_id);
+	add_text(f->edits, sizeof(f->edits), "|", body);
 	http_request_init(req, "POST", "http://127.0.0.1:1/update");
 	return 0;
 }
@@ -146,10 +171,28 @@ struct env {
 	FILE *out;
 };
 
+/* Starts v's engine on v's store, with v's configuration. */
+static void env_engine(struct env *v, int with_provider)
+{
+	struct engine_options eo;
+	struct errbuf err;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.store = v->st;
+	eo.provider = with_provider ? &v->fake.p : NULL;
+	eo.out = v->out;
+	eo.cfg = &v->cfg;
+	eo.backoff_base_s = 0.001;
+	eo.backoff_cap_s = 0.002;
+	eo.probe_base_s = 0.001;
+	eo.probe_cap_s = 0.002;
+	if (engine_new(&v->e, &eo, &err) < 0)
+		fail_msg("engine_new: %s", err.msg);
+}
+
 static void env_open(struct env *v, int with_provider)
 {
 	const char *base = getenv("TMPDIR");
-	struct engine_options eo;
 	struct errbuf err;
 
 	memset(v, 0, sizeof(*v));
@@ -168,17 +211,24 @@ static void env_open(struct env *v, int with_provider)
 	v->fake.p.api_url = (char *)"http://127.0.0.1:1";
 	v->out = tmpfile();
 	assert_non_null(v->out);
-	memset(&eo, 0, sizeof(eo));
-	eo.store = v->st;
-	eo.provider = with_provider ? &v->fake.p : NULL;
-	eo.out = v->out;
-	eo.cfg = &v->cfg;
-	eo.backoff_base_s = 0.001;
-	eo.backoff_cap_s = 0.002;
-	eo.probe_base_s = 0.001;
-	eo.probe_cap_s = 0.002;
-	if (engine_new(&v->e, &eo, &err) < 0)
-		fail_msg("engine_new: %s", err.msg);
+	env_engine(v, with_provider);
+}
+
+/*
+ * Stops the engine and starts a new one on the same store, as a restart
+ * of herald does (with story_window_s as HERALD_STORY_WINDOW when > 0).
+ */
+static void env_restart(struct env *v, long story_window_s)
+{
+	struct errbuf err;
+
+	engine_free(v->e);
+	v->e = NULL;
+	if (story_window_s > 0)
+		v->cfg.story_window_s = story_window_s;
+	env_engine(v, 1);
+	if (engine_load(v->e, NULL, NULL, &err) < 0)
+		fail_msg("engine_load: %s", err.msg);
 }
 
 static void env_close(struct env *v)
@@ -524,6 +574,7 @@ static void test_retries_then_delivered(void **state)
 	env_close(&v);
 }
 
+/* HERALD_MAX_ATTEMPTS, when set (3 here), still ends the retries. */
 static void test_retries_run_out(void **state)
 {
 	struct env v;
@@ -533,6 +584,7 @@ static void test_retries_run_out(void **state)
 	int64_t id;
 
 	env_open(&v, 1);
+	assert_int_equal(v.cfg.max_attempts, 3);
 	for (int i = 0; i < 5; i++)
 		v.fake.steps[v.fake.nr++] = (struct step){ DELIVERY_RETRY,
 							   "http_503", 503, 0 };
@@ -569,6 +621,105 @@ static void test_rate_limit_is_not_an_attempt(void **state)
 	engine_stats(v.e, &s);
 	assert_int_equal(s.rate_limited, 4);
 	env_close(&v);
+}
+
+/* Restarts v's engine with the default HERALD_MAX_ATTEMPTS (unset). */
+static void env_default_attempts(struct env *v)
+{
+	struct config def;
+
+	config_init(&def);
+	v->cfg.max_attempts = def.max_attempts;
+	config_release(&def);
+	env_restart(v, 0);
+}
+
+/*
+ * With the default configuration, attempts do not end the retries of a
+ * temporary failure: 40 of them within HERALD_MAX_AGE, then delivered.
+ */
+static void test_retries_outlast_attempts(void **state)
+{
+	struct env v;
+	struct engine_stats s;
+	int attempts = 0;
+	int64_t id;
+
+	env_open(&v, 1);
+	env_default_attempts(&v);
+	for (int i = 0; i < 40; i++)
+		v.fake.steps[v.fake.nr++] = (struct step){ DELIVERY_RETRY,
+			i % 2 ? "http_503" : "network", i % 2 ? 503 : 0, 0 };
+	id = accept_msg(&v, "x", "#a", NULL);
+	engine_enqueue(v.e, &id, 1);
+	run_idle(&v);
+	assert_int_equal(state_of(&v, id, &attempts, NULL, 0), STORE_DELIVERED);
+	assert_int_equal(attempts, 41);
+	assert_int_equal(v.fake.posts, 41);
+	engine_stats(v.e, &s);
+	assert_int_equal(s.retried, 40);
+	assert_int_equal(s.failed, 0);
+	env_close(&v);
+}
+
+/*
+ * A temporary failure of a notification older than HERALD_MAX_AGE ends
+ * it dead, whatever its attempts: here at its first.
+ */
+static void test_retries_end_at_max_age(void **state)
+{
+	struct api_queued q;
+	struct store_record rec;
+	struct errbuf err;
+	struct env v;
+	int64_t id;
+
+	env_open(&v, 1);
+	env_default_attempts(&v);
+	v.fake.steps[v.fake.nr++] = (struct step){ DELIVERY_RETRY, "http_503",
+						   503, 0 };
+	id = accept_msg(&v, "old", "#a", NULL);
+	q = queued_msg(id, "old", "#a");
+	q.created_at = store_now() - (double)v.cfg.max_age_s - 60;
+	engine_api_queued(v.e, &q, 1);
+	run_idle(&v);
+	assert_int_equal(store_get(v.st, id, &rec, &err), 0);
+	assert_int_equal(rec.state, STORE_DEAD);
+	assert_int_equal(rec.attempts, 1);
+	assert_string_equal(rec.last_error_code, "http_503");
+	assert_non_null(strstr(rec.last_error, "HERALD_MAX_AGE"));
+	store_record_release(&rec);
+	assert_int_equal(v.fake.posts, 1);
+	env_close(&v);
+}
+
+/*
+ * Discord nonces differ between two databases for the same notification
+ * ID, and stay the same for a notification's retries.
+ */
+static void test_nonce_per_database(void **state)
+{
+	struct env a, b;
+	int64_t id_a, id_b;
+
+	env_open(&a, 1);
+	env_open(&b, 1);
+	a.fake.steps[a.fake.nr++] = (struct step){ DELIVERY_RETRY, "http_500",
+						   500, 0 };
+	id_a = accept_msg(&a, "x", "#a", NULL);
+	id_b = accept_msg(&b, "x", "#a", NULL);
+	assert_true(id_a == 1 && id_b == 1);
+	engine_enqueue(a.e, &id_a, 1);
+	engine_enqueue(b.e, &id_b, 1);
+	run_idle(&a);
+	run_idle(&b);
+	assert_int_equal(a.fake.posts, 2);
+	assert_int_equal(b.fake.posts, 1);
+	assert_string_equal(a.fake.first_nonce, a.fake.last_nonce);
+	assert_true(a.fake.last_nonce[0] && b.fake.last_nonce[0]);
+	assert_string_not_equal(a.fake.last_nonce, b.fake.last_nonce);
+	env_close(&a);
+	env_close(&b);
 }
 
 static void test_permanent_moves_on(void **state)
@@ -745,6 +896,565 @@ static void test_drain_stops_prepared_request(void **state)
 	env_close(&v);
 }
 
+/* ---- the story rules ---- */
+
+#define STARTED ":rocket: Rolling out api abc1234 to prod"
+#define SUCCEEDED ":white_check_mark: api abc1234 is live on prod"
+#define FAILED ":x: Rollout of api abc1234 to prod failed"
+
+/* A day ago: the events' times are in the past, as webhooks' are. */
+static time_t day_ago(void)
+{
+	return time(NULL) - 86400;
+}
+
+/*
+ * The JSON of a deploy of api abc1234 to prod in status, at time at (0: no
+ * timestamp), with extra JSON members (may be ""). Caller frees.
+ */
+static char *deploy_json(const char *status, time_t at, const char *extra)
+{
+	char when[64] = "", body[512];
+
+	if (at) {
+		struct tm tm;
+
+		gmtime_r(&at, &tm);
+		strftime(when, sizeof(when), ",\"timestamp\":\"%Y-%m-%dT%H:%M:%SZ\"",
+			 &tm);
+	}
+	snprintf(body, sizeof(body), "{\"type\":\"deploy\",\"status\":\"%s\","
+		 "\"app\":\"api\",\"env\":\"prod\",\"sha\":\"abc1234\"%s%s}",
+		 status, when, extra);
+	return xstrdup(body);
+}
+
+/* Accepts that deploy for story corr (NULL: none), to #deploys. */
+static int64_t accept_deploy(struct env *v, const char *status, time_t at,
+			     const char *extra, const char *corr)
+{
+	char *body = deploy_json(status, at, extra);
+	int64_t id = accept_one(v, body, "#deploys", corr);
+
+	free(body);
+	return id;
+}
+
+/* Hands ids to the engine and runs it until it is idle. */
+static void deliver(struct env *v, int64_t *ids, size_t nr)
+{
+	engine_enqueue(v->e, ids, nr);
+	run_idle(v);
+}
+
+/* id settled without a request, in state want, which its code repeats. */
+static void assert_quiet(struct env *v, int64_t id, enum store_state want)
+{
+	char code[64];
+
+	assert_int_equal(state_of(v, id, NULL, code, sizeof(code)), want);
+	assert_string_equal(code, store_state_name(want));
+}
+
+/* The message the stories table names for key (caller frees). */
+static char *story_message(struct env *v, const char *key)
+{
+	struct store_story story;
+	struct errbuf err;
+	char *mid;
+
+	if (store_story_get(v->st, key, &story, &err) < 0)
+		fail_msg("store_story_get %s: %s", key, err.msg);
+	assert_non_null(story.message_id);
+	mid = xstrdup(story.message_id);
+	store_story_release(&story);
+	return mid;
+}
+
+/* Asserts that id was delivered as, or into, the message key names. */
+static void assert_story_follows(struct env *v, const char *key, int64_t id)
+{
+	char *mid = message_of(v, id), *smid = story_message(v, key);
+
+	assert_non_null(mid);
+	assert_string_equal(smid, mid);
+	free(mid);
+	free(smid);
+}
+
+/*
+ * A story for key whose message "old" in C1 was last written at
+ * written_at and shows an event of time event_at and rank rank.
+ */
+static void put_story(struct env *v, const char *key, const char *old,
+		      double written_at, double event_at, int rank)
+{
+	struct store_story s = {
+		.provider = (char *)"slack", .destination = (char *)"#deploys",
+		.channel_id = (char *)"C1", .message_id = (char *)old,
+		.event_at = event_at, .rank = rank,
+	};
+	struct errbuf err;
+
+	if (store_story_put(v->st, key, &s, written_at, &err) < 0)
+		fail_msg("store_story_put: %s", err.msg);
+}
+
+/*
+ * Never backwards: an event older than what its story's message shows (by
+ * time, then by status rank at the same time) is superseded, and its
+ * message keeps showing the newest.
+ */
+static void test_story_superseded(void **state)
+{
+	struct env v;
+	struct store_story story;
+	struct errbuf err;
+	time_t t = day_ago();
+	int64_t ids[8];
+
+	env_open(&v, 1);
+	ids[0] = accept_deploy(&v, "started", t, "", "k");
+	ids[1] = accept_deploy(&v, "succeeded", t + 60, "", "k");
+	ids[2] = accept_deploy(&v, "started", t + 30, "", "k");
+	ids[3] = accept_deploy(&v, "started", t + 60, "", "k");
+	ids[4] = accept_deploy(&v, "failed", t + 59, "", "k");
+	deliver(&v, ids, 5);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	assert_string_equal(v.fake.titles, STARTED);
+	assert_string_equal(v.fake.edits, SUCCEEDED);
+	assert_int_equal(state_of(&v, ids[0], NULL, NULL, 0), STORE_DELIVERED);
+	assert_int_equal(state_of(&v, ids[1], NULL, NULL, 0), STORE_DELIVERED);
+	for (int i = 2; i < 5; i++)
+		assert_quiet(&v, ids[i], STORE_SUPERSEDED);
+	assert_int_equal(store_story_get(v.st, "k", &story, &err), 0);
+	assert_int_equal(story.rank, 3);
+	assert_true(story.event_at == (double)(t + 60));
+	assert_non_null(story.body_hash);
+	store_story_release(&story);
+
+	/* The same time goes forward by rank; a later time whatever it is. */
+	ids[5] = accept_deploy(&v, "started", t, "", "k2");
+	ids[6] = accept_deploy(&v, "succeeded", t, "", "k2");
+	ids[7] = accept_deploy(&v, "started", t + 1, "", "k2");
+	deliver(&v, ids + 5, 3);
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(v.fake.updates, 3);
+	assert_string_equal(v.fake.edits, SUCCEEDED "|" SUCCEEDED "|" STARTED);
+	for (int i = 5; i < 8; i++)
+		assert_int_equal(state_of(&v, ids[i], NULL, NULL, 0),
+				 STORE_DELIVERED);
+	env_close(&v);
+}
+
+/* An event that would not change its story's message is unchanged. */
+static void test_story_unchanged(void **state)
+{
+	struct env v;
+	time_t t = day_ago();
+	int64_t ids[7];
+
+	env_open(&v, 1);
+	ids[0] = accept_deploy(&v, "started", t, ",\"id\":\"e1\"", "k");
+	ids[1] = accept_deploy(&v, "started", t, ",\"id\":\"e2\"", "k");
+	ids[2] = accept_deploy(&v, "succeeded", t + 60, ",\"id\":\"e3\"", "k");
+	ids[3] = accept_deploy(&v, "succeeded", t + 60, ",\"id\":\"e4\"", "k");
+	/* Without a time: the time it was accepted, later each time. */
+	ids[4] = accept_msg(&v, "hello", "#deploys", "m");
+	ids[5] = accept_msg(&v, "hello", "#deploys", "m");
+	ids[6] = accept_msg(&v, "bye", "#deploys", "m");
+	deliver(&v, ids, 7);
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(v.fake.updates, 2);
+	assert_string_equal(v.fake.titles, STARTED " hello");
+	assert_string_equal(v.fake.edits, SUCCEEDED "|bye");
+	assert_quiet(&v, ids[1], STORE_UNCHANGED);
+	assert_quiet(&v, ids[3], STORE_UNCHANGED);
+	assert_quiet(&v, ids[5], STORE_UNCHANGED);
+	assert_int_equal(state_of(&v, ids[6], NULL, NULL, 0), STORE_DELIVERED);
+	env_close(&v);
+}
+
+/* An edit-only event edits an open message, and never posts one. */
+static void test_story_edit_only(void **state)
+{
+	struct env v;
+	time_t t = day_ago();
+	int64_t ids[4];
+	char *m0, *m3;
+
+	env_open(&v, 1);
+	ids[0] = accept_deploy(&v, "succeeded", t, ",\"edit_only\":true",
+			       "nothing-yet");
+	ids[1] = accept_deploy(&v, "succeeded", t, ",\"edit_only\":true", NULL);
+	deliver(&v, ids, 2);
+	assert_quiet(&v, ids[0], STORE_SKIPPED);
+	assert_quiet(&v, ids[1], STORE_SKIPPED);
+	assert_int_equal(v.fake.posts + v.fake.updates + v.fake.answers, 0);
+
+	ids[2] = accept_deploy(&v, "started", t, "", "k");
+	ids[3] = accept_deploy(&v, "succeeded", t + 60, ",\"edit_only\":true",
+			       "k");
+	deliver(&v, ids + 2, 2);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	assert_string_equal(v.fake.edits, SUCCEEDED);
+	assert_int_equal(state_of(&v, ids[3], NULL, NULL, 0), STORE_DELIVERED);
+	m0 = message_of(&v, ids[2]);
+	m3 = message_of(&v, ids[3]);
+	assert_string_equal(m0, m3);
+	free(m0);
+	free(m3);
+	env_close(&v);
+}
+
+/*
+ * HERALD_STORY_WINDOW after its message was last written, a story is
+ * closed: an edit-only event is skipped, another posts a new message,
+ * and the story follows that one (the default window, 24 h, with a
+ * message written two days ago).
+ */
+static void test_story_window_closed(void **state)
+{
+	struct env v;
+	time_t t = day_ago();
+	int64_t ids[3];
+	char *mid;
+
+	env_open(&v, 1);
+	put_story(&v, "k", "old", store_now() - 2 * 86400, (double)t, 1);
+	ids[0] = accept_deploy(&v, "succeeded", t + 60, ",\"edit_only\":true",
+			       "k");
+	deliver(&v, ids, 1);
+	assert_quiet(&v, ids[0], STORE_SKIPPED);
+	assert_int_equal(v.fake.posts + v.fake.updates, 0);
+
+	ids[1] = accept_deploy(&v, "succeeded", t + 60, "", "k");
+	ids[2] = accept_deploy(&v, "failed", t + 120, ",\"edit_only\":true",
+			       "k");
+	deliver(&v, ids + 1, 2);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	assert_string_equal(v.fake.titles, SUCCEEDED);
+	assert_string_equal(v.fake.edits, FAILED);
+	mid = message_of(&v, ids[1]);
+	assert_string_not_equal(mid, "old");
+	assert_string_equal(v.fake.last_update_mid, mid);
+	assert_story_follows(&v, "k", ids[2]);
+	free(mid);
+	env_close(&v);
+}
+
+/*
+ * Never backwards holds after the window too: a late event older than
+ * what the closed story's message shows posts nothing.
+ */
+static void test_story_window_closed_still_never_backwards(void **state)
+{
+	struct env v;
+	time_t t = day_ago();
+	int64_t ids[2];
+
+	env_open(&v, 1);
+	put_story(&v, "k", "old", store_now() - 2 * 86400, (double)(t + 60),
+		  3);
+	ids[0] = accept_deploy(&v, "started", t, "", "k");
+	deliver(&v, ids, 1);
+	assert_quiet(&v, ids[0], STORE_SUPERSEDED);
+	assert_int_equal(v.fake.posts + v.fake.updates, 0);
+
+	ids[1] = accept_deploy(&v, "failed", t + 120, "", "k");
+	deliver(&v, ids + 1, 1);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 0);
+	assert_story_follows(&v, "k", ids[1]);
+	env_close(&v);
+}
+
+/* A short HERALD_STORY_WINDOW runs out while the engine runs. */
+static void test_story_window_runs_out(void **state)
+{
+	struct timespec wait = { 1, 300 * 1000 * 1000 };
+	struct env v;
+	int64_t ids[3];
+	char *m0, *m1;
+
+	env_open(&v, 1);
+	env_restart(&v, 1);
+	ids[0] = accept_msg(&v, "one", "#deploys", "k");
+	deliver(&v, ids, 1);
+	nanosleep(&wait, NULL);
+	ids[1] = accept_msg(&v, "two", "#deploys", "k");
+	ids[2] = accept_msg(&v, "three", "#deploys", "k");
+	deliver(&v, ids + 1, 2);
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(v.fake.updates, 1);
+	assert_string_equal(v.fake.titles, "one two");
+	assert_string_equal(v.fake.edits, "three");
+	m0 = message_of(&v, ids[0]);
+	m1 = message_of(&v, ids[1]);
+	assert_string_not_equal(m0, m1);
+	assert_string_equal(v.fake.last_update_mid, m1);
+	assert_story_follows(&v, "k", ids[2]);
+	free(m0);
+	free(m1);
+	env_close(&v);
+}
+
+/*
+ * Every code by which a platform refuses an edit (the message or its
+ * channel is gone, or it cannot be edited any more) posts a new message,
+ * not counted as an attempt, and the story follows it; another code fails
+ * the notification and leaves the story alone.
+ */
+static void test_story_edit_refused(void **state)
+{
+	static const char *const codes[] = {
+		"message_not_found", "cant_update_message",
+		"edit_window_closed", "is_archived", "channel_not_found",
+		"10003", "10008", "30046", "50005", "50083",
+	};
+	enum { NR = sizeof(codes) / sizeof(codes[0]) };
+	struct env v;
+	char key[16], old[16], code[64];
+	int attempts;
+	int64_t id;
+	char *mid;
+
+	env_open(&v, 1);
+	for (int i = 0; i < NR; i++) {
+		int posts = v.fake.posts, updates = v.fake.updates;
+
+		snprintf(key, sizeof(key), "r%d", i);
+		snprintf(old, sizeof(old), "old%d", i);
+		put_story(&v, key, old, store_now(), 0, 0);
+		v.fake.steps[v.fake.nr++] = (struct step){
+			DELIVERY_PERMANENT, codes[i], 200, 0 };
+		id = accept_msg(&v, codes[i], "#deploys", key);
+		deliver(&v, &id, 1);
+		assert_int_equal(v.fake.updates, updates + 1);
+		assert_string_equal(v.fake.last_update_mid, old);
+		if (v.fake.posts != posts + 1)
+			fail_msg("%s: %d posts, expected %d", codes[i],
+				 v.fake.posts - posts, 1);
+		assert_int_equal(state_of(&v, id, &attempts, NULL, 0),
+				 STORE_DELIVERED);
+		assert_int_equal(attempts, 1);
+		mid = message_of(&v, id);
+		assert_string_not_equal(mid, old);
+		assert_story_follows(&v, key, id);
+
+		/* The next event edits the new message. */
+		id = accept_msg(&v, "next", "#deploys", key);
+		deliver(&v, &id, 1);
+		assert_int_equal(v.fake.posts, posts + 1);
+		assert_int_equal(v.fake.updates, updates + 2);
+		assert_string_equal(v.fake.last_update_mid, mid);
+		free(mid);
+	}
+
+	/* A refusal of an edit-only event's edit: nothing is posted. */
+	put_story(&v, "eo", "old-eo", store_now(), 0, 0);
+	v.fake.steps[v.fake.nr++] = (struct step){ DELIVERY_PERMANENT,
+						   "message_not_found", 200, 0 };
+	id = accept_one(&v, "{\"type\":\"message\",\"title\":\"eo\","
+			"\"edit_only\":true}", "#deploys", "eo");
+	deliver(&v, &id, 1);
+	assert_quiet(&v, id, STORE_SKIPPED);
+	assert_int_equal(v.fake.posts, NR);
+
+	/* Not a refusal: the edit fails and the story stays. */
+	put_story(&v, "p", "old-p", store_now(), 0, 0);
+	v.fake.steps[v.fake.nr++] = (struct step){ DELIVERY_PERMANENT,
+						   "msg_too_long", 200, 0 };
+	id = accept_msg(&v, "too long", "#deploys", "p");
+	deliver(&v, &id, 1);
+	assert_int_equal(state_of(&v, id, NULL, code, sizeof(code)),
+			 STORE_FAILED);
+	assert_string_equal(code, "msg_too_long");
+	assert_int_equal(v.fake.posts, NR);
+	mid = story_message(&v, "p");
+	assert_string_equal(mid, "old-p");
+	free(mid);
+	env_close(&v);
+}
+
+/*
+ * When the provider cannot build an edit from the story's stored IDs, a
+ * new message is posted (and the story follows it); an edit-only event
+ * is skipped instead.
+ */
+static void test_story_edit_unbuildable(void **state)
+{
+	struct env v;
+	int64_t ids[4];
+	char *m0, *m1;
+
+	env_open(&v, 1);
+	ids[0] = accept_msg(&v, "one", "#deploys", "k");
+	deliver(&v, ids, 1);
+	v.fake.update_fail = 1;
+	ids[1] = accept_msg(&v, "two", "#deploys", "k");
+	ids[2] = accept_msg(&v, "three", "#deploys", "k");
+	deliver(&v, ids + 1, 2);
+	assert_int_equal(v.fake.update_failed, 1);
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(v.fake.updates, 1);
+	assert_int_equal(state_of(&v, ids[1], NULL, NULL, 0), STORE_DELIVERED);
+	m0 = message_of(&v, ids[0]);
+	m1 = message_of(&v, ids[1]);
+	assert_string_not_equal(m0, m1);
+	assert_string_equal(v.fake.last_update_mid, m1);
+	assert_story_follows(&v, "k", ids[2]);
+
+	v.fake.update_fail = 1;
+	ids[3] = accept_one(&v, "{\"type\":\"message\",\"title\":\"four\","
+			    "\"edit_only\":true}", "#deploys", "k");
+	deliver(&v, ids + 3, 1);
+	assert_int_equal(v.fake.update_failed, 2);
+	assert_quiet(&v, ids[3], STORE_SKIPPED);
+	assert_int_equal(v.fake.posts, 2);
+	assert_story_follows(&v, "k", ids[2]);
+	free(m0);
+	free(m1);
+	env_close(&v);
+}
+
+/*
+ * What a story's message shows is in the store: after a restart, a late
+ * event is still superseded, a repeat still unchanged, and a newer
+ * edit-only event still edits the first message.
+ */
+static void test_story_marks_survive_restart(void **state)
+{
+	struct env v;
+	time_t t = day_ago();
+	int64_t ids[5];
+
+	env_open(&v, 1);
+	ids[0] = accept_deploy(&v, "started", t, "", "k");
+	ids[1] = accept_deploy(&v, "succeeded", t + 60, "", "k");
+	deliver(&v, ids, 2);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+
+	env_restart(&v, 0);
+	ids[2] = accept_deploy(&v, "started", t + 30, "", "k");
+	ids[3] = accept_deploy(&v, "succeeded", t + 60, ",\"id\":\"again\"",
+			       "k");
+	ids[4] = accept_deploy(&v, "failed", t + 120, ",\"edit_only\":true",
+			       "k");
+	deliver(&v, ids + 2, 3);
+	assert_quiet(&v, ids[2], STORE_SUPERSEDED);
+	assert_quiet(&v, ids[3], STORE_UNCHANGED);
+	assert_int_equal(state_of(&v, ids[4], NULL, NULL, 0), STORE_DELIVERED);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 2);
+	assert_string_equal(v.fake.edits, SUCCEEDED "|" FAILED);
+	assert_story_follows(&v, "k", ids[0]);
+	assert_story_follows(&v, "k", ids[4]);
+	env_close(&v);
+}
+
+/*
+ * A notification the story rules settle makes no request, and takes no
+ * pacing token: with a bucket of two tokens that does not refill, a post,
+ * six repeats and an edit all go.
+ */
+static void test_story_rules_take_no_token(void **state)
+{
+	struct env v;
+	int64_t ids[8];
+
+	env_open(&v, 1);
+	v.cfg.slack_rate = 0.0001;
+	v.cfg.slack_burst = 2;
+	env_restart(&v, 0);
+	ids[0] = accept_msg(&v, "one", "#deploys", "k");
+	for (int i = 1; i < 7; i++)
+		ids[i] = accept_msg(&v, "one", "#deploys", "k");
+	ids[7] = accept_msg(&v, "two", "#deploys", "k");
+	deliver(&v, ids, 8);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	for (int i = 1; i < 7; i++)
+		assert_quiet(&v, ids[i], STORE_UNCHANGED);
+	assert_int_equal(state_of(&v, ids[7], NULL, NULL, 0), STORE_DELIVERED);
+	env_close(&v);
+}
+
+/* What the API hands over for notification id of story corr. */
+static struct api_queued queued_event(int64_t id, const char *body,
+				      const char *corr)
+{
+	struct api_queued q = { .id = id, .created_at = store_now() };
+	struct event *evs = NULL;
+	size_t nr = 0;
+
+	assert_int_equal(event_parse_many(body, strlen(body), 1, &evs, &nr,
+					  NULL), 0);
+	q.ev = xmalloc(sizeof(*q.ev));
+	*q.ev = evs[0];
+	free(evs);
+	q.destination = xstrdup("#deploys");
+	q.correlation_key = xstrdup(corr);
+	return q;
+}
+
+/*
+ * An event without a time is as old as when it was accepted, whether the
+ * engine has it from the API, from its cache or from the store (a retry
+ * reads it back).
+ */
+static void test_story_time_when_accepted(void **state)
+{
+	struct api_queued q;
+	struct env v;
+	time_t t = day_ago();
+	int64_t ids[6];
+	char *body;
+
+	env_open(&v, 1);
+	/* Timed a day ago, then handed over untimed: it is newer. */
+	ids[0] = accept_deploy(&v, "started", t, "", "k");
+	deliver(&v, ids, 1);
+	body = deploy_json("succeeded", 0, "");
+	ids[1] = accept_one(&v, body, "#deploys", "k");
+	q = queued_event(ids[1], body, "k");
+	free(body);
+	engine_api_queued(v.e, &q, 1);
+	run_idle(&v);
+	assert_int_equal(state_of(&v, ids[1], NULL, NULL, 0), STORE_DELIVERED);
+	assert_string_equal(v.fake.edits, SUCCEEDED);
+
+	/* Sent untimed (after a retry), then a timed event a day old. */
+	v.fake.steps[v.fake.nr++] = (struct step){ DELIVERY_RETRY, "http_500",
+						   500, 0 };
+	ids[2] = accept_msg(&v, "now", "#deploys", "k2");
+	deliver(&v, ids + 2, 1);
+	ids[3] = accept_deploy(&v, "succeeded", t, "", "k2");
+	deliver(&v, ids + 3, 1);
+	assert_quiet(&v, ids[3], STORE_SUPERSEDED);
+
+	/* ... and an untimed one handed over after it: newer. */
+	body = xstrdup("{\"type\":\"message\",\"title\":\"later\"}");
+	ids[4] = accept_one(&v, body, "#deploys", "k2");
+	q = queued_event(ids[4], body, "k2");
+	free(body);
+	engine_api_queued(v.e, &q, 1);
+	run_idle(&v);
+	assert_int_equal(state_of(&v, ids[4], NULL, NULL, 0), STORE_DELIVERED);
+
+	/* Sent untimed from the cache, then a timed event a day old. */
+	ids[5] = accept_msg(&v, "fresh", "#deploys", "k3");
+	deliver(&v, ids + 5, 1);
+	ids[5] = accept_deploy(&v, "failed", t, "", "k3");
+	deliver(&v, ids + 5, 1);
+	assert_quiet(&v, ids[5], STORE_SUPERSEDED);
+	env_close(&v);
+}
+
 int main(void)
 {
 	int devnull;
@@ -759,11 +1469,25 @@ int main(void)
 		cmocka_unit_test(test_retries_then_delivered),
 		cmocka_unit_test(test_retries_run_out),
 		cmocka_unit_test(test_rate_limit_is_not_an_attempt),
+		cmocka_unit_test(test_retries_outlast_attempts),
+		cmocka_unit_test(test_retries_end_at_max_age),
+		cmocka_unit_test(test_nonce_per_database),
 		cmocka_unit_test(test_permanent_moves_on),
 		cmocka_unit_test(test_auth_pauses_then_resumes),
 		cmocka_unit_test(test_lookup_failure_is_one_destinations),
 		cmocka_unit_test(test_many_destinations_keep_order),
 		cmocka_unit_test(test_drain_stops_prepared_request),
+		cmocka_unit_test(test_story_superseded),
+		cmocka_unit_test(test_story_unchanged),
+		cmocka_unit_test(test_story_edit_only),
+		cmocka_unit_test(test_story_window_closed),
+		cmocka_unit_test(test_story_window_closed_still_never_backwards),
+		cmocka_unit_test(test_story_window_runs_out),
+		cmocka_unit_test(test_story_edit_refused),
+		cmocka_unit_test(test_story_edit_unbuildable),
+		cmocka_unit_test(test_story_marks_survive_restart),
+		cmocka_unit_test(test_story_time_when_accepted),
+		cmocka_unit_test(test_story_rules_take_no_token),
 	};
 
 	/* The engine's log lines are not what these tests check. */

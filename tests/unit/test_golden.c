@@ -185,6 +185,7 @@ int main(int argc, char **argv)
 		GOLDEN("alert-resolved"),
 		GOLDEN("message"),
 		GOLDEN("hostile"),
+		GOLDEN("impostor"),
 	};
 
 	if (argc > 1)

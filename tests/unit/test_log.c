@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "daemon/log.h"
+#include "lib/redact.h"
 
 static FILE *out;
 
@@ -39,7 +40,7 @@ static int teardown(void **state)
 {
 	log_set_fd(2);
 	log_set_clock(NULL);
-	log_clear_secrets();
+	redact_clear_secrets();
 	fclose(out);
 	return 0;
 }
@@ -251,24 +252,48 @@ static void test_hold(void **state)
 	free(s);
 }
 
+/* A URL's password never reaches a line, registered or not. */
+static void test_url_password(void **state)
+{
+	char *s;
+
+	log_event(LOG_ERROR, "failed", "error",
+		  "POST https://bot:hunter2pw@chat.example/api/x: refused",
+		  "url", "https://tok3n@chat.example/api", NULL);
+	s = take();
+	assert_null(strstr(s, "hunter2pw"));
+	assert_null(strstr(s, "tok3n"));
+	assert_non_null(strstr(s, "https://bot:…@chat.example/api/x"));
+	assert_non_null(strstr(s, "url=https://…@chat.example/api"));
+	free(s);
+
+	assert_int_equal(log_init("json", NULL, NULL), 0);
+	log_event(LOG_INFO, "m", "u", "http://u:p%40ss@127.0.0.1:8/", NULL);
+	s = take();
+	assert_null(strstr(s, "p%40ss"));
+	assert_non_null(strstr(s, "\"u\":\"http://u:…@127.0.0.1:8/\""));
+	free(s);
+	assert_int_equal(log_init("logfmt", NULL, NULL), 0);
+}
+
 static void test_redaction(void **state)
 {
 	char big[6000];
 	char *s;
 
-	log_add_secret("xoxb-123-secret");
-	log_add_secret("tok\"en");
-	log_add_secret("");
-	log_add_secret(NULL);
+	redact_add_secret("xoxb-123-secret");
+	redact_add_secret("tok\"en");
+	redact_add_secret("");
+	redact_add_secret(NULL);
 	log_event(LOG_INFO, "using xoxb-123-secret now",
 		  "header", "Bearer xoxb-123-secret",
 		  "quoted", "a tok\"en b", NULL);
 	s = take();
 	assert_null(strstr(s, "xoxb-123-secret"));
 	assert_null(strstr(s, "tok"));
-	assert_non_null(strstr(s, "msg=\"using [redacted] now\""));
-	assert_non_null(strstr(s, "header=\"Bearer [redacted]\""));
-	assert_non_null(strstr(s, "quoted=\"a [redacted] b\""));
+	assert_non_null(strstr(s, "msg=\"using … now\""));
+	assert_non_null(strstr(s, "header=\"Bearer …\""));
+	assert_non_null(strstr(s, "quoted=\"a … b\""));
 	free(s);
 
 	/* A secret straddling the value cap is redacted, not cut in half. */
@@ -282,13 +307,13 @@ static void test_redaction(void **state)
 	free(s);
 
 	/* The longest matching secret wins. */
-	log_add_secret("xoxb-123");
+	redact_add_secret("xoxb-123");
 	log_event(LOG_INFO, "m", "v", "xoxb-123-secret", NULL);
 	s = take();
-	assert_non_null(strstr(s, "v=[redacted]\n"));
+	assert_non_null(strstr(s, "v=…\n"));
 	free(s);
 
-	log_clear_secrets();
+	redact_clear_secrets();
 	log_event(LOG_INFO, "m", "v", "xoxb-123", NULL);
 	s = take();
 	assert_non_null(strstr(s, "v=xoxb-123\n"));
@@ -356,6 +381,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_url_password, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 

@@ -62,6 +62,45 @@ static void test_bucket_sustained_rate(void **state)
 	assert_true(sent >= 150);
 }
 
+/*
+ * How many of 300 requests a platform pacing at rate rejects when herald
+ * paces at herald_rate and the one-way latency alternates 9 ms and 1 ms:
+ * a slow request followed by a fast one arrives early.
+ */
+static int rejections(double herald_rate, double rate, double burst)
+{
+	struct pace_bucket h, p;
+	double t = 0;
+	int rejected = 0;
+
+	pace_bucket_init(&h, herald_rate, burst, 0);
+	pace_bucket_init(&p, rate, burst, 0);
+	for (int i = 0; i < 300; i++) {
+		double d = i % 2 ? 0.001 : 0.009, arrival;
+
+		t += pace_bucket_wait(&h, t);
+		assert_int_equal(pace_bucket_take(&h, t), 1);
+		arrival = t + d;
+		if (!pace_bucket_take(&p, arrival))
+			rejected++;
+		t = arrival + d;	/* the answer comes back */
+	}
+	return rejected;
+}
+
+static void test_margin(void **state)
+{
+	assert_float_equal(pace_rate_with_margin(10.0), 10.0 * PACE_MARGIN,
+			   1e-12);
+	assert_true(pace_rate_with_margin(0) == 0);
+	assert_true(PACE_MARGIN >= 0.9 && PACE_MARGIN <= 0.95);
+	/* At exactly the platform's rate, jitter makes requests early... */
+	assert_true(rejections(10.0, 10.0, 3.0) > 0);
+	/* ...with the margin, none is. */
+	assert_int_equal(rejections(pace_rate_with_margin(10.0), 10.0, 3.0), 0);
+	assert_int_equal(rejections(pace_rate_with_margin(1.0), 1.0, 3.0), 0);
+}
+
 static void test_bucket_unlimited(void **state)
 {
 	struct pace_bucket b;
@@ -114,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_caps_at_burst),
 		cmocka_unit_test(test_bucket_sustained_rate),
 		cmocka_unit_test(test_bucket_unlimited),
+		cmocka_unit_test(test_margin),
 		cmocka_unit_test(test_bucket_burst_below_one),
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_retry_delay_honours_retry_after),

@@ -780,6 +780,110 @@ static void test_hostile_text(void **state)
 	}
 }
 
+/* The UTF-8 of a bidirectional control in s, or NULL. */
+static const char *find_bidi(const char *s)
+{
+	static const char *const controls[] = {
+		"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
+		"\xe2\x80\xae", "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8",
+		"\xe2\x81\xa9", "\xe2\x80\x8e", "\xe2\x80\x8f", "\xd8\x9c",
+	};
+
+	for (size_t i = 0; i < sizeof(controls) / sizeof(*controls); i++)
+		if (strstr(s, controls[i]))
+			return controls[i];
+	return NULL;
+}
+
+#define BIDI "\xe2\x80\xae" "gnp.exe " "\xe2\x81\xa6\xe2\x80\x8f\xd8\x9c" \
+	"x\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x81\xa7" \
+	"\xe2\x81\xa8\xe2\x81\xa9\xe2\x80\x8e"
+
+/* No right-to-left override or other bidi control reaches a message. */
+static void test_bidi_stripped(void **state)
+{
+	static const enum event_type types[] = {
+		EVENT_DEPLOY, EVENT_ROLLBACK, EVENT_DELETE, EVENT_GITOPS,
+		EVENT_ALERT, EVENT_MESSAGE,
+	};
+	static const enum event_status statuses[] = {
+		EVENT_STARTED, EVENT_SUCCEEDED, EVENT_FAILED, EVENT_PROGRESSING,
+		EVENT_FIRING, EVENT_STATUS_NONE,
+	};
+	struct catalog_service svc = { .name = BIDI, .owner = BIDI };
+	struct render_ctx ctx = { .commit_url = CONFIG_DEFAULT_COMMIT_URL,
+				  .service = &svc };
+	struct strbuf all = STRBUF_INIT;
+
+	for (size_t t = 0; t < 6; t++) {
+		struct event ev = EVENT_INIT;
+		json_t *s, *d;
+
+		ev.type = types[t];
+		ev.status = statuses[t];
+		ev.app = ev.env = ev.actor = ev.repository = ev.sha = BIDI;
+		ev.version = ev.gitops_repository = ev.gitops_sha = BIDI;
+		ev.title = ev.description = BIDI "\n" BIDI;
+		ev.alert_name = ev.alert_object = BIDI;
+		s = slack(&ev, &ctx);
+		d = discord(&ev, &ctx);
+		strbuf_reset(&all);
+		all_strings(s, &all);
+		all_strings(d, &all);
+		assert_null(find_bidi(all.buf));
+		assert_non_null(strstr(all.buf, "gnp.exe"));
+		json_decref(s);
+		json_decref(d);
+	}
+	strbuf_release(&all);
+}
+
+/* A title of nothing but bidi controls is no title. */
+static void test_bidi_only_title(void **state)
+{
+	struct event ev = EVENT_INIT;
+	json_t *s, *d;
+
+	ev.type = EVENT_MESSAGE;
+	ev.title = "\xe2\x80\xae\xe2\x81\xa6 \xe2\x80\x8f";
+	ev.description = "the text";
+	s = slack(&ev, &github);
+	d = discord(&ev, &github);
+	assert_string_equal(str(json_array_get(json_object_get(s, "blocks"), 0),
+				"type"), "section");
+	assert_non_null(str(s, "text"));
+	assert_string_equal(str(s, "text"), "the text");
+	assert_null(find_bidi(str(d, "content")));
+	json_decref(s);
+	json_decref(d);
+}
+
+/* A message cannot draw herald's status line on Slack. */
+static void test_no_status_line_imitation(void **state)
+{
+	struct event ev = EVENT_INIT;
+	struct strbuf all = STRBUF_INIT;
+	json_t *s;
+
+	ev.type = EVENT_MESSAGE;
+	ev.title = ":white_check_mark: *api* v9 is live on *production*";
+	ev.description = ":x: *Rollout of api failed*\n_i_ ~s~ `c`";
+	ev.actor = ":rocket: *jane*";
+	s = slack(&ev, &github);
+	all_strings(s, &all);
+	assert_null(strstr(all.buf, ":white_check_mark:"));
+	assert_null(strstr(all.buf, ":x:"));
+	assert_null(strstr(all.buf, ":rocket:"));
+	assert_null(strstr(all.buf, "*api*"));
+	assert_null(strstr(all.buf, "*Rollout"));
+	assert_null(strstr(all.buf, "_i_"));
+	assert_null(strstr(all.buf, "~s~"));
+	assert_null(strstr(all.buf, "`c`"));
+	assert_non_null(strstr(all.buf, "white_check_mark"));
+	json_decref(s);
+	strbuf_release(&all);
+}
+
 static void test_link_cannot_break_out(void **state)
 {
 	struct event ev = deploy_event(EVENT_STARTED, "jane");
@@ -947,6 +1051,9 @@ int main(void)
 		cmocka_unit_test(test_missing_fields_omitted),
 		cmocka_unit_test(test_owner_and_timestamp),
 		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_bidi_stripped),
+		cmocka_unit_test(test_bidi_only_title),
+		cmocka_unit_test(test_no_status_line_imitation),
 		cmocka_unit_test(test_link_cannot_break_out),
 		cmocka_unit_test(test_huge_text_within_limits),
 		cmocka_unit_test(test_description_fills_slack_section),

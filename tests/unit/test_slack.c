@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "delivery/provider.h"
+#include "lib/redact.h"
 
 #define TOKEN "xoxb-1234-unit-test-secret"
 
@@ -428,6 +429,31 @@ static void test_hostile_error_code(void **state)
 	strbuf_release(&body);
 }
 
+/*
+ * A registered token the platform echoes as its error code is redacted
+ * before the code is cut: not even its first 63 characters stay.
+ */
+static void test_echoed_token_code(void **state)
+{
+	struct fixture *f = *state;
+	struct delivery_result r;
+	struct strbuf token = STRBUF_INIT, body = STRBUF_INIT;
+
+	strbuf_addstr(&token, "xoxe.xoxb-1-");
+	for (int i = 0; i < 120; i++)
+		strbuf_addch(&token, 'A' + i % 26);
+	redact_add_secret(token.buf);
+	strbuf_addf(&body, "{\"ok\":false,\"error\":\"%s\"}", token.buf);
+	parse(f, 200, body.buf, NULL, &r);
+	assert_string_equal(r.code, "\xe2\x80\xa6");
+	assert_null(strstr(r.message, "xoxe.xoxb-1-ABC"));
+	assert_non_null(strstr(r.message, "Slack: \xe2\x80\xa6 for"));
+	assert_valid_texts(&r);
+	redact_clear_secrets();
+	strbuf_release(&token);
+	strbuf_release(&body);
+}
+
 static void test_resolve_without_network(void **state)
 {
 	struct fixture *f = *state;
@@ -482,6 +508,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transport_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_error_code, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_echoed_token_code, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_without_network,
 						setup, teardown),

@@ -221,6 +221,102 @@ static void test_migrate_from_1(void **state)
 	tmpdb_remove(&t);
 }
 
+/* 32 lowercase hex digits: 128 random bits. */
+static void assert_instance_id(const char *id)
+{
+	assert_non_null(id);
+	assert_int_equal(strlen(id), 32);
+	assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+}
+
+/*
+ * Every database has a random instance ID of its own, made when it is
+ * created and kept across reopening.
+ */
+static void test_instance_id(void **state)
+{
+	struct tmpdb t, u;
+	struct store *st, *other;
+	char first[64];
+
+	tmpdb_make(&t);
+	tmpdb_make(&u);
+	st = open_ok(t.path);
+	assert_instance_id(store_instance_id(st));
+	snprintf(first, sizeof(first), "%s", store_instance_id(st));
+	other = open_ok(u.path);
+	assert_instance_id(store_instance_id(other));
+	assert_string_not_equal(store_instance_id(other), first);
+	store_close(other);
+	store_close(st);
+
+	st = open_ok(t.path);
+	assert_string_equal(store_instance_id(st), first);
+	store_close(st);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM meta"
+				   " WHERE key = 'instance_id'"), 1);
+	tmpdb_remove(&u);
+	tmpdb_remove(&t);
+}
+
+/* The idempotency key of notification id, as stored. */
+static char *stored_key(struct store *st, int64_t id)
+{
+	struct store_record rec;
+	char *key;
+
+	assert_int_equal(store_get(st, id, &rec, NULL), 0);
+	key = rec.event_key ? xstrdup(rec.event_key) : NULL;
+	store_record_release(&rec);
+	return key;
+}
+
+/*
+ * A version 3 database gets an instance ID, and its keys made from an
+ * Idempotency-Key header (the event body has no such id) are set apart
+ * from event ids with STORE_HEADER_KEY_PREFIX.
+ */
+static void test_migrate_from_3(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it;
+	int64_t by_header, by_id, bad_body;
+	char *key;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	it = item("ci-7/0", "api", "production");
+	by_header = accept_one(st, &it);
+	it = item("ci-7/1", "api", "production");
+	it.body = "{\"type\":\"deploy\",\"id\":\"ci-7/1\"}";
+	by_id = accept_one(st, &it);
+	it = item("raw", "api", "production");
+	it.body = "not JSON";
+	bad_body = accept_one(st, &it);
+	store_close(st);
+	exec_sql(t.path, "DROP TABLE meta; PRAGMA user_version = 3;");
+
+	st = open_ok(t.path);
+	assert_instance_id(store_instance_id(st));
+	key = stored_key(st, by_header);
+	assert_non_null(key);
+	assert_true(key[0] == STORE_HEADER_KEY_PREFIX);
+	assert_string_equal(key + 1, "ci-7/0");
+	free(key);
+	key = stored_key(st, by_id);
+	assert_string_equal(key, "ci-7/1");
+	free(key);
+	/* A body that cannot be read keeps its key as it was. */
+	key = stored_key(st, bad_body);
+	assert_string_equal(key, "raw");
+	free(key);
+	store_close(st);
+	assert_int_equal(query_int(t.path, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	tmpdb_remove(&t);
+}
+
 static void test_open_wal(void **state)
 {
 	struct tmpdb t;
@@ -1253,6 +1349,8 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_open_migrates),
 		cmocka_unit_test(test_migrate_from_1),
+		cmocka_unit_test(test_instance_id),
+		cmocka_unit_test(test_migrate_from_3),
 		cmocka_unit_test(test_open_wal),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_open_errors),

@@ -17,6 +17,10 @@
 #include "lib/utf8.h"
 
 #define ZWSP TEXT_ZWSP
+#define STAR "\xe2\x88\x97"		/* U+2217, for "*" */
+#define LOWLINE "\xcb\x8d"		/* U+02CD, for "_" */
+#define TILDE "\xe2\x88\xbc"		/* U+223C, for "~" */
+#define GRAVE "\xcb\x8b"		/* U+02CB, for "`" */
 
 static void expect_quoted(const char *s, size_t len, size_t max,
 			  const char *want)
@@ -103,6 +107,24 @@ static void test_clean(void **state)
 	check_clean("\xed\xa0\x80", 3,
 		    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	check_clean("\xf0\x9f\x9a\x80 ok", 7, "\xf0\x9f\x9a\x80 ok");
+}
+
+/* The bidirectional controls are dropped, their neighbours kept. */
+static void test_clean_bidi(void **state)
+{
+	check_clean("exe.\xe2\x80\xaegnp", 10, "exe.gnp");
+	check_clean("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad"
+		    "\xe2\x80\xae", 15, "");
+	check_clean("a\xe2\x81\xa6" "b\xe2\x81\xa7" "c\xe2\x81\xa8" "d\xe2\x81\xa9"
+		    "e", 17, "abcde");
+	check_clean("\xe2\x80\x8el\xe2\x80\x8fr\xd8\x9cx", 11, "lrx");
+	/* Their neighbours in Unicode stay: ZWSP, ZWJ, LS, U+2065, U+206A. */
+	check_clean("\xe2\x80\x8b\xe2\x80\x8d\xe2\x80\xa8\xe2\x81\xa5"
+		    "\xe2\x81\xaa", 15, "\xe2\x80\x8b\xe2\x80\x8d\xe2\x80\xa8"
+		    "\xe2\x81\xa5\xe2\x81\xaa");
+	assert_true(text_is_bidi_control(0x202e));
+	assert_false(text_is_bidi_control(0x202f));
+	assert_false(text_is_bidi_control(0x200d));
 }
 
 static void check_truncate(const char *in, size_t max, const char *want,
@@ -192,8 +214,39 @@ static void test_slack_escape(void **state)
 	check_escape(slack_escape, "&amp;", "&amp;amp;");
 	check_escape(slack_escape, "@here @channel @Everyone jane@x",
 		     "@" ZWSP "here @" ZWSP "channel @" ZWSP "Everyone jane@x");
-	check_escape(slack_escape, "*bold* | `code`", "*bold* | `code`");
+	check_escape(slack_escape, "*bold* | `code`",
+		     STAR "bold* | " GRAVE "code`");
 	check_escape(slack_escape, "bad \xff", "bad \xef\xbf\xbd");
+}
+
+/*
+ * Untrusted text cannot imitate herald's status line (an emoji code, a
+ * bold app): no :emoji: code and no marker that opens mrkdwn formatting.
+ */
+static void test_slack_imitation(void **state)
+{
+	check_escape(slack_escape, ":white_check_mark: *api* is live on *prod*",
+		     ":" ZWSP "white_check_mark: " STAR "api* is live on "
+		     STAR "prod*");
+	check_escape(slack_escape, "a :x: b :+1::skin-tone-2: :don't:",
+		     "a :" ZWSP "x: b :" ZWSP "+1::" ZWSP "skin-tone-2: :" ZWSP
+		     "don't:");
+	check_escape(slack_escape, "_it_ ~strike~ `code` \n*b*",
+		     LOWLINE "it_ " TILDE "strike~ " GRAVE "code` \n" STAR "b*");
+	/* Not formatting, not emoji: as typed. */
+	check_escape(slack_escape, "snake_case a*b 2*3 x_ * _ 10:30:00 "
+		     "system:serviceaccount:infra:gimlet a: b: :",
+		     "snake_case a*b 2*3 x_ * _ 10:30:00 "
+		     "system:serviceaccount:infra:gimlet a: b: :");
+	/* Links cannot be made; in code blocks nothing renders. */
+	check_escape(slack_escape, "<https://x.example|:x: *api*>",
+		     "&lt;https://x.example|:" ZWSP "x: " STAR "api*&gt;");
+	check_fit(":x: *a*", TEXT_SLACK_CODE, 100, ":x: *a*", 0);
+	check_fit(":x: *a*", TEXT_SLACK_LINK | TEXT_ONELINE, 100,
+		  ":" ZWSP "x: " STAR "a*", 0);
+	/* A cut never leaves half a stand-in. */
+	check_fit("*aaaa", TEXT_SLACK, 3, STAR "a" TEXT_ELLIPSIS, 1);
+	check_fit(":xy:", TEXT_SLACK, 3, ":x" TEXT_ELLIPSIS, 1);
 }
 
 static void test_slack_link(void **state)
@@ -537,9 +590,11 @@ int main(void)
 		cmocka_unit_test(test_json_string),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_clean_bidi),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_fit),
 		cmocka_unit_test(test_slack_escape),
+		cmocka_unit_test(test_slack_imitation),
 		cmocka_unit_test(test_slack_link),
 		cmocka_unit_test(test_discord_escape),
 		cmocka_unit_test(test_discord_link),
