@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/redact.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
@@ -190,14 +191,6 @@ void http_response_release(struct http_response *resp)
 	strbuf_init(&resp->body, HTTP_RESPONSE_MAX);
 }
 
-static double monotonic_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* CURLMOPT_SOCKETFUNCTION: keeps the epoll set as curl wants it. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *arg,
 		     void *socketp)
@@ -225,7 +218,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *arg)
 	struct http_client *c = arg;
 
 	c->timer_ms = timeout_ms;
-	c->timer_set_at = monotonic_s();
+	c->timer_set_at = monotonic_now();
 	return 0;
 }
 
@@ -236,7 +229,7 @@ static long timer_left(const struct http_client *c)
 
 	if (c->timer_ms < 0)
 		return -1;
-	left = (double)c->timer_ms - (monotonic_s() - c->timer_set_at) * 1000;
+	left = (double)c->timer_ms - (monotonic_now() - c->timer_set_at) * 1000;
 	return left <= 0 ? 0 : (long)left + 1;
 }
 
