@@ -35,6 +35,7 @@
  * payload, or a bad query parameter, is an error.
  */
 #include "inputs/alertmanager.h"
+#include "inputs/event_json.h"
 #include "core/event.h"
 #include "core/route.h"
 #include "lib/sha2.h"
@@ -111,19 +112,6 @@ struct alert {
 	char fingerprint[80];		/* the payload's, or computed */
 };
 
-static const char *type_word(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
 /* The string member name of obj when not empty, else NULL. */
 static const char *str(const json_t *obj, const char *name)
 {
@@ -186,7 +174,7 @@ static const json_t *object_member(struct conv *c, const json_t *obj,
 	if (json_is_object(v))
 		return v;
 	errlist_add(&c->out->ignored, "%s/%s: expected an object, got %s: "
-		    "ignored", pointer, name, type_word(v));
+		    "ignored", pointer, name, json_type_word(v));
 	return NULL;
 }
 
@@ -208,80 +196,6 @@ static void set_url(struct conv *c, json_t *obj, const char *name,
 	strbuf_release(&msg);
 }
 
-/* ---- time ---- */
-
-static int digits(const char *s, size_t n, unsigned *out)
-{
-	unsigned v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian. */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-	long long era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long long)doe - 719468;
-}
-
-/*
- * Parses an RFC 3339 time as Go writes it: 2018-03-07T06:33:21.873077559-05:00
- * (any fraction, Z or an offset). Returns 0 and the UTC seconds (negative
- * for Go's zero time, year 1), or -1.
- */
-static int parse_time(const char *s, long long *out)
-{
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
-					  31, 30, 31 };
-	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
-	size_t len = strlen(s), i = 19;
-	int sign = 0;
-
-	if (len < 20 || digits(s, 4, &y) || s[4] != '-' ||
-	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
-	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
-	    s[16] != ':' || digits(s + 17, 2, &sec))
-		return -1;
-	if (s[i] == '.') {
-		size_t start = ++i;
-
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == start)
-			return -1;
-	}
-	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z'))
-		sign = 0;
-	else if (i + 6 == len && (s[i] == '+' || s[i] == '-') &&
-		 !digits(s + i + 1, 2, &oh) && s[i + 3] == ':' &&
-		 !digits(s + i + 4, 2, &om))
-		sign = s[i] == '+' ? 1 : -1;
-	else
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 ||
-	    mi > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
-	if (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)))
-		return -1;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	       sign * (long long)(oh * 3600 + om * 60);
-	return 0;
-}
-
 /*
  * Reads the time member name of the alert: its value, or 0 when absent, the
  * zero time or not usable (which is noted).
@@ -291,18 +205,18 @@ static time_t read_time(struct conv *c, const struct alert *a,
 {
 	const json_t *v = json_object_get(a->obj, name);
 	struct strbuf msg = STRBUF_INIT;
-	long long t;
+	time_t t;
 
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
 		errlist_add(&c->out->ignored, "%s/%s: expected a string, got "
-			    "%s: ignored", a->pointer, name, type_word(v));
+			    "%s: ignored", a->pointer, name, json_type_word(v));
 		return 0;
 	}
 	if (!json_string_length(v))
 		return 0;
-	if (parse_time(json_string_value(v), &t)) {
+	if (event_parse_time(json_string_value(v), &t)) {
 		add_quoted(&msg, json_string_value(v));
 		errlist_add(&c->out->ignored, "%s/%s: %s is not an RFC 3339 "
 			    "time: ignored", a->pointer, name, msg.buf);
@@ -622,7 +536,7 @@ static int read_alert(struct conv *c, const json_t *alerts, size_t i,
 	a->obj = json_array_get(alerts, i);
 	if (!json_is_object(a->obj)) {
 		errlist_add(&c->out->ignored, "%s: expected an alert object, "
-			    "got %s: left out", a->pointer, type_word(a->obj));
+			    "got %s: left out", a->pointer, json_type_word(a->obj));
 		return -1;
 	}
 	a->labels = object_member(c, a->obj, "labels", a->pointer);
@@ -653,7 +567,7 @@ static int read_alert(struct conv *c, const json_t *alerts, size_t i,
 			if (status)
 				add_quoted(&msg, status);
 			else
-				strbuf_addstr(&msg, type_word(v));
+				strbuf_addstr(&msg, json_type_word(v));
 			errlist_add(&c->out->ignored, "%s/status: %s is not "
 				    "firing or resolved: ignored", a->pointer,
 				    msg.buf);
@@ -1069,7 +983,7 @@ int alertmanager_convert(const struct input_request *req,
 	if (!json_is_object(root)) {
 		ret = errbuf_set(err, HERALD_EINVAL, "not an Alertmanager "
 				 "webhook payload: expected a JSON object with "
-				 "an \"alerts\" array, got %s", type_word(root));
+				 "an \"alerts\" array, got %s", json_type_word(root));
 		goto out;
 	}
 	alerts = json_object_get(root, "alerts");
@@ -1085,7 +999,7 @@ int alertmanager_convert(const struct input_request *req,
 	v = json_object_get(root, "receiver");
 	if (v && !json_is_null(v) && !c.receiver)
 		errlist_add(&out->ignored, "/receiver: expected a string, got "
-			    "%s: ignored", type_word(v));
+			    "%s: ignored", json_type_word(v));
 	if (!c.receiver)
 		c.receiver = "";
 	c.status = input_str(root, "status");

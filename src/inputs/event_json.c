@@ -100,7 +100,7 @@ static void problem_value(struct sink *sk, const char *field, const char *s,
 	strbuf_release(&msg);
 }
 
-static const char *json_type_word(const json_t *v)
+const char *json_type_word(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -254,7 +254,7 @@ static int digits(const char *s, size_t n, unsigned *out)
  * for "T", an optional fraction (dropped) and Z or a ±hh:mm offset. Returns
  * 0 and the UTC time, or -1.
  */
-static int parse_rfc3339(const char *s, time_t *out)
+int event_parse_time(const char *s, time_t *out)
 {
 	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
@@ -467,7 +467,7 @@ static int from_json(struct event *ev, const json_t *obj, struct sink *sk)
 
 	if (!get_string(sk, obj, "timestamp", "/timestamp", FIELD_TIMESTAMP, &ts) &&
 	    ts) {
-		if (parse_rfc3339(ts, &ev->timestamp))
+		if (event_parse_time(ts, &ev->timestamp))
 			problem_value(sk, "/timestamp", ts, strlen(ts), "is not an RFC "
 				      "3339 time; expected e.g. 2026-11-26T10:00:00Z");
 		else if (ev->timestamp <= 0)

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "core/event.h"
 #include "lib/errbuf.h"
@@ -34,6 +35,16 @@ int event_from_json(struct event *ev, const json_t *obj, const char *pointer,
 int event_parse_many(const char *text, size_t len, size_t max_events,
 		     struct event **events, size_t *nr,
 		     struct errlist *problems);
+
+/*
+ * Parses an RFC 3339 time (2026-11-26T10:00:00Z, fractions and offsets
+ * allowed) into seconds since 1970 (fractions dropped). Returns 0, or -1
+ * when s is not one.
+ */
+int event_parse_time(const char *s, time_t *out);
+
+/* "an object", "a string", ...: v's JSON type, for messages. */
+const char *json_type_word(const json_t *v);
 
 /*
  * Whether s is a URL the event format takes: http(s) with a host, at most

@@ -794,19 +794,6 @@ static json_t *build(const struct flux *f, const struct input_request *req,
 	return ev;
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
 int flux_convert(const struct input_request *req, struct input_result *out,
 		 struct errbuf *err)
 {
@@ -822,7 +809,7 @@ int flux_convert(const struct input_request *req, struct input_result *out,
 				  jerr.column, jerr.text);
 	if (!json_is_object(root)) {
 		errbuf_set(err, HERALD_EINVAL, "not a Flux event: expected a JSON "
-			   "object, got %s", json_kind(root));
+			   "object, got %s", json_type_word(root));
 		json_decref(root);
 		return HERALD_EINVAL;
 	}
@@ -831,7 +818,7 @@ int flux_convert(const struct input_request *req, struct input_result *out,
 		if (obj)
 			errbuf_set(err, HERALD_EINVAL, "not a Flux event: "
 				   "involvedObject is %s, expected an object",
-				   json_kind(obj));
+				   json_type_word(obj));
 		else
 			errbuf_set(err, HERALD_EINVAL, "not a Flux event: no "
 				   "involvedObject object");
