@@ -139,6 +139,8 @@ static void reload(struct api_routing *routing)
 			  "in use", NULL);
 		goto out;
 	}
+	/* A webhook key set or changed since the start is kept inside too. */
+	config_register_secrets(&snap->cfg);
 	log_begin(&l, LOG_INFO, "reloaded");
 	log_int(&l, "channel_mappings", (long long)snap->cfg.mapping_nr);
 	log_int(&l, "catalog_services", (long long)snap->cat.nr);
