@@ -139,28 +139,6 @@ static int has_control(const char *s)
 }
 
 /*
- * Whether s is a URL herald's event format takes: http:// or https://, a
- * host right after, no white space or control characters, not too long.
- */
-static int http_url(const char *s)
-{
-	size_t i;
-
-	if (!strncasecmp(s, "http://", 7))
-		i = 7;
-	else if (!strncasecmp(s, "https://", 8))
-		i = 8;
-	else
-		return 0;
-	if (!s[i] || strchr("/?#:@", s[i]))
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p <= 0x20 || *p == 0x7f)
-			return 0;
-	return !has_control(s) && strlen(s) <= EVENT_URL_MAX;
-}
-
-/*
  * The object member name of obj, or NULL; a member of another type is noted
  * (pointer locates obj) and ignored.
  */
@@ -186,7 +164,7 @@ static void set_url(struct conv *c, json_t *obj, const char *name,
 
 	if (!url)
 		return;
-	if (http_url(url)) {
+	if (event_url_valid(url, strlen(url))) {
 		input_set_url(obj, name, url, c->out, pointer);
 		return;
 	}
@@ -603,7 +581,7 @@ static void set_alert_url(struct conv *c, json_t *ev, const struct alert *a)
 	struct strbuf where = STRBUF_INIT;
 
 	strbuf_addf(&where, "%s/generatorURL", a->pointer);
-	if (url && http_url(url)) {
+	if (url && event_url_valid(url, strlen(url))) {
 		input_set_url(ev, "url", url, c->out, where.buf);
 	} else {
 		if (url) {
@@ -1007,7 +985,7 @@ int alertmanager_convert(const struct input_request *req,
 	    strcmp(c.status, "resolved"))
 		c.status = NULL;
 	c.external_url = str(root, "externalURL");
-	if (c.external_url && !http_url(c.external_url)) {
+	if (c.external_url && !event_url_valid(c.external_url, strlen(c.external_url))) {
 		struct strbuf msg = STRBUF_INIT;
 
 		add_quoted(&msg, c.external_url);

@@ -146,6 +146,16 @@ static int is_http_url(const char *s, size_t len)
 	return 1;
 }
 
+int event_timestamp_valid(const char *ts)
+{
+	size_t len = strlen(ts);
+	unsigned cp;
+	time_t t;
+
+	return len <= EVENT_TIMESTAMP_MAX && control_offset(ts, len, &cp) == len &&
+	       !event_parse_time(ts, &t) && t > 0;
+}
+
 int event_url_valid(const char *s, size_t len)
 {
 	unsigned cp;

@@ -43,6 +43,9 @@ int event_parse_many(const char *text, size_t len, size_t max_events,
  */
 int event_parse_time(const char *s, time_t *out);
 
+/* Whether ts is a "timestamp" the event format takes (after 1970). */
+int event_timestamp_valid(const char *ts);
+
 /* "an object", "a string", ...: v's JSON type, for messages. */
 const char *json_type_word(const json_t *v);
 

@@ -640,21 +640,6 @@ static void pick(struct picked *p, const struct flux *f,
 	}
 }
 
-/* Whether event_from_json() takes ts as the timestamp of an event. */
-static int timestamp_ok(const char *ts)
-{
-	json_t *probe = json_pack("{s:s, s:s, s:s}", "type", "message",
-				  "title", "t", "timestamp", ts);
-	struct event ev = EVENT_INIT;
-	struct errbuf err;
-	int ok = probe && !event_from_json(&ev, probe, "", &err);
-
-	if (ok)
-		event_release(&ev);
-	json_decref(probe);
-	return ok;
-}
-
 /* "<label>: <reason>", the title of a message. */
 static void set_title(json_t *ev, const struct flux *f)
 {
@@ -779,7 +764,7 @@ static json_t *build(const struct flux *f, const struct input_request *req,
 		json_object_set_new(ev, "edit_only", json_true());
 
 	if (f->timestamp) {
-		if (timestamp_ok(f->timestamp))
+		if (event_timestamp_valid(f->timestamp))
 			json_object_set_new(ev, "timestamp",
 					    json_string(f->timestamp));
 		else

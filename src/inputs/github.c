@@ -333,24 +333,6 @@ static void set_actor(json_t *ev, const json_t *root, const json_t *ds,
 	}
 }
 
-/*
- * Whether an http(s) URL has a host and no C1 control, which the event
- * format wants and input_set_url() does not check. Other strings pass:
- * input_set_url() refuses those itself, with a note.
- */
-static int url_has_host(const char *url)
-{
-	size_t i = 0;
-
-	if (!strncasecmp(url, "http://", 7))
-		i = 7;
-	else if (!strncasecmp(url, "https://", 8))
-		i = 8;
-	if (!i)
-		return 1;
-	return url[i] && !strchr("/?#:@", url[i]) && one_line(url);
-}
-
 /* The first of log_url, target_url and environment_url that is http(s). */
 static void set_url(json_t *ev, const json_t *ds, struct input_result *out)
 {
@@ -373,7 +355,7 @@ static void set_url(json_t *ev, const json_t *ds, struct input_result *out)
 			continue;	/* log_url sets target_url too */
 		strbuf_reset(&pointer);
 		strbuf_addf(&pointer, "/deployment_status/%s", keys[i]);
-		if (!url_has_host(url)) {
+		if (!event_url_valid(url, strlen(url))) {
 			errlist_add(&out->ignored, "%s: not an absolute http(s) "
 				    "URL with a host: left out", pointer.buf);
 			continue;
@@ -383,20 +365,6 @@ static void set_url(json_t *ev, const json_t *ds, struct input_result *out)
 			break;
 	}
 	strbuf_release(&pointer);
-}
-
-/* Whether ts is a time herald's event format takes. */
-static int valid_time(const char *ts)
-{
-	json_t *probe = json_pack("{s:s, s:s, s:s}", "type", "message",
-				  "title", "t", "timestamp", ts);
-	struct event ev;
-	int ok = probe && !event_from_json(&ev, probe, "", NULL);
-
-	if (ok)
-		event_release(&ev);
-	json_decref(probe);
-	return ok;
 }
 
 static void set_timestamp(json_t *ev, const json_t *ds,
@@ -410,7 +378,7 @@ static void set_timestamp(json_t *ev, const json_t *ds,
 
 		if (!has_text(ts))
 			continue;
-		if (valid_time(ts)) {
+		if (event_timestamp_valid(ts)) {
 			json_object_set_new(ev, "timestamp", json_string(ts));
 		} else {
 			add_quoted(&sb, ts, strlen(ts));
