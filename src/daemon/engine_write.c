@@ -6,16 +6,31 @@
  * batch back once it is written, and only then lets the queues that
  * waited for it go on.
  *
+ * A batch is done only once it is committed. When the write fails (disk
+ * full, I/O error) the writer tries again, backing off from WRITE_RETRY_MIN
+ * to WRITE_RETRY_MAX seconds, and keeps the batch meanwhile: the queues that
+ * wait for it stay held, so nothing is posted whose state could not be kept
+ * (after a restart it would be posted again). The failure is logged once,
+ * counted in herald_state_write_failures_total, and /readyz says the store
+ * cannot commit (the store reports that itself). Only at shutdown does the
+ * writer give a failing batch up, and says how many states were lost.
+ *
  * engine__writer_main() runs on the writer thread; the rest on the loop
  * thread (and engine_free()'s).
  */
 #include "daemon/engine_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "lib/redact.h"
+
+#define WRITE_RETRY_MIN 0.1
+#define WRITE_RETRY_MAX 5.0
 
 /* Keeps copy (allocated) as long as this turn's updates; returns it. */
 static const char *keep_copy(struct engine *e, char *copy)
@@ -62,19 +77,21 @@ struct store_update *engine__update(struct engine *e,
 	return u;
 }
 
-static void apply(struct engine *e, const struct store_update *ups,
-		  size_t nr)
+static int apply(struct engine *e, const struct store_update *ups,
+		 size_t nr, struct errbuf *err)
 {
-	struct errbuf err;
+	return nr ? store_apply(e->store, ups, nr, err) : 0;
+}
 
-	if (nr && store_apply(e->store, ups, nr, &err) < 0) {
-		struct log_line l;
+static void log_write_failed(size_t nr, const char *why, const char *what)
+{
+	struct log_line l;
 
-		log_begin(&l, LOG_ERROR, "store write failed");
-		log_int(&l, "updates", (long long)nr);
-		log_str(&l, "error", err.msg);
-		log_end(&l);
-	}
+	log_begin(&l, LOG_ERROR, "store write failed");
+	log_int(&l, "updates", (long long)nr);
+	log_str(&l, "error", why);
+	log_str(&l, "then", what);
+	log_end(&l);
 }
 
 static void free_strs(char **strs, size_t nr)
@@ -85,10 +102,78 @@ static void free_strs(char **strs, size_t nr)
 
 void engine__flush_updates(struct engine *e)
 {
-	apply(e, e->ups, e->ups_nr);
+	struct errbuf err;
+
+	/* Without a writer thread: at start-up, in tests, and at shutdown. */
+	if (apply(e, e->ups, e->ups_nr, &err) < 0) {
+		metrics_state_write_failed(e->metrics);
+		log_write_failed(e->ups_nr, err.msg,
+				 "given up: those notifications may be posted again after a restart");
+	}
 	free_strs(e->strs, e->strs_nr);
 	e->strs_nr = 0;
 	e->ups_nr = 0;
+}
+
+/*
+ * Sleeps (on the writer's lock, held) for up to delay seconds, or until
+ * asked to quit.
+ */
+static void writer_sleep(struct engine_worker *w, double delay)
+{
+	struct timespec ts;
+	double whole;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	delay += ts.tv_nsec / 1e9;
+	whole = (double)(long)delay;
+	ts.tv_sec += (time_t)whole;
+	ts.tv_nsec = (long)((delay - whole) * 1e9);
+	while (!w->quit &&
+	       pthread_cond_timedwait(&w->cond, &w->lock, &ts) != ETIMEDOUT)
+		;
+}
+
+/*
+ * Writes the batch, trying again until it is committed or the engine
+ * stops. Called without the writer's lock.
+ */
+static void write_batch(struct engine *e, struct writer *wr)
+{
+	struct engine_worker *w = &wr->worker;
+	double delay = WRITE_RETRY_MIN;
+	struct errbuf err;
+	long failures = 0;
+	int quit;
+
+	for (;;) {
+		if (!apply(e, wr->ups, wr->ups_nr, &err))
+			break;
+		metrics_state_write_failed(e->metrics);
+		pthread_mutex_lock(&w->lock);
+		quit = w->quit;
+		pthread_mutex_unlock(&w->lock);
+		if (quit) {
+			log_write_failed(wr->ups_nr, err.msg,
+					 "given up at shutdown: those notifications may be posted again after a restart");
+			return;
+		}
+		if (!failures++)
+			log_write_failed(wr->ups_nr, err.msg,
+					 "trying again; their destinations wait until it is written");
+		pthread_mutex_lock(&w->lock);
+		writer_sleep(w, delay);
+		pthread_mutex_unlock(&w->lock);
+		delay = delay * 2 < WRITE_RETRY_MAX ? delay * 2 : WRITE_RETRY_MAX;
+	}
+	if (failures) {
+		struct log_line l;
+
+		log_begin(&l, LOG_INFO, "store write succeeded again");
+		log_int(&l, "updates", (long long)wr->ups_nr);
+		log_int(&l, "failures", failures);
+		log_end(&l);
+	}
 }
 
 void *engine__writer_main(void *arg)
@@ -105,7 +190,7 @@ void *engine__writer_main(void *arg)
 		if (!wr->ups || wr->done)
 			break;		/* quit, with nothing left to write */
 		pthread_mutex_unlock(&w->lock);
-		apply(e, wr->ups, wr->ups_nr);
+		write_batch(e, wr);
 		pthread_mutex_lock(&w->lock);
 		wr->done = 1;
 		engine_wakeup(e);

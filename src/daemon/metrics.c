@@ -511,6 +511,10 @@ void metrics_init(struct metrics *m, const char *version)
 		"Requests to the chat platform sent again on a new connection "
 		"because the reused one closed without an answer, by provider.",
 		"provider", NULL);
+	m->state_write_failures = metric_registry_counter(reg,
+		"herald_state_write_failures_total",
+		"Writes of delivery states to the store that failed; each is "
+		"tried again, and its destinations wait.", NULL);
 	m->queue_depth = metric_registry_gauge(reg, "herald_queue_depth",
 		"Notifications waiting for delivery (queued, sending or retrying).",
 		NULL);
@@ -568,6 +572,12 @@ void metrics_request_resent(struct metrics *m, const char *provider,
 {
 	if (m && times > 0)
 		metric_add(m->resent, METRIC_LABELS(provider), times);
+}
+
+void metrics_state_write_failed(struct metrics *m)
+{
+	if (m)
+		metric_add(m->state_write_failures, NULL, 1);
 }
 
 void metrics_queue_depth(struct metrics *m, double depth)

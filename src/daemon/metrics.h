@@ -82,6 +82,7 @@ struct metrics {
 	struct metric *delivery_attempts;	/* {provider,result} */
 	struct metric *rate_limited;		/* {provider} */
 	struct metric *resent;			/* {provider} */
+	struct metric *state_write_failures;
 	struct metric *queue_depth;
 	struct metric *delivery_latency;	/* seconds, accepted→delivered */
 	struct metric *http_requests;		/* {path,code} */
@@ -106,6 +107,8 @@ void metrics_rate_limited(struct metrics *m, const char *provider);
  */
 void metrics_request_resent(struct metrics *m, const char *provider,
 			    int times);
+/* A write of delivery states failed (the engine tries it again). */
+void metrics_state_write_failed(struct metrics *m);
 void metrics_queue_depth(struct metrics *m, double depth);
 void metrics_delivery_latency(struct metrics *m, double seconds);
 /* path: the route pattern ("/api/v1/notifications/{id}"), not the URL. */

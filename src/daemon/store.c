@@ -287,6 +287,11 @@ int store_test_limit_pages(struct store *st, long pages, struct errbuf *err)
 	return st->ops->test_limit_pages(st, pages, err);
 }
 
+void store_test_fail_commits(struct store *st, long n)
+{
+	st->ops->test_fail_commits(st, n);
+}
+
 double store_now(void)
 {
 	struct timespec ts;

@@ -110,6 +110,8 @@ struct store_ops {
 	/* store_test_limit_pages(): for tests only. */
 	int (*test_limit_pages)(struct store *st, long pages,
 				struct errbuf *err);
+	/* store_test_fail_commits(): for tests only. */
+	void (*test_fail_commits)(struct store *st, long n);
 };
 
 /* The common head of every implementation's store. */
@@ -152,5 +154,11 @@ int store_story_put(struct store *st, const char *correlation_key,
  * fail as on a full disk.
  */
 int store_test_limit_pages(struct store *st, long pages, struct errbuf *err);
+/*
+ * Makes the next n commits (of accepts, state changes and the readiness
+ * probe) fail as on a full disk, whatever they would change, so a test can
+ * fail state writes, which seldom grow the database.
+ */
+void store_test_fail_commits(struct store *st, long n);
 
 #endif

@@ -600,13 +600,14 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 
 	pthread_mutex_lock(&s->lock);
 	s->wal_pages = pages;
+	s->wal_dirty = 1;
 	if (pages >= CHECKPOINT_PAGES)
 		pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	return SQLITE_OK;
 }
 
-void sqlite_store__checkpoint(struct sqlite_store *s)
+void sqlite_store__checkpoint(struct sqlite_store *s, int truncate)
 {
 	struct conn *c = &s->commit;
 
@@ -614,13 +615,35 @@ void sqlite_store__checkpoint(struct sqlite_store *s)
 	 * With the write lock held no commit slips in, so the checkpoint
 	 * copies the whole WAL and the next writer starts it over; without,
 	 * under steady writes it is never complete and the WAL only grows.
+	 * TRUNCATE would wait for readers in the busy handler, holding the
+	 * write lock all that time: it does not wait here.
 	 */
 	pthread_mutex_lock(&c->lock);
 	pthread_mutex_lock(&s->wlock);
-	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-				  NULL, NULL);
+	if (truncate) {
+		sqlite3_busy_timeout(c->db, 0);
+		sqlite3_wal_checkpoint_v2(c->db, NULL,
+					  SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	} else {
+		sqlite3_wal_checkpoint_v2(c->db, NULL,
+					  SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
 	pthread_mutex_unlock(&s->wlock);
 	pthread_mutex_unlock(&c->lock);
+}
+
+int sqlite_store__conn_sync(struct conn *c, int normal, struct errbuf *err)
+{
+	int ret;
+
+	if (!c->sync_normal == !normal)
+		return 0;
+	ret = sqlite_store__conn_exec(c, normal ? "PRAGMA synchronous = NORMAL" :
+				      "PRAGMA synchronous = FULL", err);
+	if (!ret)
+		c->sync_normal = !!normal;
+	return ret;
 }
 
 /* ---- reads ------------------------------------------------------------ */
@@ -860,17 +883,56 @@ out:
 	return ret;
 }
 
+/*
+ * After a failed commit: a small write of its own (the probe row in meta),
+ * committed like an accept. Returns 0 when it was.
+ */
+static int probe_commit(struct sqlite_store *s, struct conn *c,
+			struct errbuf *err)
+{
+	int ret = sqlite_store__write_begin(s, c, err);
+
+	if (!ret)
+		ret = sqlite_store__conn_exec(c,
+			"INSERT OR REPLACE INTO meta (key, value)"
+			" VALUES ('ready_probe', strftime('%s', 'now'))", err);
+	if (!ret && sqlite_store__test_fail(s, err))
+		ret = HERALD_EIO;
+	if (!ret)
+		ret = sqlite_store__conn_exec(c, "COMMIT", err);
+	sqlite_store__write_end(s, c);
+	return ret;
+}
+
 static int sq_ping(struct store *st, struct errbuf *err)
 {
-	struct conn *c = &sq(st)->api;
-	int ret = 0;
+	struct sqlite_store *s = sq(st);
+	struct conn *c = &s->api;
+	char why[sizeof(s->failing_why)];
+	struct errbuf probe;
+	int failing, ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	failing = s->failing;
+	memcpy(why, s->failing_why, sizeof(why));
+	pthread_mutex_unlock(&s->lock);
 
 	pthread_mutex_lock(&c->lock);
-	pthread_mutex_lock(&sq(st)->wlock);
+	if (failing) {
+		if (!probe_commit(s, c, &probe))
+			sqlite_store__note_commit(s, NULL);
+		else
+			ret = errbuf_set(err, HERALD_EIO,
+					 "database %s cannot commit: %s: check free disk space and the file's permissions",
+					 s->path, why);
+		goto out;
+	}
+	pthread_mutex_lock(&s->wlock);
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		ret = errbuf_set(err, HERALD_EIO, "database %s is not writable: %s",
-				 sq(st)->path, sqlite3_errmsg(c->db));
-	sqlite_store__write_end(sq(st), c);
+				 s->path, sqlite3_errmsg(c->db));
+	sqlite_store__write_end(s, c);
+out:
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
@@ -967,10 +1029,13 @@ int sqlite_store__apply_alone(struct sqlite_store *s,
 			errbuf_prefix(err, "update %zu of notification %lld", i,
 				      (long long)ups[i].id);
 	}
+	if (!ret && sqlite_store__test_fail(s, err))
+		ret = HERALD_EIO;
 	if (!ret)
 		ret = sqlite_store__conn_exec(c, "COMMIT", err);
 	if (!ret)
 		atomic_fetch_add(&s->apply_commits, 1);
+	sqlite_store__note_commit(s, ret ? err->msg : NULL);
 	sqlite_store__write_end(s, c);
 	pthread_mutex_unlock(&c->lock);
 	return ret;
@@ -1093,6 +1158,24 @@ static const char *sq_instance_id(struct store *st)
 	return sq(st)->instance_id;
 }
 
+int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
+{
+	long n = atomic_load(&s->test_fail);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
+		;
+	if (n <= 0)
+		return 0;
+	if (err)
+		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
+	return 1;
+}
+
+static void sq_test_fail_commits(struct store *st, long n)
+{
+	atomic_store(&sq(st)->test_fail, n);
+}
+
 static int sq_test_limit_pages(struct store *st, long pages,
 			       struct errbuf *err)
 {
@@ -1141,6 +1224,7 @@ static const struct store_ops sqlite_ops = {
 	.stats = sq_stats,
 	.instance_id = sq_instance_id,
 	.test_limit_pages = sq_test_limit_pages,
+	.test_fail_commits = sq_test_fail_commits,
 };
 
 int store_sqlite_open(struct store **out, const char *path,
@@ -1178,6 +1262,7 @@ int store_sqlite_open(struct store **out, const char *path,
 		ret = conn_open(&s->engine, path, err);
 	if (!ret)
 		ret = conn_configure(&s->engine, path, "NORMAL", err);
+	s->engine.sync_normal = 1;
 	if (!ret)
 		ret = conn_open(&s->api, path, err);
 	if (!ret)

@@ -5,18 +5,29 @@
  * everything queued, writes it in one transaction (each batch inside its
  * own SAVEPOINT, so one refused batch does not sink the others), commits
  * once (one fsync) and wakes every caller with its own results.
- * store_apply() calls join the same rounds. Between rounds the committer
- * runs the checkpoints. Shutdown and close stop the committer and wait for
- * the callers still inside. The SQL itself runs in store_sqlite.c.
+ * store_apply() calls join the same rounds; a round of state changes only
+ * commits with synchronous=NORMAL (no fsync of its own: the next accept's
+ * fsync takes it to disk, and a power cut before that can only make a
+ * message go out again; docs/storage.md). Between rounds the committer
+ * runs the checkpoints: when the WAL is long, when the store has been idle
+ * for IDLE_TRUNCATE_S (then it also truncates the WAL file, giving its
+ * space back), and at once after a failed commit (which may have failed
+ * for space). Shutdown and close stop the committer and wait for the
+ * callers still inside. The SQL itself runs in store_sqlite.c.
  */
 #include "daemon/store_sqlite_internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Past this, a checkpoint goes before the waiting accepts. */
 #define CHECKPOINT_URGENT_PAGES 8000
+/* Idle this long after a commit, the committer truncates the WAL. */
+#define IDLE_TRUNCATE_S 1
 
 static struct sqlite_store *sq(struct store *st)
 {
@@ -28,10 +39,25 @@ static void release_outs(struct accept_req *r)
 	store_accepted_array_release(r->out, r->nr);
 }
 
+void sqlite_store__note_commit(struct sqlite_store *s, const char *why)
+{
+	pthread_mutex_lock(&s->lock);
+	if (why) {
+		s->failing = 1;
+		snprintf(s->failing_why, sizeof(s->failing_why), "%s", why);
+		s->want_truncate = 1;
+		pthread_cond_signal(&s->wake);
+	} else {
+		s->failing = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* Fails every request of the round not already refused on its own. */
 static void fail_round(struct sqlite_store *s, struct accept_req *batch,
 		       const char *why)
 {
+	sqlite_store__note_commit(s, why);
 	for (struct accept_req *r = batch; r; r = r->next) {
 		if (r->rc)
 			continue;
@@ -72,9 +98,15 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 	struct errbuf dberr;
 	uint64_t calls = 0, items = 0, applies = 0;
 	struct errbuf e;
-	int ret;
+	int states_only = 1, ret;
 
+	for (struct accept_req *r = batch; r; r = r->next)
+		states_only &= r->ups != NULL;
 	pthread_mutex_lock(&c->lock);
+	if (sqlite_store__conn_sync(c, states_only, &e)) {
+		fail_round(s, batch, e.msg);
+		goto unlock;
+	}
 	if (sqlite_store__write_begin(s, c, &e)) {
 		fail_round(s, batch, sqlite_store__conn_errmsg(c));
 		goto out;
@@ -113,8 +145,13 @@ static void commit_round(struct sqlite_store *s, struct accept_req *batch)
 		calls++;
 		items += r->nr;
 	}
+	if (sqlite_store__test_fail(s, NULL)) {
+		fail_round(s, batch, "database or disk is full (a test's)");
+		goto out;
+	}
 	if (sqlite_store__conn_exec(c, "COMMIT", &e))
 		goto dbfail;
+	sqlite_store__note_commit(s, NULL);
 	if (calls)
 		atomic_fetch_add(&s->accept_commits, 1);
 	atomic_fetch_add(&s->apply_commits, applies);
@@ -125,7 +162,26 @@ dbfail:
 	fail_round(s, batch, sqlite_store__conn_errmsg(c));
 out:
 	sqlite_store__write_end(s, c);
+unlock:
 	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * With s->lock held: waits for work, at most IDLE_TRUNCATE_S while the WAL
+ * has commits not truncated yet. Returns 1 when that time passed idle.
+ */
+static int wait_for_work(struct sqlite_store *s)
+{
+	struct timespec ts;
+
+	if (!s->wal_dirty) {
+		pthread_cond_wait(&s->wake, &s->lock);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += IDLE_TRUNCATE_S;
+	return pthread_cond_timedwait(&s->wake, &s->lock, &ts) == ETIMEDOUT &&
+	       !s->head && !s->closing;
 }
 
 void *sqlite_store__committer_main(void *arg)
@@ -136,16 +192,25 @@ void *sqlite_store__committer_main(void *arg)
 	pthread_setname_np(pthread_self(), "herald-commit");
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->head && !s->closing &&
-		       s->wal_pages < CHECKPOINT_PAGES)
-			pthread_cond_wait(&s->wake, &s->lock);
+		int idle = 0;
+
+		while (!s->head && !s->closing && !s->want_truncate &&
+		       s->wal_pages < CHECKPOINT_PAGES && !idle)
+			idle = wait_for_work(s);
 		if (s->closing)
 			break;
+		if (idle || s->want_truncate) {
+			s->want_truncate = s->wal_dirty = s->wal_pages = 0;
+			pthread_mutex_unlock(&s->lock);
+			sqlite_store__checkpoint(s, 1);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
 		if (s->wal_pages >= (s->head ? CHECKPOINT_URGENT_PAGES :
 				     CHECKPOINT_PAGES)) {
 			s->wal_pages = 0;
 			pthread_mutex_unlock(&s->lock);
-			sqlite_store__checkpoint(s);
+			sqlite_store__checkpoint(s, 0);
 			pthread_mutex_lock(&s->lock);
 			continue;
 		}

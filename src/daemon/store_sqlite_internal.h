@@ -36,6 +36,7 @@ struct strbuf;
 struct conn {
 	struct sqlite3 *db;
 	pthread_mutex_t lock;
+	int sync_normal;		/* PRAGMA synchronous is NORMAL now */
 	size_t nr;
 	struct {
 		const char *sql;
@@ -73,6 +74,10 @@ struct sqlite_store {
 	struct accept_req *head, **tail;
 	int closing;
 	int wal_pages;			/* in the WAL after the last commit */
+	int wal_dirty;			/* committed since the last truncate */
+	int want_truncate;		/* a commit failed: truncate the WAL */
+	int failing;			/* the last commit failed */
+	char failing_why[256];		/* and why, for /readyz */
 	size_t active;			/* callers inside store_accept() */
 
 	pthread_mutex_t shutdown_lock;
@@ -81,6 +86,7 @@ struct sqlite_store {
 
 	atomic_uint_fast64_t accept_calls, accept_items, accept_commits;
 	atomic_uint_fast64_t apply_commits;
+	atomic_long test_fail;		/* store_test_fail_commits() */
 };
 
 /* ---- store_sqlite.c --------------------------------------------------- */
@@ -112,13 +118,33 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 int sqlite_store__apply_alone(struct sqlite_store *s,
 			      const struct store_update *ups, size_t nr,
 			      struct errbuf *err);
-/* Copies the WAL into the database, holding the write lock. */
-void sqlite_store__checkpoint(struct sqlite_store *s);
+/*
+ * Copies the WAL into the database, holding the write lock; with truncate,
+ * also empties the WAL file (giving its space back), unless a reader is
+ * still using it (then it tries again next time: it does not wait).
+ */
+void sqlite_store__checkpoint(struct sqlite_store *s, int truncate);
+/*
+ * Sets PRAGMA synchronous on c to NORMAL (normal != 0) or FULL unless it
+ * is already; c->lock held, outside a transaction.
+ */
+int sqlite_store__conn_sync(struct conn *c, int normal, struct errbuf *err);
+/*
+ * Whether store_test_fail_commits() asks this commit to fail; if so, err
+ * (may be NULL) says so as SQLite would.
+ */
+int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err);
 /* Closes the connections and frees s; the committer must have stopped. */
 void sqlite_store__free(struct sqlite_store *s);
 
 /* ---- store_sqlite_commit.c -------------------------------------------- */
 
+/*
+ * Records how a commit ended: why NULL for committed, else what failed.
+ * A failure makes store_ping() try a write of its own until one succeeds,
+ * and asks the committer to truncate the WAL.
+ */
+void sqlite_store__note_commit(struct sqlite_store *s, const char *why);
 /* The committer thread (pthread_create() start routine; arg: the store). */
 void *sqlite_store__committer_main(void *arg);
 /* The ops of the same names: see struct store_ops. */

@@ -384,6 +384,70 @@ static void test_log_provider_in_order(void **state)
 	env_close(&v);
 }
 
+/*
+ * A state write that fails (a full disk) is not taken as done: the writer
+ * tries it again, and the destination posts nothing more until it is
+ * committed, so a restart afterwards posts nothing twice.
+ */
+static void test_state_write_failure_holds(void **state)
+{
+	struct env v;
+	int64_t ids[3];
+	struct errbuf err;
+
+	env_open(&v, 1);
+	ids[0] = accept_msg(&v, "a1", "#a", NULL);
+	ids[1] = accept_msg(&v, "a2", "#a", NULL);
+	ids[2] = accept_msg(&v, "a3", "#a", NULL);
+	store_test_fail_commits(v.st, 3);
+	engine_enqueue(v.e, ids, 3);
+	/* The writer waits 0.1, 0.2, then 0.4 s after the failures: within
+	   that, #a has posted its first notification only. */
+	for (int i = 0; i < 8; i++)
+		engine_run_once(v.e, 5);
+	assert_in_range(v.fake.posts, 0, 1);
+	assert_int_not_equal(store_ping(v.st, &err), 0);
+	assert_non_null(strstr(err.msg, "cannot commit"));
+	run_idle(&v);
+	assert_int_equal(v.fake.posts, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(state_of(&v, ids[i], NULL, NULL, 0),
+				 STORE_DELIVERED);
+	assert_int_equal(store_ping(v.st, &err), 0);
+	env_restart(&v, 0);
+	run_idle(&v);
+	assert_int_equal(v.fake.posts, 3);
+	env_close(&v);
+}
+
+/*
+ * A stop while state writes keep failing does not wait for the disk: the
+ * writer gives its batch up, and that notification goes out again after
+ * the restart (what docs/storage.md says of this case).
+ */
+static void test_state_write_failure_at_stop(void **state)
+{
+	struct env v;
+	int64_t id;
+
+	env_open(&v, 1);
+	id = accept_msg(&v, "a1", "#a", NULL);
+	store_test_fail_commits(v.st, 1000000);
+	engine_enqueue(v.e, &id, 1);
+	for (int i = 0; i < MAX_ROUNDS && !v.fake.answers; i++)
+		engine_run_once(v.e, 5);
+	assert_int_equal(v.fake.answers, 1);
+	engine_free(v.e);	/* returns although no write succeeds */
+	v.e = NULL;
+	assert_int_not_equal(state_of(&v, id, NULL, NULL, 0), STORE_DELIVERED);
+	store_test_fail_commits(v.st, 0);
+	env_restart(&v, 0);
+	run_idle(&v);
+	assert_int_equal(v.fake.answers, 2);
+	assert_int_equal(state_of(&v, id, NULL, NULL, 0), STORE_DELIVERED);
+	env_close(&v);
+}
+
 /* What the API hands over for notification id: its event, parsed. */
 static struct api_queued queued_msg(int64_t id, const char *title,
 				    const char *dest)
@@ -1460,6 +1524,8 @@ int main(void)
 	int devnull;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_provider_in_order),
+		cmocka_unit_test(test_state_write_failure_holds),
+		cmocka_unit_test(test_state_write_failure_at_stop),
 		cmocka_unit_test(test_queued_handoff),
 		cmocka_unit_test(test_load_recovers_sending),
 		cmocka_unit_test(test_unreadable_event_fails),

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/store_internal.h"
@@ -1325,6 +1326,74 @@ static void test_close_while_accepting(void **state)
 	tmpdb_remove(&t);
 }
 
+/*
+ * After a failed commit the store is not ready until a commit succeeds
+ * again: store_ping() then tries one of its own.
+ */
+static void test_ping_after_failed_commit(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it;
+	struct store_accepted out;
+	struct errbuf err = { "" };
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	it = item("k1", "api", "production");
+	accept_one(st, &it);
+	store_test_fail_commits(st, 2);
+	it = item("k2", "api", "production");
+	assert_int_equal(store_accept(st, &it, 1, &out, &err), HERALD_EIO);
+	assert_int_equal(store_ping(st, &err), HERALD_EIO);
+	assert_non_null(strstr(err.msg, "cannot commit"));
+	assert_non_null(strstr(err.msg, "full"));
+	assert_non_null(strstr(err.msg, t.path));
+	/* The second injected failure was the probe's; this one commits. */
+	assert_int_equal(store_ping(st, &err), 0);
+	assert_int_equal(store_ping(st, &err), 0);
+	assert_int_equal(store_accept(st, &it, 1, &out, &err), 0);
+	store_accepted_release(&out);
+	assert_int_equal(total(st), 2);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+static long file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? -1 : (long)sb.st_size;
+}
+
+/* Idle for a second after commits, the store truncates its WAL file. */
+static void test_wal_truncated_when_idle(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	char wal[600], key[32];
+	long size = -1;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < 20; i++) {
+		struct store_item it;
+
+		snprintf(key, sizeof(key), "w%d", i);
+		it = item(key, "api", "production");
+		accept_one(st, &it);
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", t.path);
+	assert_true(file_size(wal) > 0);
+	/* Bounded by 30 s for a loaded machine; it takes about one. */
+	for (int i = 0; i < 600 && (size = file_size(wal)) != 0; i++)
+		usleep(50 * 1000);
+	assert_int_equal(size, 0);
+	assert_int_equal(total(st), 20);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
 static void test_ping_and_stats(void **state)
 {
 	struct tmpdb t;
@@ -1369,6 +1438,8 @@ int main(void)
 		cmocka_unit_test(test_load_pending_many),
 		cmocka_unit_test(test_load_pending_mixed),
 		cmocka_unit_test(test_close_while_accepting),
+		cmocka_unit_test(test_ping_after_failed_commit),
+		cmocka_unit_test(test_wal_truncated_when_idle),
 		cmocka_unit_test(test_ping_and_stats),
 	};
 
