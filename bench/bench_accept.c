@@ -10,8 +10,8 @@
  * httpd and API handlers exactly as the daemon wires them, and serves
  * until SIGTERM or SIGINT. Accepted notifications are counted instead of
  * delivered. Comparing its numbers with `herald serve` shows what the
- * engine costs the accept path. BENCH_HTTPD_THREADS sets the number of
- * server threads (httpd's default otherwise), to see what they limit.
+ * engine costs the accept path. BENCH_HTTPD_THREADS sets the most handler
+ * threads (httpd's default, 64, otherwise), to see what they limit.
  */
 #include <signal.h>
 #include <stdatomic.h>

@@ -263,6 +263,8 @@ static int start(struct serve *s)
 	s->api.beyond_loopback = beyond_loopback;
 	memset(&ho, 0, sizeof(ho));
 	ho.max_body_for = api_max_body;
+	ho.connection_limit = (unsigned)s->cfg.max_connections;
+	ho.per_ip_limit = (unsigned)s->cfg.max_connections_per_address;
 	ho.listen = s->cfg.listen ? s->cfg.listen : CONFIG_DEFAULT_LISTEN;
 	ret = httpd_start(&s->httpd, &ho, api_handle, &s->api, &err);
 	if (ret < 0) {

@@ -2,10 +2,11 @@
  * httpd: the daemon's HTTP server, a thin layer over libmicrohttpd.
  *
  * httpd.c is the only file that includes <microhttpd.h>. It accepts
- * connections, reads a request with its body (up to a cap), and hands a
- * plain struct httpd_request to one handler function, which fills a struct
- * httpd_response. Handlers therefore never see the library and can be
- * tested by building requests by hand.
+ * connections, reads a request with its body (up to a cap, and within
+ * deadlines for the head and the body), and hands a plain struct
+ * httpd_request to one handler function, on a pool of handler threads,
+ * which fills a struct httpd_response. Handlers therefore never see the
+ * library and can be tested by building requests by hand.
  */
 #ifndef HERALD_HTTPD_H
 #define HERALD_HTTPD_H
@@ -93,11 +94,21 @@ struct httpd_options {
 	 * any of the body is read.
 	 */
 	size_t (*max_body_for)(const char *path);
-	unsigned threads;		/* 0: a thread per connection; N: a
-					   pool of N polling threads */
-	unsigned connection_limit;	/* 0: 512 */
-	unsigned per_ip_limit;		/* 0: 128 */
+	unsigned threads;		/* handler threads at most; 0: 64 */
+	unsigned io_threads;		/* polling threads; 0: 2 */
+	/*
+	 * Open connections at most; 0: 4096. The soft limit on open files
+	 * is raised to fit, as far as the hard limit allows.
+	 */
+	unsigned connection_limit;
+	unsigned per_ip_limit;		/* from one address; 0: 256 */
 	unsigned timeout_s;		/* idle connection timeout; 0: 10 */
+	/*
+	 * Deadlines: for a request head from the connection's opening (or
+	 * the previous answer), and for the body from the head; 0: 10 and
+	 * 60 s.
+	 */
+	double header_timeout_s, body_timeout_s;
 };
 
 struct httpd;
@@ -118,6 +129,8 @@ int httpd_port(const struct httpd *h);
 void httpd_quiesce(struct httpd *h);
 /* Stops serving (after the running handlers return) and frees h. */
 void httpd_stop(struct httpd *h);
+/* The connections open now. */
+size_t httpd_connections(struct httpd *h);
 
 /*
  * Whether every address listen ("host:port") stands for is a loopback
