@@ -5,13 +5,17 @@
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make bench  release build, run the benchmarks, print the results table
 #   make check-layers  the layering, third-party header and file size rules
+#   make install [PREFIX=/usr/local] [DESTDIR=]  the binary, man pages, systemd
+#               unit, example environment file, bash completion (docs/deploy.md)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 BENCH_BUILD ?= build-bench
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build run test asan fuzz bench check-layers clean
+.PHONY: all deps build run test asan fuzz bench check-layers install clean
 
 all: build
 
@@ -48,6 +52,11 @@ bench: deps
 
 check-layers:
 	scripts/check-layers
+
+install: deps $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX))
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -12,6 +12,8 @@
 
 #include "cli/cmd_help.h"
 
+extern char **environ;
+
 int cli_read_file(const char *path, size_t max, struct strbuf *out,
 		  struct errbuf *err)
 {
@@ -43,58 +45,58 @@ out:
 	return ret;
 }
 
-static int load_catalog(struct cli_env *env)
+int cli_config_load(struct config *cfg, struct catalog *cat,
+		    int *catalog_loaded, struct errlist *problems,
+		    struct errlist *warnings)
 {
 	struct strbuf text = STRBUF_INIT;
-	struct errlist warnings = ERRLIST_INIT;
 	struct errbuf err;
-	int ret = 0;
+	size_t before = problems->nr;
 
-	if (cli_read_file(env->cfg.catalog_path, 64u * 1024 * 1024, &text,
-			  &err) < 0) {
-		fprintf(stderr, "herald: HERALD_CATALOG: %s\n", err.msg);
-		ret = EXIT_USAGE;
+	config_init(cfg);
+	if (catalog_loaded)
+		*catalog_loaded = 0;
+	config_load(cfg, &config_source_process, problems);
+	config_check_environ(environ, warnings);
+	if (!cfg->catalog_path)
+		goto out;
+	if (cli_read_file(cfg->catalog_path, CLI_CATALOG_MAX, &text,
+			  &err) < 0 ||
+	    catalog_parse(cat, text.buf, text.len, cfg->catalog_path,
+			  warnings, &err) < 0) {
+		errlist_add(problems, "HERALD_CATALOG: %s", err.msg);
 		goto out;
 	}
-	if (catalog_parse(&env->cat, text.buf, text.len,
-			  env->cfg.catalog_path, &warnings, &err) < 0) {
-		fprintf(stderr, "herald: HERALD_CATALOG: %s\n", err.msg);
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	for (size_t i = 0; i < warnings.nr; i++)
-		fprintf(stderr, "herald: warning: %s\n", warnings.items[i]);
+	if (catalog_loaded)
+		*catalog_loaded = 1;
+	config_check_catalog(cfg, cat, problems, warnings);
 out:
-	errlist_release(&warnings);
 	strbuf_release(&text);
-	return ret;
+	return problems->nr == before ? 0 : EXIT_USAGE;
 }
 
 int cli_env_load(struct cli_env *env, int quiet)
 {
-	struct errlist problems = ERRLIST_INIT;
-	int ret = 0;
+	struct errlist problems = ERRLIST_INIT, warnings = ERRLIST_INIT;
+	int ret;
 
-	config_init(&env->cfg);
 	memset(&env->cat, 0, sizeof(env->cat));
-	if (config_load(&env->cfg, &config_source_process, &problems) < 0) {
-		for (size_t i = 0; i < problems.nr; i++)
-			fprintf(stderr, "herald: %s\n", problems.items[i]);
-		ret = EXIT_USAGE;
+	ret = cli_config_load(&env->cfg, &env->cat, NULL, &problems,
+			      &warnings);
+	for (size_t i = 0; i < warnings.nr; i++)
+		fprintf(stderr, "herald: warning: %s\n", warnings.items[i]);
+	for (size_t i = 0; i < problems.nr; i++)
+		fprintf(stderr, "herald: %s\n", problems.items[i]);
+	if (ret)
 		goto out;
-	}
 	config_register_secrets(&env->cfg);
-	if (env->cfg.catalog_path) {
-		ret = load_catalog(env);
-		if (ret)
-			goto out;
-	}
 	if (!quiet && env->cfg.provider == PROVIDER_LOG)
 		fprintf(stderr, "herald: warning: NOTIFICATIONS_PROVIDER is not "
 			"set: notifications are printed, not delivered (set it "
 			"to slack or discord)\n");
 out:
 	errlist_release(&problems);
+	errlist_release(&warnings);
 	return ret;
 }
 
@@ -128,6 +130,40 @@ out:
 	errlist_release(&problems);
 	strbuf_release(&text);
 	return ret;
+}
+
+int cli_override(const char *cmd, const char *flag, const char *var_name,
+		 const char *value)
+{
+	const struct config_var *row = config_var_find(var_name);
+	struct config_var as_flag;
+	struct errlist problems = ERRLIST_INIT;
+	struct strview v = strview_trim(STRVIEW(value));
+	char *copy = xstrndup(v.ptr, v.len);
+	int ret = 0;
+
+	if (!row || !v.len) {
+		ret = cli_usage_error(cmd, "%s needs a value", flag);
+		goto out;
+	}
+	/* The variable's own check, its messages naming the flag. */
+	as_flag = *row;
+	as_flag.name = flag;
+	if (as_flag.check && as_flag.check(&as_flag, copy, &problems) < 0) {
+		ret = cli_usage_error(cmd, "%s", problems.items[0]);
+		goto out;
+	}
+	if (setenv(var_name, copy, 1) < 0)
+		ret = cli_usage_error(cmd, "%s: %s", flag, strerror(errno));
+out:
+	errlist_release(&problems);
+	free(copy);
+	return ret;
+}
+
+enum provider_kind cli_render_kind(enum provider_kind provider)
+{
+	return provider == PROVIDER_LOG ? PROVIDER_SLACK : provider;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -33,6 +33,22 @@ struct cli_env {
 	struct catalog cat;	/* empty when HERALD_CATALOG is unset */
 };
 
+/* The largest catalog file read. */
+#define CLI_CATALOG_MAX (64u * 1024 * 1024)
+
+/*
+ * Loads the configuration from the environment and the catalog it names,
+ * and checks them as one (config_check_catalog(), config_check_environ()),
+ * the same way for every command: problems (errors) and warnings are
+ * appended, not printed. cfg is initialised here; cat must be empty
+ * (CATALOG_INIT). *catalog_loaded (may be NULL) says whether the catalog
+ * was read. Returns 0, or EXIT_USAGE when there were problems; release cfg
+ * and cat either way.
+ */
+int cli_config_load(struct config *cfg, struct catalog *cat,
+		    int *catalog_loaded, struct errlist *problems,
+		    struct errlist *warnings);
+
 /*
  * Loads the configuration and the catalog it names. Problems are printed to
  * standard error, one line each, prefixed "herald: ", and so are catalog
@@ -53,6 +69,23 @@ int cli_read_events(const char *path, struct event **events, size_t *nr);
 /* Reads a whole file ("-": standard input) up to max bytes. */
 int cli_read_file(const char *path, size_t max, struct strbuf *out,
 		  struct errbuf *err);
+
+/*
+ * The platform whose body a command renders for provider: the log
+ * provider prints the Slack body, as herald serve does (engine_prepare.c),
+ * so that route, send and serve show the same message.
+ */
+enum provider_kind cli_render_kind(enum provider_kind provider);
+
+/*
+ * A flag that stands for a variable (herald serve --listen for
+ * HERALD_LISTEN): checks value as the variable's row checks it, the
+ * problem naming the flag, and sets the variable in the environment, so
+ * that it overrides what was there for every later load. Returns 0, or
+ * EXIT_USAGE after a usage error.
+ */
+int cli_override(const char *cmd, const char *flag, const char *var_name,
+		 const char *value);
 
 /*
  * Prints "herald CMD: MESSAGE" and a one-line hint to run `herald help CMD`

@@ -32,7 +32,8 @@ const char cmd_check_help[] =
 "default channel, each NOTIFICATIONS_CHANNEL_MAPPING channel and each\n"
 "catalog ownerIm. People are looked up and their direct-message channel\n"
 "opened. Slack channel names cannot be checked without posting (herald's\n"
-"scopes cannot read channels): use --send-test for them.\n"
+"scopes cannot read channels): they are reported as not verified; use\n"
+"--send-test for them.\n"
 "\n"
 "  --send-test        also post a short test message to each destination\n"
 "  --json             print the report as one JSON object\n"
@@ -57,7 +58,8 @@ struct dest {
 	struct destination d;
 	int invalid;
 	json_t *sources;	/* ["default channel", "env production", …] */
-	const char *status;	/* "ok", "failed", "invalid", "unchecked" */
+	const char *status;	/* "ok", "unverified", "failed", "invalid",
+				   "unchecked" */
 	int verified;		/* checked online, not just accepted */
 	char channel_id[64];
 	struct strbuf detail;	/* the human-readable outcome */
@@ -224,8 +226,9 @@ static void resolve_one(struct provider *p, struct http_client *c,
 	}
 	x->status = "ok";
 	if (slack_channel) {
-		strbuf_addstr(&x->detail, "channel names are checked when "
-			      "posting; use --send-test");
+		x->status = "unverified";
+		strbuf_addstr(&x->detail, "Slack channels can be checked only "
+			      "by posting: use --send-test");
 		goto out;
 	}
 	x->verified = 1;
@@ -360,11 +363,35 @@ static void print_dests_human(const struct dest_list *l)
 			printf("%s (%s): ok: %s\n", x->raw, src.buf, x->detail.buf);
 		else if (!strcmp(x->status, "ok"))
 			printf("%s (%s): ok (%s)\n", x->raw, src.buf, x->detail.buf);
+		else if (!strcmp(x->status, "unchecked") && !x->detail.len)
+			printf("%s (%s): not checked online\n", x->raw, src.buf);
+		else if (!strcmp(x->status, "unverified"))
+			printf("%s (%s): not verified (%s)\n", x->raw, src.buf,
+			       x->detail.buf);
 		else
 			printf("%s (%s): %s: %s\n", x->raw, src.buf, x->status,
 			       x->detail.buf);
 	}
 	strbuf_release(&src);
+}
+
+/*
+ * What the token's shape says when the platform refused it (the loading
+ * already refused a token of the other platform's shape).
+ */
+static const char *token_hint(const struct config *cfg)
+{
+	const char *t = cfg->token;
+
+	if (!t || cfg->provider != PROVIDER_SLACK || !strncmp(t, "xoxb-", 5))
+		return NULL;
+	if (!strncmp(t, "xoxp-", 5))
+		return "NOTIFICATIONS_TOKEN is a Slack user token (xoxp-…): use "
+		       "the app's Bot User OAuth Token (xoxb-…, OAuth & "
+		       "Permissions)";
+	return "NOTIFICATIONS_TOKEN does not start with xoxb-, as a Slack bot "
+	       "token does: use the app's Bot User OAuth Token (OAuth & "
+	       "Permissions)";
 }
 
 /* The provider and its HTTP client; returns 0 or EXIT_USAGE. */
@@ -441,8 +468,11 @@ int cmd_check(int argc, char **argv)
 	if (!o.json) {
 		if (token_ok)
 			printf("token: ok (%s)\n", who.buf);
-		else
+		else {
 			printf("token: failed: %s\n", token_res.message);
+			if (token_hint(&env.cfg))
+				printf("token: %s\n", token_hint(&env.cfg));
+		}
 	}
 	if (token_ok) {
 		double deadline = monotonic_now() + o.timeout_s;
@@ -455,8 +485,11 @@ int cmd_check(int argc, char **argv)
 			if (x->invalid)
 				continue;
 			resolve_one(p, c, x);
-			if (body && !strcmp(x->status, "ok"))
+			if (body && (!strcmp(x->status, "ok") ||
+				     !strcmp(x->status, "unverified"))) {
+				x->status = "ok";
 				send_test(p, c, x, body, deadline);
+			}
 			failed |= !strcmp(x->status, "failed");
 		}
 	} else {

@@ -32,24 +32,9 @@ struct report {
 
 static void load(struct report *rep)
 {
-	struct strbuf text = STRBUF_INIT;
-	struct errbuf err;
-
-	config_init(&rep->cfg);
-	config_load(&rep->cfg, &config_source_process, &rep->problems);
+	cli_config_load(&rep->cfg, &rep->cat, &rep->catalog_loaded,
+			&rep->problems, &rep->warnings);
 	config_register_secrets(&rep->cfg);
-	if (!rep->cfg.catalog_path)
-		goto out;
-	if (cli_read_file(rep->cfg.catalog_path, 64u * 1024 * 1024, &text,
-			  &err) < 0 ||
-	    catalog_parse(&rep->cat, text.buf, text.len, rep->cfg.catalog_path,
-			  &rep->warnings, &err) < 0) {
-		errlist_add(&rep->problems, "HERALD_CATALOG: %s", err.msg);
-		goto out;
-	}
-	rep->catalog_loaded = 1;
-out:
-	strbuf_release(&text);
 }
 
 #define LABEL_WIDTH 19	/* "label:" and the spaces up to the value */

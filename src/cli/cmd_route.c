@@ -20,14 +20,16 @@
 #define PARAMS_MAX 32
 
 const char cmd_route_help[] =
-"usage: herald route [--provider slack|discord] [--json] [FILE|-]\n"
+"usage: herald route [--provider slack|discord] [--json] [FILE...|-]\n"
 "       herald route --from SOURCE [--env ENV] [--app APP]\n"
 "                    [--query NAME=VALUE]... [--header 'NAME: VALUE']...\n"
-"                    [--provider slack|discord] [--json] [FILE|-]\n"
+"                    [--provider slack|discord] [--json] [FILE...|-]\n"
 "\n"
-"Reads one event or a JSON array of events from FILE (or standard input)\n"
-"and prints, for each, where it would go, why, and the exact JSON body that\n"
-"would be sent. Nothing is sent.\n"
+"Reads one event or a JSON array of events from each FILE in turn (or from\n"
+"standard input) and prints, for each, where it would go, why, and the\n"
+"exact JSON body that would be sent. Nothing is sent. Without\n"
+"NOTIFICATIONS_PROVIDER (or --provider) the body is Slack's, the one\n"
+"herald serve prints then.\n"
 "\n"
 "With --from, FILE is a webhook body of Flux, Alertmanager or GitHub,\n"
 "converted as herald serve's hooks convert it (docs/inputs.md): each\n"
@@ -62,7 +64,7 @@ static json_t *body_for(enum provider_kind provider, const struct event *ev,
 		.commit_url = env->cfg.commit_url,
 		.service = ev->app ? catalog_lookup(&env->cat, ev->app) : NULL,
 	};
-	json_t *body = render_for(provider, ev, &ctx);
+	json_t *body = render_for(cli_render_kind(provider), ev, &ctx);
 
 	if (provider == PROVIDER_SLACK && r->source != ROUTE_UNROUTED &&
 	    !destination_is_dm(&r->dest))
@@ -211,6 +213,62 @@ static void print_ignored(const struct errlist *ignored, int json)
 	}
 }
 
+/*
+ * Routes and prints the events of one file (NULL: standard input), or
+ * with from the events its webhook body converts to; returns an exit
+ * status.
+ */
+static int route_file(const char *path, const struct input_adapter *from,
+		      struct input_request *req, struct cli_env *env, int json)
+{
+	enum provider_kind provider = env->cfg.provider;
+	struct event *events = NULL;
+	struct input_result res;
+	size_t nr = 0;
+	int ret;
+
+	input_result_init(&res);
+	if (from)
+		ret = read_converted(path, from, req, env, &res, &events, &nr);
+	else
+		ret = cli_read_events(path, &events, &nr);
+	if (ret)
+		goto out;
+
+	for (size_t i = 0; i < nr; i++) {
+		struct route r = ROUTE_INIT;
+		struct errbuf err;
+		json_t *body;
+
+		if (route_event(&r, &events[i], &env->cfg, &env->cat,
+				&err) < 0) {
+			if (nr > 1)
+				fprintf(stderr, "herald: %s: /%zu: %s\n",
+					path ? path : "<stdin>", i, err.msg);
+			else
+				fprintf(stderr, "herald: %s: %s\n",
+					path ? path : "<stdin>", err.msg);
+			route_release(&r);
+			ret = EXIT_FAILURE_PERM;
+			continue;
+		}
+		body = body_for(provider, &events[i], &r, env);
+		if (json)
+			print_json(&events[i], &r, provider, body, from != NULL);
+		else
+			print_human(&events[i], &r, provider, body, from != NULL);
+		json_decref(body);
+		route_release(&r);
+	}
+	print_ignored(&res.ignored, json);
+	if (from && !nr && !res.ignored.nr && !json)
+		printf("no events\n");
+out:
+	event_array_free(events, nr);
+	input_result_release(&res);
+	return ret;
+}
+
 int cmd_route(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -225,8 +283,6 @@ int cmd_route(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_env env;
-	struct event *events = NULL;
-	size_t nr = 0;
 	const char *path = NULL;
 	const char *provider_name = NULL;
 	enum provider_kind provider;
@@ -235,10 +291,8 @@ int cmd_route(int argc, char **argv)
 	char *owned[2 * PARAMS_MAX];
 	size_t owned_nr = 0;
 	struct input_request req = { 0 };
-	struct input_result res;
 	int json = 0, env_loaded = 0, c, ret;
 
-	input_result_init(&res);
 	req.query = query;
 	req.headers = headers;
 	opterr = 0;
@@ -304,12 +358,7 @@ int cmd_route(int argc, char **argv)
 				      "--header go with --from");
 		goto out;
 	}
-	if (argc - optind > 1) {
-		ret = cli_usage_error("route", "takes one FILE, got %d",
-				      argc - optind);
-		goto out;
-	}
-	if (argc - optind == 1)
+	if (argc - optind >= 1)
 		path = argv[optind];
 	if (!path && isatty(STDIN_FILENO)) {
 		ret = cli_usage_error("route", "give a FILE with events, or "
@@ -329,49 +378,23 @@ int cmd_route(int argc, char **argv)
 		goto out;
 	}
 	env.cfg.provider = provider;
-	if (from)
-		ret = read_converted(path, from, &req, &env, &res, &events, &nr);
-	else
-		ret = cli_read_events(path, &events, &nr);
-	if (ret)
+	if (optind == argc) {
+		ret = route_file(NULL, from, &req, &env, json);
 		goto out;
-
-	for (size_t i = 0; i < nr; i++) {
-		struct route r = ROUTE_INIT;
-		struct errbuf err;
-		json_t *body;
-
-		if (route_event(&r, &events[i], &env.cfg, &env.cat, &err) < 0) {
-			if (nr > 1)
-				fprintf(stderr, "herald: %s: /%zu: %s\n",
-					path ? path : "<stdin>", i, err.msg);
-			else
-				fprintf(stderr, "herald: %s: %s\n",
-					path ? path : "<stdin>", err.msg);
-			route_release(&r);
-			ret = EXIT_FAILURE_PERM;
-			continue;
-		}
-		body = body_for(provider, &events[i], &r, &env);
-		if (json)
-			print_json(&events[i], &r, provider, body, from != NULL);
-		else
-			print_human(&events[i], &r, provider, body, from != NULL);
-		json_decref(body);
-		route_release(&r);
 	}
-	print_ignored(&res.ignored, json);
-	if (from && !nr && !res.ignored.nr && !json)
-		printf("no events\n");
+	for (int i = optind; i < argc; i++) {
+		int r = route_file(argv[i], from, &req, &env, json);
+
+		if (r > ret)
+			ret = r;
+	}
 	goto out;
 too_many:
 	ret = cli_usage_error("route", "at most %d --query and --header "
 			      "options", PARAMS_MAX);
 out:
-	event_array_free(events, nr);
 	if (env_loaded)
 		cli_env_release(&env);
-	input_result_release(&res);
 	for (size_t i = 0; i < owned_nr; i++)
 		free(owned[i]);
 	return ret;

@@ -55,7 +55,8 @@ const char cmd_send_help[] =
 "                     attempts, error (null or {code, message})\n"
 "\n"
 "Without NOTIFICATIONS_PROVIDER nothing is sent: each event's destination\n"
-"and body are printed as one JSON line.\n"
+"and body (Slack's, the one herald serve prints then) are printed as one\n"
+"JSON line.\n"
 "\n"
 "Exit status: 0 all events delivered; 1 an event is invalid, unrouted or\n"
 "refused for good (the platform's error is shown); 2 usage or configuration\n"
@@ -345,14 +346,15 @@ static void send_one(struct sender *s, const struct event *ev, size_t i,
 		goto out;
 	}
 	if (r.source == ROUTE_UNROUTED) {
-		fprintf(stderr, "%snot sent: unrouted: %s\n", what.buf, r.reason);
+		/* The reason starts with "unrouted: ". */
+		fprintf(stderr, "%snot sent: %s\n", what.buf, r.reason);
 		if (s->o->json)
 			print_result_json(env->cfg.provider, NULL, &res, 0, 0,
 					  "unrouted", r.reason);
 		s->failed = 1;
 		goto out;
 	}
-	body = render_for(env->cfg.provider, ev, &ctx);
+	body = render_for(cli_render_kind(env->cfg.provider), ev, &ctx);
 	if (!s->p) {
 		print_log_line(s, &r, body);
 		goto out;

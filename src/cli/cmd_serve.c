@@ -7,8 +7,11 @@
  * HTTP API (on libmicrohttpd's threads). Signals are blocked in every
  * thread and taken by one small thread with sigwait(), which sets a flag
  * and wakes the engine's loop: SIGTERM and SIGINT drain and exit, SIGHUP
- * reloads the routing. docs/delivery.md describes the behaviour.
+ * reloads the routing. systemd hears of each state (READY, RELOADING,
+ * STOPPING) through daemon/sd_notify.h. docs/delivery.md describes the
+ * behaviour.
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,15 +27,15 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "delivery/provider.h"
+#include "daemon/sd_notify.h"
 #include "daemon/store.h"
 #include "lib/clock.h"
 
-#define CATALOG_MAX (64u * 1024 * 1024)
 #define LOOP_WAIT_MS 1000
 #define DRAIN_WAIT_MS 50
 
 const char cmd_serve_help[] =
-"usage: herald serve\n"
+"usage: herald serve [--listen HOST:PORT] [--database PATH]\n"
 "\n"
 "Runs the delivery daemon: the HTTP API on HERALD_LISTEN (default\n"
 "127.0.0.1:8080), the durable outbox in HERALD_DATABASE (default herald.db),\n"
@@ -43,6 +46,14 @@ const char cmd_serve_help[] =
 "Without NOTIFICATIONS_PROVIDER nothing is sent: each notification is\n"
 "printed to standard output as one JSON line {notification_id, destination,\n"
 "body} and counts as delivered.\n"
+"\n"
+"  --listen HOST:PORT  where the HTTP API listens ([ipv6]:port too);\n"
+"                      overrides HERALD_LISTEN\n"
+"  --database PATH     the SQLite file of the outbox; overrides\n"
+"                      HERALD_DATABASE\n"
+"\n"
+"The configuration is checked as `herald config` checks it: any problem\n"
+"and herald serve does not start; warnings are printed at the start.\n"
 "\n"
 "Signals: SIGTERM or SIGINT stops accepting events, lets requests in flight\n"
 "finish within HERALD_SHUTDOWN_GRACE and exits 0; what is not delivered\n"
@@ -96,40 +107,44 @@ static struct api_snapshot *load_routing(struct errlist *problems,
 {
 	struct config cfg;
 	struct catalog cat = CATALOG_INIT;
-	struct strbuf text = STRBUF_INIT;
 	struct api_snapshot *snap = NULL;
-	struct errbuf err;
 
-	config_init(&cfg);
-	if (config_load(&cfg, &config_source_process, problems) < 0)
-		goto out;
-	if (cfg.catalog_path) {
-		if (cli_read_file(cfg.catalog_path, CATALOG_MAX, &text,
-				  &err) < 0 ||
-		    catalog_parse(&cat, text.buf, text.len, cfg.catalog_path,
-				  warnings, &err) < 0) {
-			errlist_add(problems, "HERALD_CATALOG: %s", err.msg);
-			goto out;
-		}
-		snap = api_snapshot_new(&cfg, &cat);
-	} else {
-		snap = api_snapshot_new(&cfg, NULL);
-	}
-out:
-	strbuf_release(&text);
+	/* Checked as every command checks it (cli_config_load()). */
+	if (!cli_config_load(&cfg, &cat, NULL, problems, warnings))
+		snap = api_snapshot_new(&cfg, cfg.catalog_path ? &cat : NULL);
 	catalog_release(&cat);
 	config_release(&cfg);
 	return snap;
 }
 
-static void reload(struct api_routing *routing)
+/*
+ * Tells systemd (Type=notify, $NOTIFY_SOCKET) the daemon's state; a failure
+ * is logged once and changes nothing else.
+ */
+static void tell_manager(const char *state, int reloading)
+{
+	static int warned;
+	struct errbuf err;
+	int ret = reloading ? sd_notify_reloading(state, &err) :
+		sd_notify_send(state, &err);
+
+	if (ret < 0 && !warned) {
+		warned = 1;
+		log_event(LOG_WARN, "cannot notify the service manager",
+			  "error", err.msg, NULL);
+	}
+}
+
+/* Returns 0, or -1 when the new configuration was refused. */
+static int reload(struct api_routing *routing)
 {
 	struct errlist problems = ERRLIST_INIT, warnings = ERRLIST_INIT;
 	struct api_snapshot *snap = load_routing(&problems, &warnings);
 	struct log_line l;
+	int ret = 0;
 
 	for (size_t i = 0; i < warnings.nr; i++)
-		log_event(LOG_WARN, "catalog warning", "problem",
+		log_event(LOG_WARN, "configuration warning", "problem",
 			  warnings.items[i], NULL);
 	if (!snap) {
 		for (size_t i = 0; i < problems.nr; i++)
@@ -137,6 +152,7 @@ static void reload(struct api_routing *routing)
 				  problems.items[i], NULL);
 		log_event(LOG_ERROR, "reload failed: keeping the configuration "
 			  "in use", NULL);
+		ret = -1;
 		goto out;
 	}
 	/* A webhook key set or changed since the start is kept inside too. */
@@ -150,6 +166,7 @@ static void reload(struct api_routing *routing)
 out:
 	errlist_release(&problems);
 	errlist_release(&warnings);
+	return ret;
 }
 
 static void print_problems(const struct errlist *problems, const char *prefix)
@@ -321,12 +338,20 @@ static void run(struct serve *s)
 	double deadline;
 
 	while (!atomic_load(&got_term)) {
-		if (atomic_exchange(&got_hup, 0))
-			reload(&s->routing);
+		if (atomic_exchange(&got_hup, 0)) {
+			tell_manager("reloading the catalog and the channel "
+				     "mapping", 1);
+			tell_manager(reload(&s->routing) < 0 ? "READY=1\n"
+				     "STATUS=serving; the last reload failed, "
+				     "see the log" : "READY=1\nSTATUS=serving; "
+				     "reloaded", 0);
+		}
 		engine_run_once(s->engine, LOOP_WAIT_MS);
 	}
 	log_event(LOG_INFO, "shutting down: finishing requests in flight",
 		  NULL);
+	tell_manager("STOPPING=1\nSTATUS=shutting down: finishing requests "
+		     "in flight", 0);
 	api_set_shutting_down(&s->api);
 	httpd_quiesce(s->httpd);
 	engine_stats(s->engine, &before);
@@ -368,14 +393,54 @@ static void finish(struct serve *s)
 	config_release(&s->cfg);
 }
 
+/* --listen and --database: they override the environment's variables. */
+static int serve_args(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:l:d:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+		case 'd':
+			ret = cli_override("serve", c == 'l' ? "--listen" :
+					   "--database", c == 'l' ?
+					   "HERALD_LISTEN" : "HERALD_DATABASE",
+					   optarg);
+			if (ret)
+				return ret;
+			break;
+		case 'h':
+			cli_help("serve", stdout);
+			return -1;
+		case ':':
+			return cli_usage_error("serve", "%s needs a value",
+					       argv[optind - 1]);
+		default:
+			return cli_usage_error("serve", "unknown option \"%s\"",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("serve", "takes no arguments, got \"%s\"",
+				       argv[optind]);
+	return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve s;
 	int ret;
 
-	if (argc > 1)
-		return cli_usage_error("serve", "takes no arguments, got \"%s\"",
-				       argv[1]);
+	ret = serve_args(argc, argv);
+	if (ret)
+		return ret < 0 ? EXIT_OK : ret;
 	memset(&s, 0, sizeof(s));
 	sigemptyset(&s.sig.set);
 	sigaddset(&s.sig.set, SIGTERM);
@@ -384,8 +449,14 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&s.sig.set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &s.sig.set, NULL);
 	ret = start(&s);
-	if (!ret)
+	if (!ret) {
+		char ready[64];
+
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving on "
+			 "port %d", httpd_port(s.httpd));
+		tell_manager(ready, 0);
 		run(&s);
+	}
 	finish(&s);
 	return ret;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "lib/strbuf.h"
@@ -31,6 +32,8 @@ struct parse {
 	size_t len;
 	size_t unknown;		/* unknown keys seen */
 	unsigned unknown_line;	/* the first one not warned about */
+	size_t key_end;		/* where the current key ends in the text */
+	unsigned key_line;	/* and its line */
 	struct catalog *cat;
 	struct errlist *warnings;
 	struct errbuf *err;
@@ -108,10 +111,48 @@ static int fail(struct parse *p, unsigned line, const char *fmt, ...)
 	return HERALD_EINVAL;
 }
 
+/* 1 when a and b differ by at most one edit (or only in case). */
+static int near_miss(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i = 0, j = 0;
+	int edits = 0;
+
+	if (!strcasecmp(a, b))
+		return 1;
+	if (la > lb + 1 || lb > la + 1)
+		return 0;
+	while (i < la && j < lb) {
+		if (a[i] == b[j]) {
+			i++;
+			j++;
+			continue;
+		}
+		if (++edits > 1)
+			return 0;
+		if (la > lb)
+			i++;
+		else if (lb > la)
+			j++;
+		else if (i + 1 < la && a[i] == b[j + 1] && a[i + 1] == b[j]) {
+			i += 2;		/* two letters swapped */
+			j += 2;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	return edits + (int)(la - i) + (int)(lb - j) <= 1;
+}
+
+/*
+ * Warns about an unknown key; advice lists the known ones, and one of
+ * known (NULL-terminated) that the key nearly is comes first.
+ */
 static void warn_key(struct parse *p, unsigned line, const char *key,
-		     const char *advice)
+		     const char *const *known, const char *advice)
 {
 	struct strbuf q = STRBUF_INIT;
+	const char *near = NULL;
 
 	if (!p->warnings)
 		return;
@@ -120,9 +161,17 @@ static void warn_key(struct parse *p, unsigned line, const char *key,
 			p->unknown_line = line;
 		return;
 	}
+	for (size_t i = 0; known[i] && !near; i++)
+		if (near_miss(key, known[i]))
+			near = known[i];
 	quote(&q, key);
-	errlist_add(p->warnings, "%s:%u: unknown key %s skipped: %s",
-		    p->filename, line, q.buf, advice);
+	if (near)
+		errlist_add(p->warnings, "%s:%u: unknown key %s skipped: did "
+			    "you mean %s? (%s)", p->filename, line, q.buf, near,
+			    advice);
+	else
+		errlist_add(p->warnings, "%s:%u: unknown key %s skipped: %s",
+			    p->filename, line, q.buf, advice);
 	strbuf_release(&q);
 }
 
@@ -260,6 +309,34 @@ static int scalar_dup(struct parse *p, const char *what, char **out)
 	return 0;
 }
 
+/*
+ * Warns when the empty value of key, which ended at key_end in the text,
+ * is empty only because YAML took an unquoted "#…" after it for a comment.
+ */
+static void warn_comment(struct parse *p, const char *key, size_t key_end,
+			 unsigned line)
+{
+	const char *s = p->text + key_end, *end = p->text + p->len, *word;
+	struct strbuf q = STRBUF_INIT;
+
+	if (!p->warnings || key_end >= p->len)
+		return;
+	while (s < end && (*s == ' ' || *s == '\t' || *s == ':'))
+		s++;
+	if (s >= end || *s != '#')
+		return;
+	word = s;
+	while (s < end && *s != '\n' && *s != '\r')
+		s++;
+	while (s > word && (s[-1] == ' ' || s[-1] == '\t'))
+		s--;
+	text_add_quoted(&q, word, (size_t)(s - word), QUOTE_MAX);
+	errlist_add(p->warnings, "%s:%u: %s is empty: YAML reads the unquoted "
+		    "%.*s as a comment; quote it: %s: %s", p->filename, line,
+		    key, (int)(s - word), word, key, q.buf);
+	strbuf_release(&q);
+}
+
 /* Reads the optional string value of key into *out (NULL for null/""). */
 static int string_field(struct parse *p, const char *key, unsigned entry_line,
 			char **out)
@@ -271,6 +348,9 @@ static int string_field(struct parse *p, const char *key, unsigned entry_line,
 			    "%s: expected a string", key, entry_line,
 			    node_kind(&p->ev));
 	if (is_null(&p->ev) || !p->ev.data.scalar.length) {
+		if (!p->ev.data.scalar.length && p->ev.data.scalar.style ==
+		    YAML_PLAIN_SCALAR_STYLE)
+			warn_comment(p, key, p->key_end, p->key_line);
 		free(*out);
 		*out = NULL;
 		return 0;
@@ -298,7 +378,9 @@ static void add_service(struct catalog *cat, struct catalog_service *svc,
 /* Parses one service; the current event is its MAPPING_START. */
 static int parse_service(struct parse *p, size_t *alloc)
 {
-	static const char *const keys[] = { "name", "owner", "ownerIm" };
+	static const char *const keys[] = {
+		"name", "owner", "ownerIm", NULL
+	};
 	struct catalog_service svc = { NULL, NULL, NULL, ev_line(p) };
 	char **fields[] = { &svc.name, &svc.owner, &svc.owner_im };
 	unsigned seen[3] = { 0, 0, 0 };
@@ -322,6 +404,8 @@ static int parse_service(struct parse *p, size_t *alloc)
 			goto out;
 		}
 		key_line = ev_line(p);
+		p->key_end = p->ev.end_mark.index;
+		p->key_line = key_line;
 		if ((ret = scalar_dup(p, "a key", &key)) < 0)
 			goto out;
 		if ((ret = next(p)) < 0)
@@ -330,8 +414,8 @@ static int parse_service(struct parse *p, size_t *alloc)
 			if (!strcmp(key, keys[k]))
 				break;
 		if (k == 3) {
-			warn_key(p, key_line, key, "a service takes name, "
-				 "owner and ownerIm");
+			warn_key(p, key_line, key, keys, "a service takes "
+				 "name, owner and ownerIm");
 			if ((ret = skip_value(p)) < 0)
 				goto out;
 			continue;
@@ -401,6 +485,7 @@ static int parse_services(struct parse *p)
 /* Parses the top-level mapping; the current event is its MAPPING_START. */
 static int parse_top(struct parse *p)
 {
+	static const char *const top_keys[] = { "services", NULL };
 	unsigned services_line = 0;
 	char *key = NULL;
 	int ret;
@@ -423,7 +508,7 @@ static int parse_top(struct parse *p)
 		if ((ret = next(p)) < 0)
 			goto out;
 		if (strcmp(key, "services")) {
-			warn_key(p, key_line, key,
+			warn_key(p, key_line, key, top_keys,
 				 "herald reads only services");
 			if ((ret = skip_value(p)) < 0)
 				goto out;

@@ -5,9 +5,11 @@
  * how it is parsed, stored, released and shown. Secrets (the two tokens)
  * are never echoed back; other values are quoted with control characters
  * escaped so a problem stays on one line. config_source_process at the
- * bottom is the only code here that does I/O.
+ * bottom is the only code here that does I/O. The channel mapping is in
+ * config_mapping.c, the checks across variables in config_check.c.
  */
 #include "core/config.h"
+#include "core/config_internal.h"
 #include "lib/redact.h"
 #include "lib/text.h"
 
@@ -23,10 +25,8 @@
 #include <jansson.h>
 
 #define TOKEN_FILE_MAX (64u * 1024)
-#define MAPPING_FILE_MAX (256u * 1024)
 #define QUOTE_MAX 120		/* bytes of a value shown in a problem */
 #define MAX_AGE_LIMIT (30L * 24 * 3600)
-#define FILE_VAR_MAX 64		/* the length of a NAME_FILE name, NUL too */
 
 const char *provider_kind_name(enum provider_kind kind)
 {
@@ -340,7 +340,7 @@ void config_init(struct config *cfg)
 	}
 }
 
-static void mapping_clear(struct config *cfg)
+void config__mapping_clear(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->mapping_nr; i++) {
 		free(cfg->mapping[i].env);
@@ -373,7 +373,7 @@ void config_release(struct config *cfg)
 			wipe_free(*(char **)slot(cfg, var));
 			break;
 		case CONFIG_MAPPING:
-			mapping_clear(cfg);
+			config__mapping_clear(cfg);
 			break;
 		default:
 			break;
@@ -382,17 +382,12 @@ void config_release(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* Appends v quoted for a message, cut after QUOTE_MAX bytes. */
-static void quote(struct strbuf *sb, struct strview v)
+void config__quote(struct strbuf *sb, struct strview v)
 {
 	text_add_quoted(sb, v.ptr, v.len, QUOTE_MAX);
 }
 
-/* Adds the problem 'name "value" <fmt...>'. */
-static void problem_value(struct errlist *list, const char *name,
-			  struct strview value, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void problem_value(struct errlist *list, const char *name,
+void config__problem_value(struct errlist *list, const char *name,
 			  struct strview value, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT, shown = STRBUF_INIT;
@@ -400,7 +395,7 @@ static void problem_value(struct errlist *list, const char *name,
 
 	redact(&shown, value.ptr, value.len, NULL);
 	strbuf_addf(&sb, "%s ", name);
-	quote(&sb, (struct strview){ shown.buf, shown.len });
+	config__quote(&sb, (struct strview){ shown.buf, shown.len });
 	strbuf_addch(&sb, ' ');
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
@@ -449,10 +444,19 @@ static int has_space(const char *s, size_t len)
 	return 0;
 }
 
-/* The name of the NAME_FILE variable that goes with name. */
-static void file_var_name(const char *name, char out[FILE_VAR_MAX])
+void config__file_var_name(const char *name, char out[FILE_VAR_MAX])
 {
 	snprintf(out, FILE_VAR_MAX, "%s_FILE", name);
+}
+
+/* "Bot " or "Bearer " when a token starts with that header prefix. */
+static const char *auth_prefix(const char *s, size_t len)
+{
+	if (len > 4 && !strncasecmp(s, "Bot ", 4))
+		return "Bot ";
+	if (len > 7 && !strncasecmp(s, "Bearer ", 7))
+		return "Bearer ";
+	return NULL;
 }
 
 /*
@@ -471,7 +475,7 @@ static int load_secret(const struct config_source *src, const char *name,
 	int ret = -1;
 
 	strbuf_init(&text, TOKEN_FILE_MAX);
-	file_var_name(name, file_var);
+	config__file_var_name(name, file_var);
 	value = src->getenv(src->ctx, name);
 	path = src->getenv(src->ctx, file_var);
 	if (value && !*value)
@@ -490,6 +494,13 @@ static int load_secret(const struct config_source *src, const char *name,
 		goto out;
 	}
 	if (value) {
+		if (auth_prefix(value, strlen(value))) {
+			errlist_add(problems, "%s starts with \"%s\": set it to "
+				    "the token alone, without the "
+				    "Authorization header's prefix", name,
+				    auth_prefix(value, strlen(value)));
+			goto out;
+		}
 		if (has_space(value, strlen(value))) {
 			errlist_add(problems, "%s contains white space: set it "
 				    "to the token alone (value not shown: it "
@@ -507,7 +518,7 @@ static int load_secret(const struct config_source *src, const char *name,
 		goto out;
 	}
 
-	quote(&q, STRVIEW(path));
+	config__quote(&q, STRVIEW(path));
 	errbuf_clear(&err);
 	if (src->read_file(src->ctx, path, &text, &err) < 0) {
 		errlist_add(problems, "%s: %s", file_var,
@@ -522,6 +533,12 @@ static int load_secret(const struct config_source *src, const char *name,
 	if (!text.len) {
 		errlist_add(problems, "%s: %s is empty: put the token in it",
 			    file_var, q.buf);
+		goto out;
+	}
+	if (auth_prefix(text.buf, text.len)) {
+		errlist_add(problems, "%s: the token in %s starts with \"%s\": "
+			    "the file must hold only the token", file_var, q.buf,
+			    auth_prefix(text.buf, text.len));
 		goto out;
 	}
 	if (has_space(text.buf, text.len)) {
@@ -568,12 +585,12 @@ static void number_problem(const struct config_var *var, const char *value,
 
 	switch (var->type) {
 	case CONFIG_BOOL:
-		problem_value(problems, var->name, STRVIEW(value), "is not a "
+		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
 			      "boolean: use 1 or 0 (true or false)");
 		break;
 	case CONFIG_LONG:
 	case CONFIG_SECONDS:
-		problem_value(problems, var->name, STRVIEW(value), "is not a "
+		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
 			      "whole number%s from %ld to %ld: set it in that "
 			      "range", var->type == CONFIG_SECONDS ?
 			      " of seconds" : "", min, max);
@@ -581,13 +598,13 @@ static void number_problem(const struct config_var *var, const char *value,
 	case CONFIG_DURATION:
 		add_duration(&from, min);
 		add_duration(&to, max);
-		problem_value(problems, var->name, STRVIEW(value), "is not a "
+		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
 			      "duration from %s to %s: use seconds or a number "
 			      "with s, m, h or d, e.g. %s", from.buf, to.buf,
 			      var->def);
 		break;
 	case CONFIG_DOUBLE:
-		problem_value(problems, var->name, STRVIEW(value), "is not a "
+		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
 			      "number %s %g and at most %g: set it in that "
 			      "range", var->flags & CONFIG_ABOVE_MIN ? "above" :
 			      "of at least", var->min, var->max);
@@ -615,7 +632,7 @@ static void load_choice(const struct config_var *var, char *value,
 	for (size_t i = 0; choices[i]; i++)
 		strbuf_addf(&list, "%s%s", !i ? "" :
 			    choices[i + 1] ? ", " : " or ", choices[i]);
-	problem_value(problems, var->name, STRVIEW(value), "is not accepted: "
+	config__problem_value(problems, var->name, STRVIEW(value), "is not accepted: "
 		      "use %s", list.buf);
 out:
 	strbuf_release(&list);
@@ -627,7 +644,7 @@ static void load_provider(const struct config_var *var, const char *value,
 	enum provider_kind *kind = slot(cfg, var);
 
 	if (provider_kind_parse(value, kind) < 0)
-		problem_value(problems, var->name, STRVIEW(value), "is not a "
+		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
 			      "known provider: use slack or discord, or leave "
 			      "it unset to print notifications instead");
 	else
@@ -654,7 +671,7 @@ static int check_api_url(const struct config_var *var, char *v,
 		v[--len] = '\0';
 	if (!scheme || len == scheme || v[scheme] == '/' ||
 	    has_space(v, len) || has_control(v, len)) {
-		problem_value(problems, var->name, STRVIEW(v), "is not an "
+		config__problem_value(problems, var->name, STRVIEW(v), "is not an "
 			      "http:// or https:// URL: set the API base URL, "
 			      "e.g. %s", var->def);
 		return -1;
@@ -669,13 +686,13 @@ static int check_commit_url(const struct config_var *var, char *v,
 	int ret = 0;
 
 	if (!scheme || !v[scheme] || v[scheme] == '/') {
-		problem_value(problems, var->name, STRVIEW(v), "is not an "
+		config__problem_value(problems, var->name, STRVIEW(v), "is not an "
 			      "http:// or https:// URL: use a link template "
 			      "such as %s", var->def);
 		ret = -1;
 	}
 	if (!strstr(v, "{sha}")) {
-		problem_value(problems, var->name, STRVIEW(v), "has no {sha}: "
+		config__problem_value(problems, var->name, STRVIEW(v), "has no {sha}: "
 			      "put {sha} where the commit ID goes, e.g. %s",
 			      var->def);
 		ret = -1;
@@ -737,7 +754,7 @@ static int check_listen(const struct config_var *var, char *v,
 
 	if (!why)
 		return 0;
-	problem_value(problems, var->name, STRVIEW(v), "%s", why);
+	config__problem_value(problems, var->name, STRVIEW(v), "%s", why);
 	return -1;
 }
 
@@ -801,58 +818,10 @@ static int check_guild(const struct config_var *var, char *v,
 {
 	if (all_digits(v) && strlen(v) <= 20)
 		return 0;
-	problem_value(problems, var->name, STRVIEW(v), "is not a guild ID: use "
+	config__problem_value(problems, var->name, STRVIEW(v), "is not a guild ID: use "
 		      "the server's numeric ID (Copy Server ID in Discord's "
 		      "developer mode)");
 	return -1;
-}
-
-static int parse_mapping(struct config *cfg, const char *value,
-			 const char *where, int in_file,
-			 struct errlist *problems);
-
-/*
- * The mapping, or NAME_FILE: a file in the same syntax (one item a line is
- * fine), read again on each load, so `herald serve` picks up an edit on
- * SIGHUP.
- */
-static void load_mapping(const struct config_var *var,
-			 const struct config_source *src, struct config *cfg,
-			 struct errlist *problems)
-{
-	char file_var[FILE_VAR_MAX];
-	const char *value, *path;
-	struct strbuf text = STRBUF_INIT, where = STRBUF_INIT;
-	struct errbuf err;
-
-	file_var_name(var->name, file_var);
-	value = src->getenv(src->ctx, var->name);
-	path = src->getenv(src->ctx, file_var);
-	if (path && !*path)
-		path = NULL;
-	if (!path) {
-		parse_mapping(cfg, value, var->name, 0, problems);
-		goto out;
-	}
-	mapping_clear(cfg);
-	if (value && *value) {
-		errlist_add(problems, "%s and %s are both set: set only one",
-			    var->name, file_var);
-		goto out;
-	}
-	strbuf_init(&text, MAPPING_FILE_MAX);
-	errbuf_clear(&err);
-	if (src->read_file(src->ctx, path, &text, &err) < 0) {
-		errlist_add(problems, "%s: %s", file_var,
-			    err.msg[0] ? err.msg : "cannot read the file");
-		goto out;
-	}
-	strbuf_addf(&where, "%s ", file_var);
-	quote(&where, STRVIEW(path));
-	parse_mapping(cfg, text.buf, where.buf, 1, problems);
-out:
-	strbuf_release(&text);
-	strbuf_release(&where);
 }
 
 /* Reads var from src into cfg; a bad value leaves what was there. */
@@ -875,7 +844,7 @@ static void load_var(const struct config_var *var,
 				    var->name, var->name);
 		return;
 	case CONFIG_MAPPING:
-		load_mapping(var, src, cfg, problems);
+		config__load_mapping(var, src, cfg, problems);
 		return;
 	default:
 		break;
@@ -912,6 +881,7 @@ int config_load(struct config *cfg, const struct config_source *src,
 
 	for (size_t i = 0; i < config_vars_nr; i++)
 		load_var(&config_vars[i], src, cfg, problems);
+	config__check_loaded(cfg, problems);
 	return problems->nr == before ? 0 : HERALD_EINVAL;
 }
 
@@ -1052,135 +1022,6 @@ json_t *config_var_json(const struct config_var *var, const struct config *cfg)
 	return obj;
 }
 
-/*
- * Adds '<where>: item N "<text>" <what>', where is the variable, or the
- * file variable and the file's path.
- */
-static void mapping_problem(struct errlist *problems, const char *where,
-			    size_t item, struct strview text, const char *what)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addf(&sb, "%s: item %zu ", where, item);
-	quote(&sb, text);
-	strbuf_addf(&sb, " %s", what);
-	errlist_add(problems, "%s", sb.buf);
-	strbuf_release(&sb);
-}
-
-/*
- * The mapping syntax; items are separated by commas and, in a file
- * (in_file), also by line ends, and there a line starting with "#" is a
- * comment.
- */
-static int parse_mapping(struct config *cfg, const char *value,
-			 const char *where, int in_file,
-			 struct errlist *problems)
-{
-	struct strbuf what = STRBUF_INIT;
-	size_t *items = NULL;	/* the item number of each mapping entry */
-	size_t alloc = 0, item = 0;
-	const char *p = value;
-	int ret = 0, line_start = 1;
-
-	mapping_clear(cfg);
-	if (!value)
-		goto out;
-	for (;;) {
-		const char *comma = p + strcspn(p, in_file ? ",\n" : ",");
-		size_t len = (size_t)(comma - p);
-		struct strview whole = strview_trim((struct strview){ p, len });
-		struct strview env, channel;
-		const char *eq;
-		size_t dup = 0;
-
-		if (in_file && line_start && whole.len && whole.ptr[0] == '#') {
-			comma = p + strcspn(p, "\n");
-			goto next;
-		}
-		item++;
-		if (!whole.len)
-			goto next;
-		eq = memchr(whole.ptr, '=', whole.len);
-		if (!eq) {
-			mapping_problem(problems, where, item, whole,
-					"has no \"=\": expected env=channel");
-			ret = HERALD_EINVAL;
-			goto next;
-		}
-		env = strview_trim((struct strview){
-			whole.ptr, (size_t)(eq - whole.ptr) });
-		channel = strview_trim((struct strview){
-			eq + 1, whole.len - (size_t)(eq - whole.ptr) - 1 });
-		if (!env.len) {
-			mapping_problem(problems, where, item, whole,
-					"has no environment before \"=\": "
-					"expected env=channel");
-			ret = HERALD_EINVAL;
-			goto next;
-		}
-		if (!channel.len) {
-			mapping_problem(problems, where, item, whole,
-					"has no channel after \"=\": expected "
-					"env=channel");
-			ret = HERALD_EINVAL;
-			goto next;
-		}
-		for (size_t i = 0; i < cfg->mapping_nr; i++) {
-			if (strview_eq(env, cfg->mapping[i].env)) {
-				dup = items[i];
-				break;
-			}
-		}
-		if (dup) {
-			strbuf_reset(&what);
-			strbuf_addstr(&what, "names environment ");
-			quote(&what, env);
-			strbuf_addf(&what, " again (first in item %zu): each "
-				    "environment maps to one channel", dup);
-			mapping_problem(problems, where, item, whole, what.buf);
-			ret = HERALD_EINVAL;
-			goto next;
-		}
-		if (cfg->mapping_nr == alloc) {
-			alloc = alloc ? alloc * 2 : 8;
-			cfg->mapping = xrealloc(cfg->mapping,
-						alloc * sizeof(*cfg->mapping));
-			items = xrealloc(items, alloc * sizeof(*items));
-		}
-		cfg->mapping[cfg->mapping_nr].env = xstrndup(env.ptr, env.len);
-		cfg->mapping[cfg->mapping_nr].channel =
-			xstrndup(channel.ptr, channel.len);
-		items[cfg->mapping_nr++] = item;
-next:
-		if (!*comma)
-			break;
-		line_start = *comma == '\n';
-		p = comma + 1;
-	}
-out:
-	free(items);
-	strbuf_release(&what);
-	return ret;
-}
-
-int config_parse_mapping(struct config *cfg, const char *value,
-			 struct errlist *problems)
-{
-	return parse_mapping(cfg, value, "NOTIFICATIONS_CHANNEL_MAPPING", 0,
-			     problems);
-}
-
-const char *config_channel_for_env(const struct config *cfg, const char *env)
-{
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < cfg->mapping_nr; i++)
-		if (!strcmp(cfg->mapping[i].env, env))
-			return cfg->mapping[i].channel;
-	return NULL;
-}
-
 void config_register_secrets(const struct config *cfg)
 {
 	for (size_t i = 0; i < config_vars_nr; i++)
@@ -1219,7 +1060,7 @@ static int process_read_file(void *ctx, const char *path, struct strbuf *out,
 	char buf[4096];
 	int fd, ret = 0;
 
-	quote(&q, STRVIEW(path));
+	config__quote(&q, STRVIEW(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = errbuf_set(err, HERALD_EIO, "cannot read %s: %s", q.buf,

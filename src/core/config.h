@@ -213,7 +213,10 @@ void config_init(struct config *cfg);
  * other than the tokens are trimmed of surrounding white space. Every
  * problem is appended to problems; returns 0 when there were none,
  * HERALD_EINVAL otherwise (cfg then holds the defaults in place of the bad
- * values and must still be released).
+ * values and must still be released). Besides each variable's own checks:
+ * the channel mapping's and the default channel's destinations for the
+ * provider, the provider's API URL (plain http:// only to loopback unless
+ * HERALD_ALLOW_INSECURE_HTTP) and a token of the other platform's shape.
  */
 int config_load(struct config *cfg, const struct config_source *src,
 		struct errlist *problems);
@@ -225,6 +228,24 @@ int config_load(struct config *cfg, const struct config_source *src,
  */
 int config_parse_mapping(struct config *cfg, const char *value,
 			 struct errlist *problems);
+
+/*
+ * The catalog's destinations for cfg's provider, named with the catalog's
+ * file and line: an ownerIm that is no destination at all ("@", "backend
+ * deploys") is a problem; one of the other platform only (an e-mail
+ * address on Discord) a warning, as a catalog may serve both.
+ */
+struct catalog;
+void config_check_catalog(const struct config *cfg, const struct catalog *cat,
+			  struct errlist *problems, struct errlist *warnings);
+
+/*
+ * Warnings about the names in environ ("NAME=value" strings, NULL
+ * terminated): each variable that is not herald's but looks like it (any
+ * unknown HERALD_* or NOTIFICATIONS_*, or a near miss of a known name:
+ * NOTIFICATION_PROVIDER), naming the closest known variable.
+ */
+void config_check_environ(char *const *env, struct errlist *warnings);
 
 /* The channel mapped to env, or NULL. */
 const char *config_channel_for_env(const struct config *cfg, const char *env);

@@ -26,6 +26,7 @@
 
 #include "daemon/api.h"
 #include "daemon/api_internal.h"
+#include "daemon/api_page.h"
 #include "inputs/event_json.h"
 #include "core/event.h"
 #include "lib/json_out.h"
@@ -946,6 +947,13 @@ const struct api_endpoint api_endpoints[] = {
 	{ "GET", "/healthz", healthz, API_PUBLIC | API_WHILE_STOPPING },
 	{ "GET", "/readyz", readyz, API_PUBLIC | API_WHILE_STOPPING },
 	{ "GET", "/metrics", metrics_page, API_PUBLIC | API_WHILE_STOPPING },
+	/* The delivery page (api_page.c): it holds no data, its script calls
+	   the API with the token. */
+	{ "GET", "/", api_page_handle, API_PUBLIC | API_WHILE_STOPPING },
+	{ "GET", "/app.js", api_page_handle, API_PUBLIC | API_WHILE_STOPPING },
+	{ "GET", "/app.css", api_page_handle, API_PUBLIC | API_WHILE_STOPPING },
+	{ "GET", "/favicon.svg", api_page_handle,
+	  API_PUBLIC | API_WHILE_STOPPING },
 	{ "POST", "/api/v1/events", post_events, 0 },
 	{ "GET", "/api/v1/notifications", list_notifications, 0 },
 	{ "GET", "/api/v1/notifications/{id}", get_notification, 0 },

@@ -325,10 +325,11 @@ static int bind_socket(const char *where, int *fd_out, int *port_out,
 		fd = -1;
 	}
 	if (fd < 0) {
-		ret = errbuf_set(err, HERALD_EIO, "HERALD_LISTEN \"%s\": cannot "
-				 "where there: %s%s", where, strerror(saved),
-				 saved == EADDRINUSE ? " (another process has the "
-				 "port: pick another or stop it)" : "");
+		ret = errbuf_set(err, HERALD_EIO, "cannot listen on %s: %s%s",
+				 where, strerror(saved), saved == EADDRINUSE ?
+				 ": another process has that port; stop it, or "
+				 "pick another port (HERALD_LISTEN or --listen)" :
+				 "");
 		goto out;
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &len)) {

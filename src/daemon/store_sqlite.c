@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define BUSY_TIMEOUT_MS 10000
 /* The page size of a new database (see conn_configure()). */
@@ -76,11 +77,17 @@ static int conn_open(struct conn *c, const char *path, struct errbuf *err)
 		    SQLITE_OPEN_NOMUTEX;
 	int rc;
 
+	struct stat st;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		return errbuf_set(err, HERALD_EIO, "cannot open database %s: it is a directory: name a file, e.g. %s/herald.db", path, path);
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK)
 		return errbuf_set(err, HERALD_EIO,
 				  "cannot open database %s: %s: check that its directory exists and is writable",
 				  path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	if (sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_NOTADB)
+		return errbuf_set(err, HERALD_EIO, "cannot open database %s: the file is not a SQLite database: name a new file or herald's database, and move this one away if it is not yours", path);
 	sqlite3_extended_result_codes(c->db, 0);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	return 0;

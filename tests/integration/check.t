@@ -25,9 +25,9 @@ run check
 is "$RC" 0 "check: exit 0"
 like "$OUT" '^configuration: ok \(provider slack\)' "check: the configuration is ok"
 like "$OUT" 'token: ok \(bot @herald in workspace Acme\)' "check: who the bot is"
-like "$OUT" '#deploys \(default channel, owner IM of web\): ok \(channel names are checked when posting; use --send-test\)' \
+like "$OUT" '#deploys \(default channel, owner IM of web\): not verified \(Slack channels can be checked only by posting: use --send-test\)' \
 	"check: a channel, deduplicated, with its sources"
-like "$OUT" '#production-deploys \(env production\): ok' "check: the mapped channel"
+like "$OUT" '#production-deploys \(env production\): not verified' "check: the mapped channel"
 like "$OUT" '@jane \(owner IM of api\): ok \(direct message channel D0000000001\)' \
 	"check: a person is resolved to the DM channel"
 like "$OUT" '@john@example.com \(owner IM of billing\): ok \(direct message channel D0000000002\)' \

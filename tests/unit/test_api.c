@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "daemon/api.h"
+#include "daemon/api_page.h"
 #include "core/catalog.h"
 #include "core/config.h"
 #include "daemon/httpd.h"
@@ -1397,6 +1398,162 @@ static void test_listen_errors(void **state)
 	}
 }
 
+/* ---- the delivery page -------------------------------------------------- */
+
+/*
+ * One request for a file of the page (method, path, and an Authorization
+ * header or NULL), answered into resp (release it).
+ */
+static void page_call(struct fixture *f, const char *method, const char *path,
+		      const char *auth, struct httpd_response *resp)
+{
+	struct httpd_request req;
+	struct httpd_kv h = { "Authorization", auth };
+
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	req.headers = &h;
+	req.headers_nr = auth ? 1 : 0;
+	req.body = "";
+	req.remote = "127.0.0.1";
+	httpd_response_init(resp);
+	api_handle(&f->ctx, &req, resp);
+}
+
+/* The security headers every file of the page carries. */
+static void assert_page_headers(const struct httpd_response *resp)
+{
+	assert_string_equal(httpd_response_header(resp, "Content-Security-Policy"),
+			    "default-src 'none'; script-src 'self'; "
+			    "style-src 'self'; connect-src 'self'; "
+			    "img-src 'self'; base-uri 'none'; "
+			    "form-action 'none'; frame-ancestors 'none'");
+	assert_string_equal(httpd_response_header(resp,
+				"X-Content-Type-Options"), "nosniff");
+	assert_string_equal(httpd_response_header(resp, "Referrer-Policy"),
+			    "no-referrer");
+	assert_string_equal(httpd_response_header(resp, "Cache-Control"),
+			    "no-cache");
+}
+
+/* 1 when the body of resp contains s. */
+static int body_has(const struct httpd_response *resp, const char *s)
+{
+	return resp->body && memmem(resp->body, resp->body_len, s,
+				    strlen(s)) != NULL;
+}
+
+/*
+ * GET / and its two files: 200 with their types and the security headers,
+ * without a token even when the API needs one; HEAD too; other methods
+ * 405. The page loads only its own files (no inline script or style, no
+ * other origin), and its script never writes HTML.
+ */
+static void test_page(void **state)
+{
+	static const struct {
+		const char *path, *type, *has;
+	} files[] = {
+		{ "/", "text/html; charset=utf-8", "<script src=\"/app.js\"" },
+		{ "/app.js", "text/javascript; charset=utf-8", "textContent" },
+		{ "/app.css", "text/css; charset=utf-8", ".state-failed" },
+		{ "/favicon.svg", "image/svg+xml", "<svg xmlns=" },
+	};
+	struct fixture *f = *state;
+	struct httpd_response resp;
+
+	for (int with_token = 0; with_token < 2; with_token++) {
+		f->ctx.api_token = with_token ? "s3cret-token" : NULL;
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			page_call(f, "GET", files[i].path, NULL, &resp);
+			assert_int_equal(resp.status, 200);
+			assert_string_equal(resp.content_type, files[i].type);
+			assert_page_headers(&resp);
+			assert_true(body_has(&resp, files[i].has));
+			assert_int_equal(resp.body[resp.body_len], '\0');
+			assert_int_equal(strlen(resp.body), resp.body_len);
+			/* Nothing from another origin, no HTML from data (the
+			   SVG's xmlns is a name, not a request). */
+			if (strcmp(files[i].path, "/favicon.svg"))
+				assert_false(body_has(&resp, "http://"));
+			assert_false(body_has(&resp, "https://"));
+			assert_false(body_has(&resp, "innerHTML"));
+			assert_false(body_has(&resp, "outerHTML"));
+			assert_false(body_has(&resp, "insertAdjacentHTML"));
+			assert_false(body_has(&resp, "document.write"));
+			assert_false(body_has(&resp, "eval("));
+			httpd_response_release(&resp);
+		}
+		/* A wrong token does not matter either: the page asks. */
+		page_call(f, "GET", "/", "Bearer wrong", &resp);
+		assert_int_equal(resp.status, 200);
+		httpd_response_release(&resp);
+	}
+	f->ctx.api_token = NULL;
+
+	/* The HTML has no inline script or style for the CSP to refuse. */
+	page_call(f, "GET", "/", NULL, &resp);
+	assert_false(body_has(&resp, "<script>"));
+	assert_false(body_has(&resp, "<style"));
+	assert_false(body_has(&resp, " style="));
+	assert_false(body_has(&resp, " onclick="));
+	assert_true(body_has(&resp, "<link rel=\"stylesheet\" href=\"/app.css\">"));
+	httpd_response_release(&resp);
+
+	page_call(f, "HEAD", "/app.js", NULL, &resp);
+	assert_int_equal(resp.status, 200);
+	assert_page_headers(&resp);
+	httpd_response_release(&resp);
+
+	page_call(f, "POST", "/", NULL, &resp);
+	assert_int_equal(resp.status, 405);
+	assert_string_equal(httpd_response_header(&resp, "Allow"), "GET, HEAD");
+	httpd_response_release(&resp);
+
+	/* Still served while herald shuts down (the API then answers 503). */
+	api_set_shutting_down(&f->ctx);
+	page_call(f, "GET", "/", NULL, &resp);
+	assert_int_equal(resp.status, 200);
+	httpd_response_release(&resp);
+
+	assert_string_equal(api_route_pattern("/"), "/");
+	assert_string_equal(api_route_pattern("/app.css"), "/app.css");
+	assert_string_equal(api_route_pattern("/index.html"), "other");
+	assert_null(api_page_find("/index.html"));
+	assert_null(api_page_find(NULL));
+	assert_non_null(api_page_find("/app.js"));
+
+	/* Every embedded file has a row in api_endpoints[], and back. */
+	for (size_t i = 0; i < api_page_files_nr; i++) {
+		size_t k;
+
+		for (k = 0; k < api_endpoints_nr; k++)
+			if (!strcmp(api_endpoints[k].pattern,
+				    api_page_files[i].path))
+				break;
+		assert_true(k < api_endpoints_nr);
+		assert_ptr_equal(api_endpoints[k].handler, api_page_handle);
+		assert_true(api_endpoints[k].flags & API_PUBLIC);
+	}
+	for (size_t k = 0; k < api_endpoints_nr; k++)
+		if (api_endpoints[k].handler == api_page_handle)
+			assert_non_null(api_page_find(api_endpoints[k].pattern));
+
+	/* Called for a path it has no file for, the handler says 404. */
+	{
+		struct httpd_request req;
+
+		memset(&req, 0, sizeof(req));
+		req.method = "GET";
+		req.path = "/nothing.js";
+		httpd_response_init(&resp);
+		api_page_handle(&f->ctx, &req, 0, &resp);
+		assert_int_equal(resp.status, 404);
+		httpd_response_release(&resp);
+	}
+}
+
 /* The project root, for docs/api.md: argv[1], else $HERALD_SRC, else ".". */
 static const char *root = ".";
 
@@ -1499,6 +1656,7 @@ int main(int argc, char **argv)
 		T(test_unrouted),
 		T(test_list),
 		T(test_retry),
+		T(test_page),
 		T(test_concurrent_posts),
 		cmocka_unit_test(test_check_listen),
 		T(test_socket),

@@ -1,6 +1,7 @@
 /*
  * Unit tests for catalog: the YAML format, every error with its line,
- * unknown keys, aliases and nesting, and lookups over 50,000 services.
+ * unknown keys (and the known key one nearly is), a "#…" value YAML took
+ * for a comment, aliases and nesting, and lookups over 50,000 services.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,8 +314,9 @@ static void test_unknown_keys(void **state)
 			    "catalog.yaml:4: unknown key \"team\" skipped: a "
 			    "service takes name, owner and ownerIm");
 	assert_string_equal(warnings.items[2],
-			    "catalog.yaml:6: unknown key \"ownerIM\" skipped: a "
-			    "service takes name, owner and ownerIm");
+			    "catalog.yaml:6: unknown key \"ownerIM\" skipped: "
+			    "did you mean ownerIm? (a service takes name, "
+			    "owner and ownerIm)");
 	assert_string_equal(warnings.items[3],
 			    "catalog.yaml:8: unknown key \"metadata\" skipped: "
 			    "herald reads only services");
@@ -324,6 +326,79 @@ static void test_unknown_keys(void **state)
 	/* NULL warnings are fine. */
 	assert_int_equal(parse(&cat, text, NULL, &err), 0);
 	assert_int_equal(cat.nr, 2);
+	catalog_release(&cat);
+}
+
+/* An unknown key one edit from a known one: the warning names it first. */
+static void test_near_keys(void **state)
+{
+	static const char text[] =
+		"service:\n"
+		"  - name: api\n"
+		"services:\n"
+		"  - name: web\n"
+		"    ownr: jane\n"
+		"    Name: web2\n"
+		"    ownreIm: \"#x\"\n";
+	struct catalog cat = CATALOG_INIT;
+	struct errlist warnings = ERRLIST_INIT;
+	struct errbuf err;
+
+	assert_int_equal(parse(&cat, text, &warnings, &err), 0);
+	assert_int_equal(cat.nr, 1);
+	assert_int_equal(warnings.nr, 4);
+	assert_string_equal(warnings.items[0],
+			    "catalog.yaml:1: unknown key \"service\" skipped: "
+			    "did you mean services? (herald reads only "
+			    "services)");
+	assert_string_equal(warnings.items[1],
+			    "catalog.yaml:5: unknown key \"ownr\" skipped: did "
+			    "you mean owner? (a service takes name, owner and "
+			    "ownerIm)");
+	assert_string_equal(warnings.items[2],
+			    "catalog.yaml:6: unknown key \"Name\" skipped: did "
+			    "you mean name? (a service takes name, owner and "
+			    "ownerIm)");
+	/* Two letters swapped count as one edit. */
+	assert_string_equal(warnings.items[3],
+			    "catalog.yaml:7: unknown key \"ownreIm\" skipped: "
+			    "did you mean ownerIm? (a service takes name, "
+			    "owner and ownerIm)");
+	errlist_release(&warnings);
+	catalog_release(&cat);
+}
+
+/* "ownerIm: #chan" is a comment to YAML: the empty value is warned about. */
+static void test_comment_value(void **state)
+{
+	static const char text[] =
+		"services:\n"
+		"  - name: api\n"
+		"    ownerIm: #backend-deploys   \n"
+		"    owner:   # the team\n"
+		"  - name: web\n"
+		"    ownerIm: \"#web\" # a real comment\n"
+		"  - name: db\n"
+		"    ownerIm:\n"
+		"    owner: \"\"\n";
+	struct catalog cat = CATALOG_INIT;
+	struct errlist warnings = ERRLIST_INIT;
+	struct errbuf err;
+
+	assert_int_equal(parse(&cat, text, &warnings, &err), 0);
+	assert_int_equal(cat.nr, 3);
+	assert_null(catalog_lookup(&cat, "api")->owner_im);
+	assert_string_equal(catalog_lookup(&cat, "web")->owner_im, "#web");
+	assert_int_equal(warnings.nr, 2);
+	assert_string_equal(warnings.items[0],
+			    "catalog.yaml:3: ownerIm is empty: YAML reads the "
+			    "unquoted #backend-deploys as a comment; quote it: "
+			    "ownerIm: \"#backend-deploys\"");
+	assert_string_equal(warnings.items[1],
+			    "catalog.yaml:4: owner is empty: YAML reads the "
+			    "unquoted # the team as a comment; quote it: "
+			    "owner: \"# the team\"");
+	errlist_release(&warnings);
 	catalog_release(&cat);
 }
 
@@ -466,6 +541,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_bad_yaml),
 		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_near_keys),
+		cmocka_unit_test(test_comment_value),
 		cmocka_unit_test(test_many_unknown_keys),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_depth),
