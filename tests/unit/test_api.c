@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "loopback.h"
 #include "daemon/api.h"
 #include "daemon/api_page.h"
 #include "core/catalog.h"
@@ -1206,68 +1207,6 @@ static void test_check_listen(void **state)
 }
 
 /* ---- over a socket ------------------------------------------------------ */
-
-static int dial(int port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		assert_true(w > 0);
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-/*
- * Reads an answer until the server closes (requests say Connection:
- * close). The poll timeout only bounds a failing test.
- */
-static char *read_answer(int fd)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		assert_int_equal(poll(&p, 1, 60000), 1);
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n <= 0)
-			break;
-		strbuf_add(&sb, buf, (size_t)n);
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
-static char *roundtrip(int port, const char *request)
-{
-	int fd = dial(port);
-	char *ans;
-
-	assert_true(fd >= 0);
-	send_all(fd, request, strlen(request));
-	ans = read_answer(fd);
-	close(fd);
-	return ans;
-}
 
 static void test_socket(void **state)
 {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "daemon/httpd.h"
+#include "loopback.h"
 #include "lib/clock.h"
 #include "lib/strbuf.h"
 
@@ -85,53 +86,9 @@ static void handler(void *arg, const struct httpd_request *req,
 	httpd_response_set(resp, 200, "text/plain", body, strlen(body));
 }
 
-static int dial(int port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void send_str(int fd, const char *s)
 {
-	size_t n = strlen(s);
-
-	while (n) {
-		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-
-		assert_true(w > 0);
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
-/* Reads until the server closes; the poll timeout only bounds a failure. */
-static char *read_answer(int fd)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		assert_int_equal(poll(&p, 1, 30000), 1);
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n <= 0)
-			break;
-		strbuf_add(&sb, buf, (size_t)n);
-	}
-	return strbuf_detach(&sb, NULL);
+	send_all(fd, s, strlen(s));
 }
 
 static char *get(int port, const char *path)
