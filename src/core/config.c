@@ -799,9 +799,16 @@ static int check_labels(const struct config_var *var, char *v,
 		}
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		      ch == '_' || (w > start && ch >= '0' && ch <= '9'))) {
-			errlist_add(problems, "%s: item %zu has \"%c\", which "
+			struct strbuf q = STRBUF_INIT;
+			size_t n = utf8_char_len(v + r, strlen(v + r));
+
+			/* The character, quoted: it may be a control or not
+			 * ASCII. */
+			text_add_quoted(&q, v + r, n ? n : 1, 8);
+			errlist_add(problems, "%s: item %zu has %s, which "
 				    "no Prometheus label name has: use letters, "
-				    "digits and _", var->name, item, ch);
+				    "digits and _", var->name, item, q.buf);
+			strbuf_release(&q);
 			bad = item_bad = 1;
 			while (v[r + 1] && v[r + 1] != ',')
 				r++;
@@ -991,6 +998,14 @@ json_t *config_var_json(const struct config_var *var, const struct config *cfg)
 		redact(&shown, *(char *const *)at, strlen(*(char *const *)at),
 		       NULL);
 		obj = json_stringn(shown.buf, shown.len);
+		if (!obj) {
+			/* Not UTF-8 (a path may be any bytes): shown cleaned. */
+			struct strbuf clean = STRBUF_INIT;
+
+			text_add_clean(&clean, shown.buf, shown.len);
+			obj = json_stringn(clean.buf, clean.len);
+			strbuf_release(&clean);
+		}
 		strbuf_release(&shown);
 		return obj;
 	case CONFIG_SECRET:

@@ -287,6 +287,7 @@ static int not_ours(const char *name)
 void config_check_environ(char *const *env, struct errlist *warnings)
 {
 	char name[NAME_MAX_LEN + 1], file_name[FILE_VAR_MAX];
+	struct strbuf shown = STRBUF_INIT;
 
 	for (size_t i = 0; env && env[i]; i++) {
 		const char *eq = strchr(env[i], '='), *near;
@@ -304,14 +305,20 @@ void config_check_environ(char *const *env, struct errlist *warnings)
 		d = closest_var(name, &near, file_name);
 		if (!d || (!ours && (d > 2 || len < 10)))
 			continue;
+		/* A name may hold any byte but "=": shown on one line. */
+		strbuf_reset(&shown);
+		text_add_fit(&shown, name, len, TEXT_PLAIN | TEXT_ONELINE,
+			     NAME_MAX_LEN);
 		if (d <= 3)
 			errlist_add(warnings, "%s is set but is not a herald "
 				    "variable, so it is ignored: did you mean "
-				    "%s? Rename it, or unset it", name, near);
+				    "%s? Rename it, or unset it", shown.buf,
+				    near);
 		else
 			errlist_add(warnings, "%s is set but is not a herald "
 				    "variable, so it is ignored (the closest is "
 				    "%s): unset it, or see docs/configuration.md "
-				    "for the variables", name, near);
+				    "for the variables", shown.buf, near);
 	}
+	strbuf_release(&shown);
 }

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/config_internal.h"
 #include "core/route.h"
+#include "lib/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,36 +79,43 @@ static void mapping_problem(struct errlist *problems, const char *where,
 	strbuf_release(&sb);
 }
 
+/* White space, a control character or ";": where items were joined. */
+static int joint(char c)
+{
+	return (unsigned char)c <= ' ' || c == 0x7f || c == ';';
+}
+
 /*
  * The items a missing comma joined, with commas: "staging=#s production=#p"
  * becomes "staging=#s,production=#p" (white space around "=" kept out).
  */
 static void split_suggestion(struct strbuf *out, struct strview whole)
 {
+	struct strbuf sugg = STRBUF_INIT;
 	size_t i = 0;
 	int first = 1, prev_eq = 0;
 
 	while (i < whole.len) {
 		size_t start, len;
 
-		while (i < whole.len && (whole.ptr[i] == ' ' ||
-					 whole.ptr[i] == '\t' ||
-					 whole.ptr[i] == ';'))
+		while (i < whole.len && joint(whole.ptr[i]))
 			i++;
 		start = i;
-		while (i < whole.len && whole.ptr[i] != ' ' &&
-		       whole.ptr[i] != '\t' && whole.ptr[i] != ';')
+		while (i < whole.len && !joint(whole.ptr[i]))
 			i++;
 		len = i - start;
 		if (!len)
 			break;
 		if (!first && !prev_eq && whole.ptr[start] != '=')
-			strbuf_addch(out, memchr(whole.ptr + start, '=', len) ?
+			strbuf_addch(&sugg, memchr(whole.ptr + start, '=', len) ?
 				     ',' : ' ');
-		strbuf_add(out, whole.ptr + start, len);
+		strbuf_add(&sugg, whole.ptr + start, len);
 		prev_eq = whole.ptr[i - 1] == '=';
 		first = 0;
 	}
+	/* Bytes that are not UTF-8 become U+FFFD: a problem is text. */
+	text_add_clean(out, sugg.buf, sugg.len);
+	strbuf_release(&sugg);
 }
 
 /*

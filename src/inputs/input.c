@@ -10,6 +10,7 @@
 #include "core/event.h"
 #include "lib/sha2.h"
 #include "lib/strbuf.h"
+#include "lib/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -183,15 +184,24 @@ static void set_fitted(json_t *obj, const char *name, const char *value,
 		       size_t max, int multiline, struct input_result *r,
 		       const char *pointer)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, clean = STRBUF_INIT;
 
 	if (!value || !*value)
 		return;
+	/*
+	 * A query parameter or a header is bytes as the request had them,
+	 * not necessarily UTF-8: bad sequences become U+FFFD.
+	 */
+	if (!utf8_valid(value, strlen(value))) {
+		text_add_clean(&clean, value, strlen(value));
+		value = clean.buf;
+	}
 	if (fit(&sb, value, max, multiline) && r)
 		errlist_add(&r->ignored, "%s: %zu bytes, shortened to %zu",
 			    pointer, strlen(value), sb.len);
 	json_object_set_new(obj, name, json_stringn(sb.buf, sb.len));
 	strbuf_release(&sb);
+	strbuf_release(&clean);
 }
 
 void input_set_line(json_t *obj, const char *name, const char *value,

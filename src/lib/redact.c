@@ -120,23 +120,39 @@ static int credentials_at(const char *s, size_t len, size_t i, size_t *from,
 int redact(struct strbuf *out, const char *s, size_t len, const char *also)
 {
 	size_t also_len = also ? strlen(also) : 0;
-	size_t i = 0, start = 0, n, from, to;
-	int hit = 0;
+	size_t i = 0, start = 0, n, from = 0, to = 0;
+	int hit = 0, cred = 0;
 
+	/*
+	 * At a "://" with credentials, [from, to) is noted and the bytes
+	 * before it are still looked at for secrets (the user name of
+	 * "https://user:password@host" may be one).
+	 */
 	pthread_rwlock_rdlock(&lock);
 	while (i < len) {
-		if ((n = secret_at(s + i, len - i, also, also_len))) {
+		if (cred && i >= to)
+			cred = 0;
+		if (cred && i >= from) {
 			strbuf_add(out, s + start, i - start);
-			strbuf_addstr(out, REDACT_MARK);
-			i += n;
-			start = i;
-			hit = 1;
-		} else if (s[i] == ':' && credentials_at(s, len, i, &from, &to)) {
-			strbuf_add(out, s + start, from - start);
 			strbuf_addstr(out, REDACT_MARK);
 			i = to;
 			start = to;
+			cred = 0;
 			hit = 1;
+		} else if ((n = secret_at(s + i, len - i, also, also_len))) {
+			strbuf_add(out, s + start, i - start);
+			strbuf_addstr(out, REDACT_MARK);
+			i += n;
+			if (cred && i >= from && i < to) {
+				i = to;	/* one mark for both */
+				cred = 0;
+			}
+			start = i;
+			hit = 1;
+		} else if (!cred && s[i] == ':' &&
+			   credentials_at(s, len, i, &from, &to)) {
+			cred = 1;
+			i++;
 		} else {
 			i++;
 		}

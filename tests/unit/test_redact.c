@@ -61,6 +61,10 @@ static void test_url_credentials(void **state)
 	check("a://b:c@d e://f:g@h", NULL, "a://b:…@d e://f:…@h", 1);
 	check("://@", NULL, "://@", 0);
 	check("x:", NULL, "x:", 0);
+	/* A registered secret as the user name (found by fuzz_redact). */
+	redact_add_secret("xoxb-1234-secret");
+	check("https://xoxb-1234-secret:x-oauth-basic@github.com/o/r", NULL,
+	      "https://…:…@github.com/o/r", 1);
 }
 
 static void test_inplace(void **state)
