@@ -62,12 +62,6 @@ need_jq
 YAML="$HERALD_SRC/docs/argocd/herald-notifications.yaml"
 [ -r "$YAML" ] || { echo "Bail out! $YAML is missing"; exit 1; }
 
-# skip DESCRIPTION REASON: a TAP test skipped.
-skip() {
-	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $1 # SKIP $2"
-}
-
 cat >"$T/argocd.py" <<'PY'
 """argocd.py: reads docs/argocd/herald-notifications.yaml and renders its
 webhook body template as Argo CD's notifications controller would.

@@ -15,10 +15,6 @@
 need_jq
 
 BUILD=$(cd "$(dirname "$HERALD")" && pwd)
-skip() {	# skip DESCRIPTION REASON
-	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $1 # SKIP $2"
-}
 if [ ! -f "$BUILD/build.ninja" ] || ! command -v meson >/dev/null 2>&1; then
 	echo "1..0 # SKIP $BUILD is not a Meson build directory (or meson is missing)"
 	exit 0

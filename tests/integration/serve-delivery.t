@@ -109,7 +109,13 @@ start_herald HERALD_SLACK_RATE=15
 post "$batch" >/dev/null
 wait_states 30 delivered
 ok $? "pacing: 30 posts to one channel delivered"
-is "$(count_requests chat.postMessage 429)" 0 "pacing: the fake answered no 429"
+# Under valgrind (scripts/run-valgrind) herald runs 20-50 times slower and
+# its posts leave in clumps: the pacing is not what that run checks.
+if [ -n "${TEST_UNDER_VALGRIND:-}" ]; then
+	skip "pacing: the fake answered no 429" "timing under valgrind"
+else
+	is "$(count_requests chat.postMessage 429)" 0 "pacing: the fake answered no 429"
+fi
 is "$(fake_messages slack | cut -f3 | tr '\n' ' ')" \
 	"$(seq -f 'paced %02g' 0 29 | tr '\n' ' ')" "pacing: the messages arrived in order"
 stop_herald

@@ -1,4 +1,4 @@
-# TAP output for the bash integration tests: ok, is, like, unlike and
+# TAP output for the bash integration tests: ok, skip, is, like, unlike and
 # done_testing, counting in _tap_n and _tap_failed. Sourced by lib.sh and by
 # fake-selftest.t (which runs without lib.sh's set-up).
 
@@ -13,6 +13,11 @@ ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
 		echo "not ok $_tap_n - $2"
 		_tap_failed=$((_tap_failed + 1))
 	fi
+}
+
+skip() {	# skip DESCRIPTION REASON: a test not run here, and why
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1 # SKIP $2"
 }
 
 is() {	# is GOT EXPECTED DESCRIPTION
