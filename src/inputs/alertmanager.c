@@ -933,17 +933,9 @@ static json_t *load(const struct input_request *req, struct errbuf *err)
 	if (!root && json_error_code(&jerr) == json_error_numeric_overflow)
 		root = json_loadb(req->body, req->len,
 				  JSON_DECODE_INT_AS_REAL, &jerr);
-	if (!root) {
-		/* jansson quotes the body near the error: one clean line. */
-		struct strbuf why = STRBUF_INIT;
-
-		text_add_fit(&why, jerr.text, strlen(jerr.text),
-			     TEXT_PLAIN | TEXT_ONELINE, 200);
-		errbuf_set(err, HERALD_EINVAL, "not an Alertmanager webhook "
-			   "payload: invalid JSON at line %d, column %d: %s",
-			   jerr.line, jerr.column, why.buf);
-		strbuf_release(&why);
-	}
+	if (!root)
+		input_json_error(err, "not an Alertmanager webhook payload",
+				 &jerr);
 	return root;
 }
 

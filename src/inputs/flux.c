@@ -47,7 +47,6 @@
 #include "core/event.h"
 #include "lib/sha2.h"
 #include "lib/strbuf.h"
-#include "lib/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -789,18 +788,8 @@ int flux_convert(const struct input_request *req, struct input_result *out,
 	struct flux f;
 	struct verdict v;
 
-	if (!root) {
-		/* jansson quotes the body near the error: one clean line. */
-		struct strbuf why = STRBUF_INIT;
-
-		text_add_fit(&why, jerr.text, strlen(jerr.text),
-			     TEXT_PLAIN | TEXT_ONELINE, 200);
-		errbuf_set(err, HERALD_EINVAL, "not a Flux event: invalid JSON "
-			   "at line %d, column %d: %s", jerr.line, jerr.column,
-			   why.buf);
-		strbuf_release(&why);
-		return HERALD_EINVAL;
-	}
+	if (!root)
+		return input_json_error(err, "not a Flux event", &jerr);
 	if (!json_is_object(root)) {
 		errbuf_set(err, HERALD_EINVAL, "not a Flux event: expected a JSON "
 			   "object, got %s", json_type_word(root));

@@ -246,3 +246,17 @@ void input_set_id(json_t *obj, const char *prefix, const char *data,
 	json_object_set_new(obj, "id", json_stringn(sb.buf, sb.len));
 	strbuf_release(&sb);
 }
+
+int input_json_error(struct errbuf *err, const char *what,
+		     const json_error_t *jerr)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	text_add_fit(&why, jerr->text, strlen(jerr->text),
+		     TEXT_PLAIN | TEXT_ONELINE, 200);
+	errbuf_set(err, HERALD_EINVAL,
+		   "%s: invalid JSON at line %d, column %d: %s", what,
+		   jerr->line, jerr->column, why.buf);
+	strbuf_release(&why);
+	return HERALD_EINVAL;
+}

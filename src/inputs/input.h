@@ -145,6 +145,12 @@ void input_set_labels(struct input_request *req, char *copy,
 
 /* Appends an event object to r->events (takes the reference). */
 void input_add_event(struct input_result *r, json_t *ev);
+/*
+ * Sets err to "WHAT: invalid JSON at line L, column C: TEXT", jansson's
+ * text (which quotes the body) cleaned to one line; returns HERALD_EINVAL.
+ */
+int input_json_error(struct errbuf *err, const char *what,
+		     const json_error_t *jerr);
 
 /* The string member name of obj, or NULL when absent or not a string. */
 const char *input_str(const json_t *obj, const char *name);
