@@ -1158,6 +1158,7 @@ static void sq_stats(struct store *st, struct store_stats *out)
 	out->accept_items = atomic_load(&s->accept_items);
 	out->accept_commits = atomic_load(&s->accept_commits);
 	out->apply_commits = atomic_load(&s->apply_commits);
+	out->led_rounds = atomic_load(&s->led_rounds);
 }
 
 static const char *sq_instance_id(struct store *st)
@@ -1253,6 +1254,7 @@ int store_sqlite_open(struct store **out, const char *path,
 	atomic_init(&s->accept_items, 0);
 	atomic_init(&s->accept_commits, 0);
 	atomic_init(&s->apply_commits, 0);
+	atomic_init(&s->led_rounds, 0);
 
 	conn_init(&s->commit);
 	conn_init(&s->engine);
