@@ -207,14 +207,14 @@ const struct config_var config_vars[] = {
 		  "09:00\"; off: never",
 	  .line = 23, .label = "weekly summary", .show_none = "off",
 	  .json = "summary" },
-	{ "FEATURE_WEEKLY_SUMMARY", CONFIG_BOOL, AT(feature_weekly_summary),
-	  "0", .help = "Gimlet's switch: true means HERALD_SUMMARY=\"mon "
-	  "09:00\" unless HERALD_SUMMARY is set" },
 	{ "HERALD_SUMMARY_ENVS", CONFIG_STRING, AT(summary_envs),
 	  CONFIG_DEFAULT_SUMMARY_ENVS, .check = check_summary_envs,
 	  .help = "the environment pairs the summary compares: ahead>behind, "
 		  "comma-separated",
 	  .line = 23, .show = ", comparing %s", .json = "summary_envs" },
+	{ "FEATURE_WEEKLY_SUMMARY", CONFIG_BOOL, AT(feature_weekly_summary),
+	  "0", .help = "Gimlet's switch: true means HERALD_SUMMARY=\"mon "
+	  "09:00\" unless HERALD_SUMMARY is set" },
 };
 
 const size_t config_vars_nr = sizeof(config_vars) / sizeof(config_vars[0]);

@@ -1242,10 +1242,12 @@ static void test_table(void **state)
 		const char *env[] = { var->name, var->def, NULL };
 		json_t *want, *got;
 
+		/* FEATURE_: Gimlet's feature switches, kept as they were. */
 		if (strncmp(var->name, "NOTIFICATIONS_", 14) &&
-		    strncmp(var->name, "HERALD_", 7))
-			fail_msg("%s: not a NOTIFICATIONS_ or HERALD_ name",
-				 var->name);
+		    strncmp(var->name, "HERALD_", 7) &&
+		    strncmp(var->name, "FEATURE_", 8))
+			fail_msg("%s: not a NOTIFICATIONS_, HERALD_ or FEATURE_ "
+				 "name", var->name);
 		if (!var->help || !*var->help)
 			fail_msg("%s has no help text", var->name);
 		assert_ptr_equal(config_var_find(var->name), var);
