@@ -499,7 +499,10 @@ static void alert_time(struct summary *s, const struct summary_event *evs,
 	free(refs);
 }
 
-/* "v1.4.2", "1.10": numbers separated by dots; -1 when not that. */
+/*
+ * "v1.4.2", "1.10": up to 8 numbers separated by dots, each cut at
+ * 999999999; how many, or -1 when v is not that.
+ */
 static int version_numbers(const char *v, long out[8])
 {
 	int n = 0;
@@ -507,14 +510,14 @@ static int version_numbers(const char *v, long out[8])
 	if (*v == 'v' || *v == 'V')
 		v++;
 	while (n < 8) {
-		char *end;
-		long x;
+		long x = 0;
 
 		if (*v < '0' || *v > '9')
 			return -1;
-		x = strtol(v, &end, 10);
+		for (; *v >= '0' && *v <= '9'; v++)
+			if (x < 100000000)
+				x = x * 10 + (*v - '0');
 		out[n++] = x;
-		v = end;
 		if (!*v)
 			return n;
 		if (*v++ != '.')
