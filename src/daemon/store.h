@@ -257,10 +257,10 @@ typedef int store_event_fn(void *arg, const struct store_event *ev);
 
 /*
  * Walks the events received in [from, to), oldest first (the weekly
- * summary's reads; an index on received_at keeps it to those rows). fn
- * runs with the read connection's lock held: it must not call the store,
- * and should be quick (API reads wait meanwhile). HERALD_EIO on a database
- * error; HERALD_EINVAL when from is not before to.
+ * summary's reads; an index on received_at keeps it to those rows). The
+ * walk reads on a connection of its own, so it holds up no other reader
+ * or writer however long it takes, and fn may call the store. HERALD_EIO
+ * on a database error; HERALD_EINVAL when from is not before to.
  */
 int store_walk_events(struct store *st, double from, double to,
 		      store_event_fn *fn, void *arg, struct errbuf *err);

@@ -70,8 +70,8 @@ struct store_ops {
 	int (*load_pending)(struct store *st, store_record_fn *fn, void *arg,
 			    struct errbuf *err);
 	/*
-	 * store_walk_events(): from < to (checked); fn may run with a
-	 * backend lock held.
+	 * store_walk_events(): from < to (checked); fn runs with no backend
+	 * lock held, and the walk must not hold up the other connections.
 	 */
 	int (*walk_events)(struct store *st, double from, double to,
 			   store_event_fn *fn, void *arg, struct errbuf *err);

@@ -1120,21 +1120,23 @@ out:
 	return ret;
 }
 
+/* On a connection of its own: a long walk holds no other reader up. */
 static int sq_walk_events(struct store *st, double from, double to,
 			  store_event_fn *fn, void *arg, struct errbuf *err)
 {
-	struct conn *c = &sq(st)->api;
-	sqlite3_stmt *stmt;
-	int ret = 0, rc = SQLITE_DONE;
+	struct conn c;
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc = SQLITE_DONE;
 
-	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, sqlite_store__sql_events_between, err);
-	if (!stmt) {
-		pthread_mutex_unlock(&c->lock);
-		return HERALD_EIO;
+	conn_init(&c);
+	ret = conn_open(&c, sq(st)->path, err);
+	if (!ret && !(stmt = conn_stmt(&c, sqlite_store__sql_events_between,
+				       err)))
+		ret = HERALD_EIO;
+	if (stmt) {
+		sqlite3_bind_double(stmt, 1, from);
+		sqlite3_bind_double(stmt, 2, to);
 	}
-	sqlite3_bind_double(stmt, 1, from);
-	sqlite3_bind_double(stmt, 2, to);
 	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_event ev = {
 			sqlite3_column_int64(stmt, 0),
@@ -1147,9 +1149,8 @@ static int sq_walk_events(struct store *st, double from, double to,
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = errbuf_set(err, HERALD_EIO, "database: %s",
-				 sqlite3_errmsg(c->db));
-	sqlite3_reset(stmt);
-	pthread_mutex_unlock(&c->lock);
+				 sqlite3_errmsg(c.db));
+	conn_close(&c);
 	return ret;
 }
 
