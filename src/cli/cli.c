@@ -217,6 +217,8 @@ const struct cli_command cli_commands[] = {
 	  "destination", cmd_check_help },
 	{ "config", cmd_config, "print the effective configuration and every "
 	  "problem found", cmd_config_help },
+	{ "summary", cmd_summary, "print a week's summary from the database "
+	  "(offline)", cmd_summary_help },
 	{ "help", cmd_help, "show help for a command: herald help COMMAND",
 	  NULL },
 	{ "version", cmd_version, NULL, NULL },

@@ -29,6 +29,7 @@
 #include "delivery/provider.h"
 #include "daemon/sd_notify.h"
 #include "daemon/store.h"
+#include "daemon/summary_job.h"
 #include "lib/clock.h"
 
 #define LOOP_WAIT_MS 1000
@@ -187,6 +188,7 @@ struct serve {
 	struct api_context api;
 	struct httpd *httpd;
 	struct signals sig;
+	struct summary_job *summary;
 };
 
 /* Everything up to a running daemon; returns 0 or an exit status. */
@@ -320,11 +322,23 @@ static int start(struct serve *s)
 	if (engine_load(s->engine, &recovered, &loaded, &err) < 0) {
 		fprintf(stderr, "herald: HERALD_DATABASE: %s\n", err.msg);
 		ret = EXIT_FAILURE_PERM;
+		goto out;
 	} else if (loaded) {
 		log_begin(&l, LOG_INFO, "queues loaded");
 		log_int(&l, "pending", (long long)loaded);
 		log_int(&l, "interrupted_requeued", (long long)recovered);
 		log_end(&l);
+	}
+	{
+		struct summary_job_options so = {
+			s->store, &s->routing, &s->metrics, engine_api_wake,
+			s->engine, NULL
+		};
+
+		if (summary_job_start(&s->summary, &so, &err) < 0) {
+			fprintf(stderr, "herald: %s\n", err.msg);
+			ret = EXIT_FAILURE_PERM;
+		}
 	}
 out:
 	errlist_release(&problems);
@@ -377,6 +391,7 @@ static void run(struct serve *s)
 
 static void finish(struct serve *s)
 {
+	summary_job_stop(s->summary);
 	if (s->httpd)
 		httpd_stop(s->httpd);
 	if (s->sig.started) {

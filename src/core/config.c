@@ -10,6 +10,7 @@
  */
 #include "core/config.h"
 #include "core/config_internal.h"
+#include "core/summary.h"
 #include "lib/redact.h"
 #include "lib/text.h"
 
@@ -55,7 +56,8 @@ int provider_kind_parse(const char *name, enum provider_kind *out)
 }
 
 static config_check_fn check_commit_url, check_guild, check_api_url,
-		       check_listen, check_database, check_labels;
+		       check_listen, check_database, check_labels,
+		       check_summary, check_summary_envs;
 
 static const char *const log_formats[] = { "logfmt", "json", NULL };
 static const char *const log_levels[] = {
@@ -200,6 +202,19 @@ const struct config_var config_vars[] = {
 	  CONFIG_DEFAULT_ALERT_APP_LABELS, .check = check_labels,
 	  .help = "the Alertmanager labels that name the app, in order",
 	  .line = 22, .label = "alert app labels", .json = "alert_app_labels" },
+	{ "HERALD_SUMMARY", CONFIG_STRING, AT(summary), .check = check_summary,
+	  .help = "when the weekly summary is posted, in TZ: e.g. \"mon "
+		  "09:00\"; off: never",
+	  .line = 23, .label = "weekly summary", .show_none = "off",
+	  .json = "summary" },
+	{ "HERALD_SUMMARY_ENVS", CONFIG_STRING, AT(summary_envs),
+	  CONFIG_DEFAULT_SUMMARY_ENVS, .check = check_summary_envs,
+	  .help = "the environment pairs the summary compares: ahead>behind, "
+		  "comma-separated",
+	  .line = 23, .show = ", comparing %s", .json = "summary_envs" },
+	{ "FEATURE_WEEKLY_SUMMARY", CONFIG_BOOL, AT(feature_weekly_summary),
+	  "0", .help = "Gimlet's switch: true means HERALD_SUMMARY=\"mon "
+	  "09:00\" unless HERALD_SUMMARY is set" },
 };
 
 const size_t config_vars_nr = sizeof(config_vars) / sizeof(config_vars[0]);
@@ -820,6 +835,33 @@ static int check_labels(const struct config_var *var, char *v,
 	return bad ? -1 : 0;
 }
 
+static int check_summary(const struct config_var *var, char *v,
+			 struct errlist *problems)
+{
+	struct summary_schedule sched;
+	struct errbuf err;
+
+	if (!summary_schedule_parse(v, &sched, &err)) {
+		if (!sched.enabled)
+			memcpy(v, "off", 4);	/* v was "off" in any case */
+		return 0;
+	}
+	errlist_add(problems, "%s: %s", var->name, err.msg);
+	return -1;
+}
+
+static int check_summary_envs(const struct config_var *var, char *v,
+			      struct errlist *problems)
+{
+	struct summary_pair *pairs;
+	size_t nr;
+
+	if (summary_pairs_parse(var->name, v, &pairs, &nr, problems) < 0)
+		return -1;
+	summary_pairs_free(pairs, nr);
+	return 0;
+}
+
 static int check_guild(const struct config_var *var, char *v,
 		       struct errlist *problems)
 {
@@ -888,6 +930,8 @@ int config_load(struct config *cfg, const struct config_source *src,
 
 	for (size_t i = 0; i < config_vars_nr; i++)
 		load_var(&config_vars[i], src, cfg, problems);
+	if (!cfg->summary && cfg->feature_weekly_summary)
+		cfg->summary = xstrdup(SUMMARY_GIMLET_DEFAULT);
 	config__check_loaded(cfg, problems);
 	return problems->nr == before ? 0 : HERALD_EINVAL;
 }

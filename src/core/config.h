@@ -84,11 +84,19 @@ struct config {
 					   secret */
 	char *alert_app_labels;		/* HERALD_ALERT_APP_LABELS: label
 					   names, comma-separated, no spaces */
+
+	/* The weekly summary (core/summary.h: summary_schedule_of()). */
+	char *summary;			/* HERALD_SUMMARY: "mon 09:00", "off";
+					   NULL when unset */
+	int feature_weekly_summary;	/* FEATURE_WEEKLY_SUMMARY (Gimlet's) */
+	char *summary_envs;		/* HERALD_SUMMARY_ENVS: a>b pairs */
 };
 
 /* The default of HERALD_ALERT_APP_LABELS. */
 #define CONFIG_DEFAULT_ALERT_APP_LABELS \
 	"app,app_kubernetes_io_name,container,deployment,service,job"
+/* The default of HERALD_SUMMARY_ENVS. */
+#define CONFIG_DEFAULT_SUMMARY_ENVS "staging>production"
 
 /*
  * The configuration variables: one row each in config_vars[] (config.c),

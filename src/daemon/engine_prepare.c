@@ -22,6 +22,7 @@
 #include "core/render.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/summary_job.h"
 #include "inputs/event_json.h"
 
 /* How long a request is in flight before the store shows it "sending". */
@@ -170,6 +171,12 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 	struct render_ctx ctx = { CONFIG_DEFAULT_COMMIT_URL, NULL };
 	json_t *body;
 
+	if (!ev && (body = summary_job_rendered(rec->body, provider_kind_name(
+			e->p ? e->kind : PROVIDER_SLACK)))) {
+		if (facts)
+			*facts = (struct facts){ rec->created_at, 0, 0 };
+		return body;
+	}
 	if (ev) {
 		evs = (struct event *)ev;
 		nr = 1;

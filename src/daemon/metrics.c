@@ -530,6 +530,18 @@ void metrics_init(struct metrics *m, const char *version)
 	m->build_info = metric_registry_gauge(reg, "herald_build_info",
 		"The running herald version; always 1.", "version", NULL);
 	metric_set(m->build_info, METRIC_LABELS(version ? version : "unknown"), 1);
+	m->summaries = metric_registry_counter(reg,
+		"herald_summaries_posted_total",
+		"Weekly summaries stored for posting by this process (one per "
+		"ISO week).", NULL);
+	m->summary_week = metric_registry_gauge(reg,
+		"herald_summary_last_week",
+		"The ISO week of the last weekly summary stored, as YYYYWW "
+		"(202648 for 2026-W48); 0: none since the start.", NULL);
+	m->summary_time = metric_registry_gauge(reg,
+		"herald_summary_last_timestamp_seconds",
+		"When that summary was found stored or stored (Unix time).",
+		NULL);
 }
 
 void metrics_release(struct metrics *m)
@@ -600,6 +612,17 @@ void metrics_http_request(struct metrics *m, const char *path, int code)
 		return;
 	snprintf(buf, sizeof(buf), "%d", code);
 	metric_add(m->http_requests, METRIC_LABELS(path, buf), 1);
+}
+
+void metrics_summary(struct metrics *m, int year, int week, int fresh,
+		     double at)
+{
+	if (!m)
+		return;
+	if (fresh)
+		metric_add(m->summaries, NULL, 1);
+	metric_set(m->summary_week, NULL, (double)year * 100 + week);
+	metric_set(m->summary_time, NULL, at);
 }
 
 int metrics_expose(struct metrics *m, struct strbuf *out)

@@ -87,6 +87,9 @@ struct metrics {
 	struct metric *delivery_latency;	/* seconds, accepted→delivered */
 	struct metric *http_requests;		/* {path,code} */
 	struct metric *build_info;		/* {version} = 1 */
+	struct metric *summaries;		/* weekly summaries stored */
+	struct metric *summary_week;		/* the last one's YYYYWW */
+	struct metric *summary_time;		/* and when, Unix seconds */
 };
 
 void metrics_init(struct metrics *m, const char *version);
@@ -113,6 +116,13 @@ void metrics_queue_depth(struct metrics *m, double depth);
 void metrics_delivery_latency(struct metrics *m, double seconds);
 /* path: the route pattern ("/api/v1/notifications/{id}"), not the URL. */
 void metrics_http_request(struct metrics *m, const char *path, int code);
+
+/*
+ * The weekly summary of ISO week year-Wweek is stored (fresh: now, not at
+ * an earlier run) at Unix time at.
+ */
+void metrics_summary(struct metrics *m, int year, int week, int fresh,
+		     double at);
 
 int metrics_expose(struct metrics *m, struct strbuf *out);
 

@@ -89,6 +89,15 @@ int store_accept(struct store *st, const struct store_item *items, size_t nr,
 	return st->ops->accept(st, items, nr, out, err);
 }
 
+int store_walk_events(struct store *st, double from, double to,
+		      store_event_fn *fn, void *arg, struct errbuf *err)
+{
+	if (!(from < to))
+		return errbuf_set(err, HERALD_EINVAL, "an empty time range: "
+				  "from %.3f is not before to %.3f", from, to);
+	return st->ops->walk_events(st, from, to, fn, arg, err);
+}
+
 int store_get(struct store *st, int64_t id, struct store_record *out,
 	      struct errbuf *err)
 {

@@ -241,6 +241,30 @@ typedef int store_record_fn(void *arg, const struct store_record *rec);
 int store_load_pending(struct store *st, store_record_fn *fn, void *arg,
 		       struct errbuf *err);
 
+/* One stored event, as store_walk_events() gives it. */
+struct store_event {
+	int64_t seq;
+	const char *type;		/* "deploy", … */
+	const char *body;		/* the event as JSON text */
+	double received_at;
+};
+
+/*
+ * Called once per event; a nonzero return stops the walk and is what
+ * store_walk_events() returns. The event is valid during the call only.
+ */
+typedef int store_event_fn(void *arg, const struct store_event *ev);
+
+/*
+ * Walks the events received in [from, to), oldest first (the weekly
+ * summary's reads; an index on received_at keeps it to those rows). The
+ * walk reads on a connection of its own, so it holds up no other reader
+ * or writer however long it takes, and fn may call the store. HERALD_EIO
+ * on a database error; HERALD_EINVAL when from is not before to.
+ */
+int store_walk_events(struct store *st, double from, double to,
+		      store_event_fn *fn, void *arg, struct errbuf *err);
+
 /*
  * Crash recovery: puts notifications left in state sending (herald died
  * mid-request) back to queued. Call once at start, before

@@ -69,6 +69,12 @@ struct store_ops {
 	/* store_load_pending(): fn runs with no backend lock held. */
 	int (*load_pending)(struct store *st, store_record_fn *fn, void *arg,
 			    struct errbuf *err);
+	/*
+	 * store_walk_events(): from < to (checked); fn runs with no backend
+	 * lock held, and the walk must not hold up the other connections.
+	 */
+	int (*walk_events)(struct store *st, double from, double to,
+			   store_event_fn *fn, void *arg, struct errbuf *err);
 	/* store_recover(): nr is never NULL. */
 	int (*recover)(struct store *st, size_t *nr, struct errbuf *err);
 	/* store_counts(): sets every counts[] entry. */
@@ -125,7 +131,7 @@ struct store {
 int store_sqlite_open(struct store **out, const char *path,
 		      struct errbuf *err);
 /* The SQLite schema version this herald writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* ---- for tests -------------------------------------------------------- */
 

@@ -496,34 +496,6 @@ static int find_event(struct conn *c, const char *idem_key, int64_t *seq,
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : HERALD_EIO;
 }
 
-/* Checks what the schema cannot: HERALD_EINVAL with r->err set. */
-static int check_item(const struct store_item *it, size_t i,
-		      struct accept_req *r)
-{
-	const char *missing = NULL;
-
-	if (!it->type)
-		missing = "type";
-	else if (!it->body)
-		missing = "body";
-	else if (!it->provider)
-		missing = "provider";
-	else if (!it->reason)
-		missing = "reason";
-	if (missing)
-		return errbuf_set(r->err, HERALD_EINVAL,
-				  "event %zu: no %s to store", i, missing);
-	if (it->state != STORE_QUEUED && it->state != STORE_FAILED)
-		return errbuf_set(r->err, HERALD_EINVAL,
-				  "event %zu: a new notification is queued or failed, not %s",
-				  i, store_state_name(it->state));
-	if (it->idem_key && strlen(it->idem_key) > STORE_IDEM_KEY_MAX)
-		return errbuf_set(r->err, HERALD_EINVAL,
-				  "event %zu: the idempotency key is %zu bytes long; at most %d are allowed",
-				  i, strlen(it->idem_key), STORE_IDEM_KEY_MAX);
-	return 0;
-}
-
 /*
  * Writes one request's items, in order, inside the round's transaction:
  * an item checked only when the ones before it are written. Returns 0,
@@ -540,7 +512,7 @@ int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
 		struct store_accepted *a = &r->out[i];
 		int64_t seq = 0;
 
-		ret = check_item(it, i, r);
+		ret = sqlite_store__check_item(it, i, r);
 		if (ret)
 			return ret;
 		if (it->idem_key) {
@@ -1148,6 +1120,40 @@ out:
 	return ret;
 }
 
+/* On a connection of its own: a long walk holds no other reader up. */
+static int sq_walk_events(struct store *st, double from, double to,
+			  store_event_fn *fn, void *arg, struct errbuf *err)
+{
+	struct conn c;
+	sqlite3_stmt *stmt = NULL;
+	int ret, rc = SQLITE_DONE;
+
+	conn_init(&c);
+	ret = conn_open(&c, sq(st)->path, err);
+	if (!ret && !(stmt = conn_stmt(&c, sqlite_store__sql_events_between,
+				       err)))
+		ret = HERALD_EIO;
+	if (stmt) {
+		sqlite3_bind_double(stmt, 1, from);
+		sqlite3_bind_double(stmt, 2, to);
+	}
+	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_event ev = {
+			sqlite3_column_int64(stmt, 0),
+			(const char *)sqlite3_column_text(stmt, 1),
+			(const char *)sqlite3_column_text(stmt, 2),
+			sqlite3_column_double(stmt, 3),
+		};
+
+		ret = fn(arg, &ev);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c.db));
+	conn_close(&c);
+	return ret;
+}
+
 /* ---- statistics, tests, lifecycle ------------------------------------- */
 
 static void sq_stats(struct store *st, struct store_stats *out)
@@ -1164,19 +1170,6 @@ static void sq_stats(struct store *st, struct store_stats *out)
 static const char *sq_instance_id(struct store *st)
 {
 	return sq(st)->instance_id;
-}
-
-int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
-{
-	long n = atomic_load(&s->test_fail);
-
-	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
-		;
-	if (n <= 0)
-		return 0;
-	if (err)
-		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
-	return 1;
 }
 
 static void sq_test_fail_commits(struct store *st, long n)
@@ -1221,6 +1214,7 @@ static const struct store_ops sqlite_ops = {
 	.get = sq_get,
 	.list = sq_list,
 	.load_pending = sq_load_pending,
+	.walk_events = sq_walk_events,
 	.recover = sq_recover,
 	.counts = sq_counts,
 	.requeue = sq_requeue,

@@ -394,3 +394,43 @@ void sqlite_store__close(struct store *st)
 	pthread_mutex_unlock(&s->lock);
 	sqlite_store__free(s);
 }
+
+int sqlite_store__check_item(const struct store_item *it, size_t i,
+			      struct accept_req *r)
+{
+	const char *missing = NULL;
+
+	if (!it->type)
+		missing = "type";
+	else if (!it->body)
+		missing = "body";
+	else if (!it->provider)
+		missing = "provider";
+	else if (!it->reason)
+		missing = "reason";
+	if (missing)
+		return errbuf_set(r->err, HERALD_EINVAL,
+				  "event %zu: no %s to store", i, missing);
+	if (it->state != STORE_QUEUED && it->state != STORE_FAILED)
+		return errbuf_set(r->err, HERALD_EINVAL,
+				  "event %zu: a new notification is queued or failed, not %s",
+				  i, store_state_name(it->state));
+	if (it->idem_key && strlen(it->idem_key) > STORE_IDEM_KEY_MAX)
+		return errbuf_set(r->err, HERALD_EINVAL,
+				  "event %zu: the idempotency key is %zu bytes long; at most %d are allowed",
+				  i, strlen(it->idem_key), STORE_IDEM_KEY_MAX);
+	return 0;
+}
+
+int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
+{
+	long n = atomic_load(&s->test_fail);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
+		;
+	if (n <= 0)
+		return 0;
+	if (err)
+		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
+	return 1;
+}

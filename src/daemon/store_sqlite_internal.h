@@ -132,11 +132,6 @@ void sqlite_store__checkpoint(struct sqlite_store *s, int truncate);
  * is already; c->lock held, outside a transaction.
  */
 int sqlite_store__conn_sync(struct conn *c, int normal, struct errbuf *err);
-/*
- * Whether store_test_fail_commits() asks this commit to fail; if so, err
- * (may be NULL) says so as SQLite would.
- */
-int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err);
 /* Closes the connections and frees s; the committer must have stopped. */
 void sqlite_store__free(struct sqlite_store *s);
 
@@ -158,6 +153,14 @@ int sqlite_store__apply(struct store *st, const struct store_update *ups,
 			size_t nr, struct errbuf *err);
 void sqlite_store__shutdown(struct store *st);
 void sqlite_store__close(struct store *st);
+/* Checks what the schema cannot: HERALD_EINVAL with r->err set. */
+int sqlite_store__check_item(const struct store_item *it, size_t i,
+			     struct accept_req *r);
+/*
+ * Whether store_test_fail_commits() asks this commit to fail; if so, err
+ * (may be NULL) says so as SQLite would.
+ */
+int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err);
 
 /* ---- store_sqlite_schema.c -------------------------------------------- */
 
@@ -192,6 +195,7 @@ extern const char sqlite_store__sql_insert_event[];
 extern const char sqlite_store__sql_insert_notification[];
 extern const char sqlite_store__sql_get[];
 extern const char sqlite_store__sql_pending[];
+extern const char sqlite_store__sql_events_between[];
 extern const char sqlite_store__sql_recover[];
 extern const char sqlite_store__sql_counts[];
 extern const char sqlite_store__sql_state_of[];

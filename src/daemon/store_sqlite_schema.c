@@ -154,6 +154,11 @@ const char *const sqlite_store__migrations[] = {
 	"UPDATE events SET idem_key = ' ' || idem_key"
 	"  WHERE idem_key IS NOT NULL AND substr(idem_key, 1, 1) <> ' '"
 	"  AND json_valid(body) AND json_extract(body, '$.id') IS NOT idem_key;",
+	/*
+	 * 6: the events received in a time range, for the weekly summary
+	 * (store_walk_events()).
+	 */
+	"CREATE INDEX IF NOT EXISTS events_received_at ON events(received_at);",
 };
 
 _Static_assert(sizeof(sqlite_store__migrations) /
@@ -187,6 +192,10 @@ const char sqlite_store__sql_pending[] =
 	"SELECT " RECORD_COLUMNS ", e.body" RECORD_FROM
 	" WHERE n.id > ?1 AND +n.state IN ('queued', 'sending', 'retrying')"
 	" ORDER BY n.id LIMIT ?2";
+const char sqlite_store__sql_events_between[] =
+	"SELECT seq, type, body, received_at FROM events"
+	" WHERE received_at >= ?1 AND received_at < ?2"
+	" ORDER BY received_at, seq";
 const char sqlite_store__sql_recover[] =
 	"UPDATE notifications SET state = 'queued', updated_at = ?1"
 	" WHERE state = 'sending'";

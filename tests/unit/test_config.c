@@ -1230,6 +1230,44 @@ static void test_process_source(void **state)
 						 "HERALD_TEST_CONFIG_VAR"));
 }
 
+/* HERALD_SUMMARY, Gimlet's FEATURE_WEEKLY_SUMMARY and which wins. */
+static void test_summary_vars(void **state)
+{
+	struct errlist problems = ERRLIST_INIT;
+	struct config cfg;
+	const char *gimlet[] = { "FEATURE_WEEKLY_SUMMARY", "true", NULL };
+	const char *both[] = { "FEATURE_WEEKLY_SUMMARY", "true",
+			       "HERALD_SUMMARY", "OFF", NULL };
+	const char *own[] = { "HERALD_SUMMARY", "fri 17:30",
+			      "HERALD_SUMMARY_ENVS", "qa>staging", NULL };
+	const char *bad[] = { "HERALD_SUMMARY", "monday 9",
+			      "HERALD_SUMMARY_ENVS", "production", NULL };
+
+	(void)state;
+	assert_int_equal(load(&cfg, &problems, gimlet, NULL), 0);
+	assert_string_equal(cfg.summary, "mon 09:00");
+	assert_string_equal(cfg.summary_envs, "staging>production");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &problems, both, NULL), 0);
+	assert_string_equal(cfg.summary, "off");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &problems, own, NULL), 0);
+	assert_string_equal(cfg.summary, "fri 17:30");
+	assert_string_equal(cfg.summary_envs, "qa>staging");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &problems, bad, NULL), HERALD_EINVAL);
+	assert_int_equal(problems.nr, 2);
+	assert_string_equal(problems.items[0], "HERALD_SUMMARY: \"monday 9\" is "
+			    "not a day and time: expected e.g. \"mon 09:00\" "
+			    "(or \"off\")");
+	assert_string_equal(problems.items[1], "HERALD_SUMMARY_ENVS: item 1 "
+			    "\"production\" has no \">\": expected "
+			    "ahead>behind, e.g. staging>production");
+	assert_null(cfg.summary);
+	config_release(&cfg);
+	errlist_release(&problems);
+}
+
 /* Every row is complete, and its default is a value it accepts. */
 static void test_table(void **state)
 {
@@ -1242,10 +1280,12 @@ static void test_table(void **state)
 		const char *env[] = { var->name, var->def, NULL };
 		json_t *want, *got;
 
+		/* FEATURE_: Gimlet's feature switches, kept as they were. */
 		if (strncmp(var->name, "NOTIFICATIONS_", 14) &&
-		    strncmp(var->name, "HERALD_", 7))
-			fail_msg("%s: not a NOTIFICATIONS_ or HERALD_ name",
-				 var->name);
+		    strncmp(var->name, "HERALD_", 7) &&
+		    strncmp(var->name, "FEATURE_", 8))
+			fail_msg("%s: not a NOTIFICATIONS_, HERALD_ or FEATURE_ "
+				 "name", var->name);
 		if (!var->help || !*var->help)
 			fail_msg("%s has no help text", var->name);
 		assert_ptr_equal(config_var_find(var->name), var);
@@ -1444,6 +1484,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_check_environ),
 		cmocka_unit_test(test_process_source),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_summary_vars),
 		cmocka_unit_test(test_documented),
 	};
 

@@ -1152,6 +1152,67 @@ static void test_load_pending_many(void **state)
 	free(out);
 }
 
+struct walked {
+	size_t nr;
+	size_t stop_after;	/* 0: never */
+	double last_at;
+	int64_t last_seq;
+	int ordered;
+};
+
+static int collect_events(void *arg, const struct store_event *ev)
+{
+	struct walked *w = arg;
+
+	assert_string_equal(ev->type, "deploy");
+	assert_non_null(strstr(ev->body, "\"succeeded\""));
+	if (ev->received_at < w->last_at ||
+	    (ev->received_at == w->last_at && ev->seq <= w->last_seq))
+		w->ordered = 0;
+	w->last_at = ev->received_at;
+	w->last_seq = ev->seq;
+	w->nr++;
+	return w->stop_after && w->nr == w->stop_after ? 5 : 0;
+}
+
+/* The events received in a range, oldest first, through the index. */
+static void test_walk_events(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct walked w = { 0, 0, 0, 0, 1 };
+	struct errbuf err = { "" };
+	double now;
+
+	(void)state;
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < 5; i++) {
+		struct store_item it = item(NULL, "api", "production");
+
+		accept_one(st, &it);
+	}
+	now = store_now();
+	assert_int_equal(store_walk_events(st, now - 60, now + 60,
+					   collect_events, &w, &err), 0);
+	assert_int_equal(w.nr, 5);
+	assert_true(w.ordered);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(store_walk_events(st, 0, now - 60, collect_events,
+					   &w, &err), 0);
+	assert_int_equal(w.nr, 0);
+	w.stop_after = 2;
+	assert_int_equal(store_walk_events(st, now - 60, now + 60,
+					   collect_events, &w, &err), 5);
+	assert_int_equal(w.nr, 2);
+	assert_int_equal(store_walk_events(st, now, now, collect_events, &w,
+					   &err), HERALD_EINVAL);
+	store_close(st);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM sqlite_master"
+				   " WHERE name = 'events_received_at'"), 1);
+	tmpdb_remove(&t);
+}
+
 /* What load_pending must return for notification i of test_load_pending_mixed. */
 static int mixed_pending(int i)
 {
@@ -1483,6 +1544,7 @@ int main(void)
 		cmocka_unit_test(test_recover_after_crash),
 		cmocka_unit_test(test_load_pending_many),
 		cmocka_unit_test(test_load_pending_mixed),
+		cmocka_unit_test(test_walk_events),
 		cmocka_unit_test(test_close_while_accepting),
 		cmocka_unit_test(test_ping_after_failed_commit),
 		cmocka_unit_test(test_wal_truncated_when_idle),
