@@ -335,3 +335,13 @@ void sqlite_store__close(struct store *st)
 	pthread_mutex_unlock(&s->lock);
 	sqlite_store__free(s);
 }
+
+void sqlite_store__stats(struct store *st, struct store_stats *out)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	out->accept_calls = atomic_load(&s->accept_calls);
+	out->accept_items = atomic_load(&s->accept_items);
+	out->accept_commits = atomic_load(&s->accept_commits);
+	out->apply_commits = atomic_load(&s->apply_commits);
+}
