@@ -217,6 +217,8 @@ const struct cli_command cli_commands[] = {
 	  "destination", cmd_check_help },
 	{ "config", cmd_config, "print the effective configuration and every "
 	  "problem found", cmd_config_help },
+	{ "silence", cmd_silence, "silence notifications for a while on the "
+	  "running daemon: add, list, end", cmd_silence_help },
 	{ "help", cmd_help, "show help for a command: herald help COMMAND",
 	  NULL },
 	{ "version", cmd_version, NULL, NULL },

@@ -10,5 +10,6 @@ extern const char cmd_check_help[];
 extern const char cmd_serve_help[];
 extern const char cmd_config_help[];
 extern const char cmd_route_help[];
+extern const char cmd_silence_help[];
 
 #endif
