@@ -316,8 +316,8 @@ struct engine {
 	uint64_t rng;			/* random_unit()'s state */
 
 	/*
-	 * The silences in effect (engine_silences.c), under silence_lock;
-	 * silences_next_end (loop only) is when the next active one ends.
+	 * The silences in effect (engine_silences.c) and when the next
+	 * active one ends, under silence_lock.
 	 */
 	pthread_mutex_t silence_lock;
 	struct silence *silences;

@@ -17,7 +17,10 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 
-/* Counts the active ones and when the next runs out; silence_lock held. */
+/*
+ * Sets herald_silences_active and silences_next_end (when the next active
+ * one runs out: INFINITY for none); silence_lock held.
+ */
 static void count_active(struct engine *e, double now)
 {
 	size_t n = 0;
@@ -87,15 +90,11 @@ int64_t engine__silenced(struct engine *e, const struct event *ev,
 
 void engine__silences_tick(struct engine *e)
 {
-	double now;
+	double now = store_now();
 
-	if (isinf(e->silences_next_end))
-		return;
-	now = store_now();
-	if (now < e->silences_next_end)
-		return;
 	pthread_mutex_lock(&e->silence_lock);
-	count_active(e, now);
+	if (now >= e->silences_next_end)
+		count_active(e, now);
 	pthread_mutex_unlock(&e->silence_lock);
 }
 

@@ -151,6 +151,17 @@ like "$RC $ERR" "^1 .*silence 99999 does not exist" "an unknown silence is an er
 run silence list --expired
 like "$OUT" "$SID +expired" "--expired lists it"
 
+# A silence runs out by itself.
+run silence add app=nobody --for 2s --comment "a short one"
+is "$RC" 0 "a two-second silence is added"
+wait_until 10 silences_active 1
+ok $? "herald_silences_active counts it"
+wait_until 15 silences_active 0
+ok $? "and drops to 0 when it runs out"
+api GET "/api/v1/silences/$OUT"
+is "$(printf '%s' "$BODY" | jqr '[.state, .ended_at] | join(" ")')" "expired " \
+	"it is expired, without ended_at (it was not ended early)"
+
 send "$(deploy started fff0006 s4-started)"
 wait_state s4-started delivered
 is "$(msgs fff0006 | wc -l)" 1 "after the end, a new event posts"
