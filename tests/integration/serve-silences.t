@@ -125,6 +125,10 @@ like "$OUT" "$SID +active +[0-9T:-]+Z +jane +app=api env=staging +api staging re
 	"and the silence on one line"
 run silence list --json
 is "$(printf '%s' "$OUT" | jqr .id)" "$SID" "--json prints the API's objects"
+(unset HERALD_URL; HERALD_LISTEN="0.0.0.0:$HERALD_PORT" "$HERALD" silence list >"$T/out" 2>"$T/err")
+rc=$?
+like "$rc $(grep active "$T/out")" "^0 $SID +active" \
+	"without HERALD_URL it finds the daemon at HERALD_LISTEN (0.0.0.0 as loopback)"
 HERALD_API_TOKEN=wrong run silence list
 like "$RC $ERR" "^1 .*HERALD_API_TOKEN" "a wrong token is refused, naming HERALD_API_TOKEN"
 
