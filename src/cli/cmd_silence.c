@@ -38,7 +38,8 @@ const char cmd_silence_help[] =
 "  --comment TEXT   why (required)\n"
 "  --by NAME        who (default: $USER)\n"
 "\n"
-"list: the active silences and those ended within 24 hours, newest first.\n"
+"list: the active silences and those ended within 24 hours, newest first,\n"
+"with how many notifications each held back.\n"
 "  --active, --expired   only those\n"
 "\n"
 "end: ends each silence now; notifications it held back are not sent.\n"
@@ -303,10 +304,10 @@ struct column {
 
 static int silence_list(struct client *cl, const char *state)
 {
-	enum { C_ID, C_STATE, C_ENDS, C_BY, C_MATCH, C_NR };
+	enum { C_ID, C_STATE, C_ENDS, C_BY, C_HELD, C_MATCH, C_NR };
 	struct column cols[C_NR] = {
 		{ "ID", 2 }, { "STATE", 5 }, { "ENDS", 4 }, { "BY", 2 },
-		{ "MATCHERS", 8 },
+		{ "SILENCED", 8 }, { "MATCHERS", 8 },
 	};
 	struct strbuf path = STRBUF_INIT, (*cells)[C_NR] = NULL;
 	json_t *answer = NULL, *list, *s;
@@ -346,6 +347,8 @@ static int silence_list(struct client *cl, const char *state)
 			json_is_string(json_object_get(s, "ended_at")) ?
 			"ended_at" : "ends_at"));
 		strbuf_addstr(&cells[i][C_BY], by ? by : "-");
+		strbuf_addf(&cells[i][C_HELD], "%lld", (long long)
+			    json_integer_value(json_object_get(s, "silenced")));
 		add_matchers(&cells[i][C_MATCH], json_object_get(s, "match"));
 		for (int c = 0; c < C_NR; c++)
 			if ((int)cells[i][c].len > cols[c].width)

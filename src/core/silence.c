@@ -515,6 +515,7 @@ json_t *silence_to_json(const struct silence *s, double now)
 	json_object_set_new(obj, "created_by", s->created_by ?
 			    json_string(s->created_by) : json_null());
 	json_object_set_new(obj, "created_at", time_json(s->created_at));
+	json_object_set_new(obj, "silenced", json_integer(s->silenced));
 	return obj;
 }
 

@@ -61,6 +61,8 @@ struct silence {
 	double created_at;
 	char *comment;
 	char *created_by;		/* NULL: not given */
+	long long silenced;		/* notifications it held back, as the
+					   store counts them */
 };
 
 #define SILENCE_INIT { 0 }
@@ -143,7 +145,8 @@ const struct silence *silence_find(const struct silence *set, size_t nr,
  * The silence as the API shows it (new reference): id, state, match
  * {name: value, only those set}, starts_at, ends_at, ended_at (null
  * unless ended early), comment, created_by (null when not given),
- * created_at; times RFC 3339 UTC.
+ * created_at, silenced (how many notifications it held back); times
+ * RFC 3339 UTC.
  */
 json_t *silence_to_json(const struct silence *s, double now);
 

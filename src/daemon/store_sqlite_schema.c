@@ -205,7 +205,9 @@ const char *const sqlite_store__migrations[] = {
 	"DROP TABLE notifications;"
 	"ALTER TABLE notifications_v6 RENAME TO notifications;"
 	"CREATE INDEX notifications_event ON notifications(event_seq);"
-	"CREATE INDEX notifications_state ON notifications(state, id);",
+	"CREATE INDEX notifications_state ON notifications(state, id);"
+	"CREATE INDEX notifications_silence ON notifications(silence_id)"
+	"  WHERE silence_id IS NOT NULL;",
 };
 
 _Static_assert(sizeof(sqlite_store__migrations) /
@@ -302,7 +304,8 @@ const char sqlite_store__sql_silence_add[] =
 	" created_by, created_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)";
 #define SILENCE_COLUMNS \
 	"SELECT id, matchers, starts_at, ends_at, ended_at, comment," \
-	" created_by, created_at FROM silences"
+	" created_by, created_at, (SELECT count(*) FROM notifications n" \
+	" WHERE n.silence_id = silences.id) FROM silences"
 const char sqlite_store__sql_silence_get[] = SILENCE_COLUMNS " WHERE id = ?1";
 /* In effect at or after ?1: its end (early or not) is not before it. */
 const char sqlite_store__sql_silence_list[] = SILENCE_COLUMNS

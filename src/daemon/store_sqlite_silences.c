@@ -56,6 +56,7 @@ static int read_silence(sqlite3_stmt *stmt, struct silence *out,
 	out->comment = col_text(stmt, 5);
 	out->created_by = col_text(stmt, 6);
 	out->created_at = sqlite3_column_double(stmt, 7);
+	out->silenced = sqlite3_column_int64(stmt, 8);
 	return ret;
 }
 

@@ -120,9 +120,9 @@ ok "$([ ! -e "$T/none.db" ]; echo $?)" "and creates none"
 # ---- the CLI lists it --------------------------------------------------------
 run silence list
 is "$RC" 0 "herald silence list succeeds"
-like "$OUT" "^ID +STATE +ENDS +BY +MATCHERS +COMMENT" "with a header"
-like "$OUT" "$SID +active +[0-9T:-]+Z +jane +app=api env=staging +api staging rebuilt" \
-	"and the silence on one line"
+like "$OUT" "^ID +STATE +ENDS +BY +SILENCED +MATCHERS +COMMENT" "with a header"
+like "$OUT" "$SID +active +[0-9T:-]+Z +jane +1 +app=api env=staging +api staging rebuilt" \
+	"and the silence on one line, with how many notifications it held back"
 run silence list --json
 is "$(printf '%s' "$OUT" | jqr .id)" "$SID" "--json prints the API's objects"
 (unset HERALD_URL; HERALD_LISTEN="0.0.0.0:$HERALD_PORT" "$HERALD" silence list >"$T/out" 2>"$T/err")
@@ -145,7 +145,8 @@ wait_state s3-started silenced
 run silence end "$SID"
 like "$RC $OUT" "^0 silence $SID ended at " "herald silence end ends it"
 api GET "/api/v1/silences/$SID"
-is "$(printf '%s' "$BODY" | jqr .state)" expired "the API shows it expired"
+is "$(printf '%s' "$BODY" | jqr '[.state, .silenced] | join(" ")')" "expired 2" \
+	"the API shows it expired, having held back two notifications"
 wait_until 10 silences_active 0
 ok $? "herald_silences_active is 0"
 run silence end "$SID"

@@ -257,8 +257,8 @@ static void test_json(void **state)
 		"{\"comment\":\"deploy freeze\\nsee INC-1\",\"created_at\":"
 		"\"2026-12-05T19:46:40.000Z\",\"created_by\":null,\"ended_at\":"
 		"null,\"ends_at\":\"2026-12-05T20:46:40.000Z\",\"id\":7,"
-		"\"match\":{\"app\":\"api\",\"env\":\"prod\"},\"starts_at\":"
-		"\"2026-12-05T19:46:40.000Z\",\"state\":\"active\"}");
+		"\"match\":{\"app\":\"api\",\"env\":\"prod\"},\"silenced\":0,"
+		"\"starts_at\":\"2026-12-05T19:46:40.000Z\",\"state\":\"active\"}");
 	free(text);
 	json_decref(j);
 	j = silence_to_json(&s, NOW + 3600);

@@ -183,6 +183,7 @@ static void test_open_migrates(void **state)
 /* What a version 5 database lacks: silences (version 6). */
 #define UNDO_V6 \
 	"DROP TABLE silences;" \
+	"DROP INDEX notifications_silence;" \
 	"ALTER TABLE notifications DROP COLUMN silence_id;"
 
 /* A version 1 database (stories with a rowid) keeps its stories. */

@@ -274,6 +274,14 @@ static void test_silenced_state(void **state)
 
 	assert_int_equal(store_counts(st, counts, &err), 0);
 	assert_int_equal(counts[STORE_SILENCED], 1);
+	/* The silence counts what it held back. */
+	{
+		struct silence got;
+
+		assert_int_equal(store_silence_get(st, s.id, &got, &err), 0);
+		assert_int_equal(got.silenced, 1);
+		silence_release(&got);
+	}
 	/* Settled: not pending, not retried. */
 	assert_int_equal(store_requeue(st, id, &err), HERALD_EINVAL);
 
@@ -319,6 +327,7 @@ static void test_migrate_from_5(void **state)
 					      &err), 0);
 	store_close(st);
 	exec_sql(t.path, "DROP TABLE silences;"
+		 "DROP INDEX notifications_silence;"
 		 "ALTER TABLE notifications DROP COLUMN silence_id;"
 		 "PRAGMA user_version = 5;");
 
