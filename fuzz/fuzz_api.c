@@ -427,7 +427,7 @@ static void check_answer(struct api_context *ctx,
 	int accept_answer;
 
 	switch (resp->status) {
-	case 200: case 202: case 400: case 401: case 403: case 404:
+	case 200: case 201: case 202: case 400: case 401: case 403: case 404:
 	case 405: case 409: case 413: case 415: case 503:
 		break;
 	default:
@@ -449,7 +449,7 @@ static void check_answer(struct api_context *ctx,
 	    !is_hook_path(path))
 		CHECK((resp->status == 401) == !has_token(req));
 	if (has(opts, 's'))
-		CHECK(resp->status != 202);
+		CHECK(resp->status != 202 && resp->status != 201);
 
 	CHECK(resp->content_type);
 	if (strcmp(resp->content_type, "application/json"))

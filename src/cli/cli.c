@@ -219,6 +219,8 @@ const struct cli_command cli_commands[] = {
 	  "problem found", cmd_config_help },
 	{ "summary", cmd_summary, "print a week's summary from the database "
 	  "(offline)", cmd_summary_help },
+	{ "silence", cmd_silence, "silence notifications for a while on the "
+	  "running daemon: add, list, end", cmd_silence_help },
 	{ "help", cmd_help, "show help for a command: herald help COMMAND",
 	  NULL },
 	{ "version", cmd_version, NULL, NULL },

@@ -123,5 +123,6 @@ int cmd_send(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_silence(int argc, char **argv);
 
 #endif

@@ -11,5 +11,6 @@ extern const char cmd_serve_help[];
 extern const char cmd_config_help[];
 extern const char cmd_route_help[];
 extern const char cmd_summary_help[];
+extern const char cmd_silence_help[];
 
 #endif

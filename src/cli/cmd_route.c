@@ -2,18 +2,23 @@
  * herald route: the dry run. Reads events (herald's own JSON, or with
  * --from a webhook body of Flux, Alertmanager or GitHub, converted as the
  * daemon's hooks convert it), routes and renders each, and prints where it
- * would go, why, and the exact body that would be sent.
+ * would go, why, and the exact body that would be sent; and whether an
+ * active silence of HERALD_DATABASE (read-only) would hold it back.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cmd_help.h"
 #include "core/render.h"
+#include "core/silence.h"
+#include "daemon/store.h"
 #include "inputs/input.h"
+#include "lib/rfc3339.h"
 #include "lib/strbuf.h"
 
 /* At most this many --query and --header options. */
@@ -48,6 +53,11 @@ const char cmd_route_help[] =
 "  --header 'N: V'  a request header (github: X-GitHub-Event, default\n"
 "                   deployment_status by the body's shape)\n"
 "\n"
+"When HERALD_DATABASE exists, an event an active silence matches says so\n"
+"(\"silenced: by silence 3 ...\"; --json: \"silence\"): herald serve would\n"
+"not post it as a new message (edits of a message already posted still\n"
+"go). The database is only read.\n"
+"\n"
 "Exit status: 0 all events valid; 1 an event is invalid (the error names\n"
 "the field) or the body is not the source's payload; 2 usage or\n"
 "configuration error.\n";
@@ -74,9 +84,56 @@ static json_t *body_for(enum provider_kind provider, const struct event *ev,
 	return body;
 }
 
-static void print_human(const struct event *ev, const struct route *r,
-			enum provider_kind provider, json_t *body, int converted)
+/* The active silences of HERALD_DATABASE, read once per run. */
+struct silences {
+	struct silence *set;
+	size_t nr;
+	double now;
+};
+
+/* Reads them; a database that does not exist (yet) has none. */
+static void silences_read(struct silences *sl, const struct config *cfg)
 {
+	struct errbuf err;
+	int ret;
+
+	sl->now = (double)time(NULL);
+	ret = store_silence_peek(cfg->database ? cfg->database :
+				 CONFIG_DEFAULT_DATABASE, sl->now, &sl->set,
+				 &sl->nr, &err);
+	if (ret < 0 && ret != HERALD_ENOENT)
+		fprintf(stderr, "herald: warning: HERALD_DATABASE: cannot read "
+			"the silences: %s\n", err.msg);
+}
+
+/* The active silence that holds ev back, or NULL. */
+static const struct silence *silenced_by(const struct silences *sl,
+					 const struct event *ev,
+					 const struct route *r)
+{
+	struct silence_subject subj;
+
+	if (!sl->nr || r->source == ROUTE_UNROUTED)
+		return NULL;
+	silence_subject_of(&subj, ev, r->dest.raw);
+	return silence_find(sl->set, sl->nr, &subj, sl->now);
+}
+
+static void print_silenced(const struct silence *s)
+{
+	char until[RFC3339_BUF] = "?";
+
+	rfc3339_format(s->ends_at, until);
+	printf("  silenced:    by silence %lld until %s (\"%s\"): not posted "
+	       "as a new message; edits of a message already posted still "
+	       "go\n", (long long)s->id, until, s->comment ? s->comment : "");
+}
+
+static void print_human(const struct event *ev, const struct route *r,
+			enum provider_kind provider, json_t *body, int converted,
+			const struct silences *sl)
+{
+	const struct silence *silence = silenced_by(sl, ev, r);
 	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
 	printf("%s", event_type_name(ev->type));
@@ -93,6 +150,8 @@ static void print_human(const struct event *ev, const struct route *r,
 		printf("  destination: %s (%s)\n", r->dest.raw,
 		       destination_is_dm(&r->dest) ? "direct message" : "channel");
 	printf("  reason:      %s\n", r->reason);
+	if (silence)
+		print_silenced(silence);
 	printf("  provider:    %s\n", provider_kind_name(provider));
 	if (converted) {
 		json_t *evj = event_to_json(ev);
@@ -107,8 +166,10 @@ static void print_human(const struct event *ev, const struct route *r,
 }
 
 static void print_json(const struct event *ev, const struct route *r,
-		       enum provider_kind provider, json_t *body, int converted)
+		       enum provider_kind provider, json_t *body, int converted,
+		       const struct silences *sl)
 {
+	const struct silence *silence = silenced_by(sl, ev, r);
 	json_t *line = json_object();
 	char *text;
 	int routed = r->source != ROUTE_UNROUTED;
@@ -119,6 +180,9 @@ static void print_json(const struct event *ev, const struct route *r,
 			    json_string(destination_kind_word(&r->dest)) :
 			    json_null());
 	json_object_set_new(line, "reason", json_string(r->reason));
+	if (silence)
+		json_object_set_new(line, "silence",
+				    silence_to_json(silence, sl->now));
 	json_object_set_new(line, "provider",
 			    json_string(provider_kind_name(provider)));
 	json_object_set(line, "payload", body);
@@ -219,7 +283,8 @@ static void print_ignored(const struct errlist *ignored, int json)
  * status.
  */
 static int route_file(const char *path, const struct input_adapter *from,
-		      struct input_request *req, struct cli_env *env, int json)
+		      struct input_request *req, struct cli_env *env, int json,
+		      const struct silences *sl)
 {
 	enum provider_kind provider = env->cfg.provider;
 	struct event *events = NULL;
@@ -254,9 +319,11 @@ static int route_file(const char *path, const struct input_adapter *from,
 		}
 		body = body_for(provider, &events[i], &r, env);
 		if (json)
-			print_json(&events[i], &r, provider, body, from != NULL);
+			print_json(&events[i], &r, provider, body, from != NULL,
+				   sl);
 		else
-			print_human(&events[i], &r, provider, body, from != NULL);
+			print_human(&events[i], &r, provider, body, from != NULL,
+				    sl);
 		json_decref(body);
 		route_release(&r);
 	}
@@ -291,6 +358,7 @@ int cmd_route(int argc, char **argv)
 	char *owned[2 * PARAMS_MAX];
 	size_t owned_nr = 0;
 	struct input_request req = { 0 };
+	struct silences sl = { NULL, 0, 0 };
 	int json = 0, env_loaded = 0, c, ret;
 
 	req.query = query;
@@ -378,12 +446,13 @@ int cmd_route(int argc, char **argv)
 		goto out;
 	}
 	env.cfg.provider = provider;
+	silences_read(&sl, &env.cfg);
 	if (optind == argc) {
-		ret = route_file(NULL, from, &req, &env, json);
+		ret = route_file(NULL, from, &req, &env, json, &sl);
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		int r = route_file(argv[i], from, &req, &env, json);
+		int r = route_file(argv[i], from, &req, &env, json, &sl);
 
 		if (r > ret)
 			ret = r;
@@ -393,6 +462,7 @@ too_many:
 	ret = cli_usage_error("route", "at most %d --query and --header "
 			      "options", PARAMS_MAX);
 out:
+	silence_array_free(sl.set, sl.nr);
 	if (env_loaded)
 		cli_env_release(&env);
 	for (size_t i = 0; i < owned_nr; i++)

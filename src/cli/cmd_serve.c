@@ -276,6 +276,8 @@ static int start(struct serve *s)
 	s->api.queued_arg = s->engine;
 	s->api.ready = engine_api_ready;
 	s->api.ready_arg = s->engine;
+	s->api.silences = engine_api_silences;
+	s->api.silences_arg = s->engine;
 	s->api.metrics = &s->metrics;
 	s->api.api_token = s->cfg.api_token && *s->cfg.api_token ?
 		s->cfg.api_token : NULL;

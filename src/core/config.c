@@ -56,6 +56,7 @@ int provider_kind_parse(const char *name, enum provider_kind *out)
 }
 
 static config_check_fn check_commit_url, check_guild, check_api_url,
+	check_herald_url,
 		       check_listen, check_database, check_labels,
 		       check_summary, check_summary_envs;
 
@@ -134,6 +135,9 @@ const struct config_var config_vars[] = {
 	  .line = 13, .label = "API token", .json = "api_token" },
 	{ "HERALD_INSECURE", CONFIG_BOOL, AT(insecure), "0",
 	  .help = "allow an API without a token on a non-loopback address" },
+	{ "HERALD_URL", CONFIG_STRING, AT(url), .check = check_herald_url,
+	  .help = "the running daemon's API, for herald silence (unset: "
+		  "http:// and HERALD_LISTEN)" },
 	{ "HERALD_MAX_CONNECTIONS", CONFIG_LONG, AT(max_connections), "4096",
 	  16, 1000000,
 	  .help = "open connections the HTTP API keeps at most" },
@@ -689,6 +693,23 @@ static int check_api_url(const struct config_var *var, char *v,
 		config__problem_value(problems, var->name, STRVIEW(v), "is not an "
 			      "http:// or https:// URL: set the API base URL, "
 			      "e.g. %s", var->def);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_herald_url(const struct config_var *var, char *v,
+			    struct errlist *problems)
+{
+	size_t len = strlen(v), scheme = http_scheme_len(v);
+
+	while (len > scheme && v[len - 1] == '/')
+		v[--len] = '\0';
+	if (!scheme || len == scheme || v[scheme] == '/' ||
+	    has_space(v, len) || has_control(v, len)) {
+		config__problem_value(problems, var->name, STRVIEW(v), "is not an "
+			      "http:// or https:// URL: set herald serve's "
+			      "address, e.g. http://127.0.0.1:8080");
 		return -1;
 	}
 	return 0;

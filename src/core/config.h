@@ -63,6 +63,8 @@ struct config {
 	char *database;			/* HERALD_DATABASE */
 	char *api_token;		/* HERALD_API_TOKEN(_FILE); secret */
 	int insecure;			/* HERALD_INSECURE=1 */
+	char *url;			/* HERALD_URL: the daemon, for clients;
+					   NULL: from listen */
 	long max_connections;		/* HERALD_MAX_CONNECTIONS */
 	long max_connections_per_address; /* …_PER_ADDRESS */
 	double slack_rate;		/* HERALD_SLACK_RATE, posts/s/channel */

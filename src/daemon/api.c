@@ -629,7 +629,7 @@ out:
 }
 
 /* 415, quoting the Content-Type given (bytes that are not text escaped). */
-static void reply_bad_type(struct httpd_response *resp, const char *ct)
+void api__reply_bad_type(struct httpd_response *resp, const char *ct)
 {
 	struct strbuf q = STRBUF_INIT;
 
@@ -659,7 +659,8 @@ static void post_events(struct api_context *ctx,
 		goto out;
 	}
 	if (!api__is_json_type(httpd_request_header(req, "Content-Type"))) {
-		reply_bad_type(resp, httpd_request_header(req, "Content-Type"));
+		api__reply_bad_type(resp, httpd_request_header(req,
+							       "Content-Type"));
 		goto out;
 	}
 	if (header && !valid_idem_header(header)) {
@@ -743,7 +744,7 @@ static void list_notifications(struct api_context *ctx,
 			api__reply_error(resp, 400, extra, "state \"%.64s\" is not a "
 				    "notification state: use queued, sending, "
 				    "delivered, retrying, failed, dead, superseded, "
-				    "unchanged or skipped", v);
+				    "unchanged, skipped or silenced", v);
 			return;
 		}
 		f.state = (int)st;
@@ -958,6 +959,11 @@ const struct api_endpoint api_endpoints[] = {
 	{ "GET", "/api/v1/notifications", list_notifications, 0 },
 	{ "GET", "/api/v1/notifications/{id}", get_notification, 0 },
 	{ "POST", "/api/v1/notifications/{id}/retry", retry_notification, 0 },
+	/* Silences (api_silences.c). */
+	{ "POST", "/api/v1/silences", api__silence_add, 0 },
+	{ "GET", "/api/v1/silences", api__silence_list, 0 },
+	{ "GET", "/api/v1/silences/{id}", api__silence_get, 0 },
+	{ "DELETE", "/api/v1/silences/{id}", api__silence_end, 0 },
 	{ "POST", "/api/v1/hooks/flux", api__hook_flux, API_OWN_AUTH },
 	{ "POST", "/api/flux-events", api__hook_flux, API_OWN_AUTH },
 	{ "POST", "/api/v1/hooks/alertmanager", api__hook_alertmanager,
@@ -1109,9 +1115,11 @@ static void dispatch(struct api_context *ctx, const struct httpd_request *req,
 		return;
 	}
 	if (param.ptr && parse_id(param.ptr, param.len, &id)) {
-		api__reply_error(resp, 404, NULL, "\"%.*s\" is not a notification ID "
+		api__reply_error(resp, 404, NULL, "\"%.*s\" is not a %s ID "
 			    "(a positive integer)",
-			    (int)(param.len > 64 ? 64 : param.len), param.ptr);
+			    (int)(param.len > 64 ? 64 : param.len), param.ptr,
+			    strstr(e->pattern, "/silences/") ? "silence" :
+			    "notification");
 		return;
 	}
 	if (!(e->flags & API_WHILE_STOPPING) &&

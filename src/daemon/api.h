@@ -105,6 +105,11 @@ void api_queued_release(struct api_queued *q);
  */
 typedef int api_ready_fn(void *arg, struct strbuf *why);
 
+/*
+ * The silences changed (one was added or ended early): the engine reads
+ * them again.
+ */
+typedef void api_silences_fn(void *arg);
 struct api_context {
 	struct store *store;
 	struct api_routing *routing;
@@ -114,6 +119,8 @@ struct api_context {
 	void *queued_arg;
 	api_ready_fn *ready;		/* may be NULL: always ready */
 	void *ready_arg;
+	api_silences_fn *silences;	/* may be NULL */
+	void *silences_arg;
 	struct metrics *metrics;	/* may be NULL */
 	const char *api_token;		/* NULL: the API needs no token */
 	int beyond_loopback;		/* listening on more than loopback */

@@ -1,7 +1,7 @@
 /*
- * api_internal: what api.c shares with api_hooks.c: the answer helpers and
- * the accept step every way in (POST /api/v1/events and the webhooks)
- * ends in. Not for the rest of the daemon.
+ * api_internal: what api.c shares with api_hooks.c and api_silences.c: the
+ * answer helpers and the accept step every way in (POST /api/v1/events and
+ * the webhooks) ends in. Not for the rest of the daemon.
  */
 #ifndef HERALD_API_INTERNAL_H
 #define HERALD_API_INTERNAL_H
@@ -53,7 +53,12 @@ struct api_accept {
 void api__accept(struct api_context *ctx, struct event *evs, size_t nr,
 		 const struct api_accept *o, struct httpd_response *resp);
 
+/* 415: the Content-Type ct (NULL: missing) is not application/json. */
+void api__reply_bad_type(struct httpd_response *resp, const char *ct);
 /* The webhook handlers (api_hooks.c). */
 api_handler_fn api__hook_flux, api__hook_alertmanager, api__hook_github;
+/* The silences' handlers (api_silences.c). */
+api_handler_fn api__silence_add, api__silence_list, api__silence_get,
+	       api__silence_end;
 
 #endif

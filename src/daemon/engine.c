@@ -362,6 +362,7 @@ void engine_run_once(struct engine *e, int max_wait_ms)
 		e->wrote = 0;
 	}
 	metrics_queue_depth(e->metrics, (double)e->pending);
+	engine__silences_tick(e);
 	log_flush();
 }
 
@@ -458,6 +459,8 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 	e->rng = random_seed();
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->story_lock, NULL);
+	pthread_mutex_init(&e->silence_lock, NULL);
+	e->silences_next_end = INFINITY;
 	worker_init(&e->rs.worker);
 	worker_init(&e->pr.worker);
 	worker_init(&e->wr.worker);
@@ -502,6 +505,8 @@ int engine_load(struct engine *e, size_t *recovered, size_t *pending,
 
 	ret = store_recover(e->store, &rec_nr, err);
 	if (!ret)
+		ret = engine_silences_reload(e, err);
+	if (!ret)
 		ret = store_load_pending(e->store, load_one, e, err);
 	if (recovered)
 		*recovered = rec_nr;
@@ -545,6 +550,8 @@ void engine_free(struct engine *e)
 	for (size_t i = 0; i < e->qin_nr; i++)
 		api_queued_release(&e->qin[i]);
 	free(e->qin);
+	engine__silences_clear(e);
+	pthread_mutex_destroy(&e->silence_lock);
 	pthread_mutex_destroy(&e->story_lock);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -131,6 +131,14 @@ void engine_api_wake(void *arg, const int64_t *ids, size_t nr);
  */
 struct api_queued;
 void engine_api_queued(void *arg, struct api_queued *qd, size_t nr);
+/*
+ * Reads the silences in effect from the store and applies them from now
+ * on, in place of those the engine had (engine_load() does it too).
+ * Thread-safe.
+ */
+int engine_silences_reload(struct engine *e, struct errbuf *err);
+/* api_silences_fn: arg is the engine; engine_silences_reload(), logged. */
+void engine_api_silences(void *arg);
 /* api_ready_fn: 0 with why while the provider is paused. */
 int engine_api_ready(void *arg, struct strbuf *why);
 

@@ -44,6 +44,7 @@
  *                     handing heads out, submitting, answers
  *   engine_resolve.c  the resolver thread, and the loop's side of it
  *   engine_write.c    the writer thread, and the loop's batch of updates
+ *   engine_silences.c the active silences (any thread, under their lock)
  *
  * Who owns what: the loop thread (the caller of engine_run_once()) owns
  * everything here unless a comment says otherwise. A flight belongs to
@@ -101,6 +102,7 @@ struct item {
 	int attempts;			/* as the store counts them: not 429s */
 	int tries;			/* requests made, for attempt rows */
 	int force_post;			/* its story's message is gone */
+	int64_t silence_id;		/* settles as silenced by it */
 	struct story_mark mark;		/* what its message will show */
 	struct store_record *rec;	/* cached: body, destination,
 					   correlation key, created_at (the
@@ -166,6 +168,7 @@ struct flight {
 	struct story_mark mark;		/* what the message will show */
 	enum store_state quiet;		/* PREP_SETTLED: superseded, ... */
 	char quiet_why[200];
+	int64_t silence_id;		/* quiet is STORE_SILENCED: by it */
 	struct http_request req;
 	struct delivery_result r;
 	char channel_id[64];		/* the resolved channel */
@@ -312,6 +315,15 @@ struct engine {
 	struct engine_stats stats;
 	uint64_t rng;			/* random_unit()'s state */
 
+	/*
+	 * The silences in effect (engine_silences.c) and when the next
+	 * active one ends, under silence_lock.
+	 */
+	pthread_mutex_t silence_lock;
+	struct silence *silences;
+	size_t silences_nr;
+	double silences_next_end;
+
 	/* Shared with other threads, under lock. */
 	pthread_mutex_t lock;
 	int64_t *inbox;
@@ -397,7 +409,7 @@ void engine__stories_clear(struct engine *e);
  */
 /*
  * The queue's head it settles without a request, as state (superseded,
- * unchanged or skipped) for the reason why.
+ * unchanged, skipped, or silenced by it->silence_id) for the reason why.
  */
 void engine__settle_quiet(struct engine *e, struct item *it,
 			  const char *dest, enum store_state state,
@@ -460,6 +472,19 @@ void engine__take_resolved(struct engine *e);
  * returns 0: the queue is tried again when the answer is in.
  */
 int engine__have_channel(struct engine *e, struct queue *q);
+
+/* ---- engine_silences.c: the active silences ---- */
+
+/*
+ * The id of the active silence that matches ev going to dest (with its
+ * reason in why), or 0. Any thread.
+ */
+int64_t engine__silenced(struct engine *e, const struct event *ev,
+			 const char *dest, char *why, size_t size);
+/* Updates herald_silences_active when a silence has run out. Loop. */
+void engine__silences_tick(struct engine *e);
+/* Frees the silences (engine_free()). */
+void engine__silences_clear(struct engine *e);
 
 /* ---- engine_write.c: store updates and the writer thread ---- */
 

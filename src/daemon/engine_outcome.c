@@ -278,11 +278,15 @@ void engine__settle_quiet(struct engine *e, struct item *it,
 	u->attempts = it->attempts;
 	u->code = store_state_name(state);
 	u->msg = engine__keep_redacted(e, why);
+	if (state == STORE_SILENCED)
+		u->silence_id = it->silence_id;
 	metrics_notification(e->metrics, e->pname, store_state_name(state));
 	log_begin(&l, LOG_INFO, "not sent");
 	log_int(&l, "notification", it->id);
 	log_str(&l, "destination", dest);
 	log_str(&l, "state", store_state_name(state));
+	if (state == STORE_SILENCED)
+		log_int(&l, "silence", it->silence_id);
 	log_str(&l, "reason", why);
 	log_end(&l);
 	engine__remove_head(e, it);

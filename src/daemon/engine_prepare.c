@@ -149,12 +149,16 @@ static int head_record(struct engine *e, int64_t id, struct store_record *rec)
 
 /*
  * What the story rules need of an event: when it happened (its timestamp,
- * else when it was accepted), its status rank, and whether it only edits.
+ * else when it was accepted), its status rank, and whether it only edits;
+ * and the active silence it matches, if any (which holds it back unless
+ * it edits a message already posted).
  */
 struct facts {
 	double at;
 	int rank;
 	int edit_only;
+	int64_t silence_id;
+	char silence_why[200];
 };
 
 /*
@@ -174,7 +178,7 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 	if (!ev && (body = summary_job_rendered(rec->body, provider_kind_name(
 			e->p ? e->kind : PROVIDER_SLACK)))) {
 		if (facts)
-			*facts = (struct facts){ rec->created_at, 0, 0 };
+			*facts = (struct facts){ .at = rec->created_at };
 		return body;
 	}
 	if (ev) {
@@ -201,6 +205,10 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 			    rec->created_at;
 		facts->rank = event_status_rank(evs[0].status);
 		facts->edit_only = evs[0].edit_only;
+		facts->silence_id = engine__silenced(e, &evs[0],
+						     rec->destination,
+						     facts->silence_why,
+						     sizeof(facts->silence_why));
 	}
 	body = render_for(e->p ? e->kind : PROVIDER_SLACK, &evs[0], &ctx);
 	if (snap)
@@ -212,6 +220,7 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 
 void engine__send_log(struct engine *e, struct queue *q)
 {
+	struct facts facts = { 0, 0, 0, 0, "" };
 	struct item *it = q->head;
 	struct store_record rec;
 	struct event *ev;
@@ -229,9 +238,14 @@ void engine__send_log(struct engine *e, struct queue *q)
 			return;
 		}
 	}
-	body = render(e, &rec, ev, &r, NULL);
+	body = render(e, &rec, ev, &r, &facts);
 	event_free(ev);
-	if (body) {
+	if (body && facts.silence_id) {
+		it->silence_id = facts.silence_id;
+		engine__settle_quiet(e, it, rec.destination, STORE_SILENCED,
+				     facts.silence_why);
+		json_decref(body);
+	} else if (body) {
 		engine__print_log(e, it, &rec, body);
 		json_decref(body);
 	} else {
@@ -312,7 +326,7 @@ static int story_rules(struct flight *f, const struct story *story, int open)
  */
 static void prepare(struct engine *e, struct flight *f)
 {
-	struct facts facts = { 0, 0, 0 };
+	struct facts facts = { 0, 0, 0, 0, "" };
 	struct story *story;
 	struct errbuf err;
 	json_t *body;
@@ -383,6 +397,11 @@ static void prepare(struct engine *e, struct flight *f)
 			     "no open message to edit" :
 			     "it only edits a story's message, and it has no "
 			     "story (no correlation key)");
+	/* Silences hold back new messages; edits still go. */
+	if (f->prep != PREP_SETTLED && !f->edit && facts.silence_id) {
+		settle_quiet(f, STORE_SILENCED, facts.silence_why);
+		f->silence_id = facts.silence_id;
+	}
 	if (f->prep == PREP_SETTLED) {
 		json_decref(body);
 		free(chan);
@@ -631,6 +650,7 @@ static void submit(struct engine *e, struct flight *f)
 		/* Gone from the store: nothing to deliver. */
 		engine__remove_head(e, it);
 	} else if (f->prep == PREP_SETTLED) {
+		it->silence_id = f->silence_id;
 		engine__settle_quiet(e, it, f->rec.destination, f->quiet,
 				     f->quiet_why);
 	} else {

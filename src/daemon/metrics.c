@@ -518,6 +518,10 @@ void metrics_init(struct metrics *m, const char *version)
 	m->queue_depth = metric_registry_gauge(reg, "herald_queue_depth",
 		"Notifications waiting for delivery (queued, sending or retrying).",
 		NULL);
+	m->silences_active = metric_registry_gauge(reg,
+		"herald_silences_active",
+		"Silences in effect now (new messages they match are not posted).",
+		NULL);
 	m->delivery_latency = metric_registry_histogram(reg,
 		"herald_delivery_latency_seconds",
 		"Time from accepting an event to delivering its notification.",
@@ -584,6 +588,12 @@ void metrics_request_resent(struct metrics *m, const char *provider,
 {
 	if (m && times > 0)
 		metric_add(m->resent, METRIC_LABELS(provider), times);
+}
+
+void metrics_silences_active(struct metrics *m, double n)
+{
+	if (m)
+		metric_set(m->silences_active, NULL, n);
 }
 
 void metrics_state_write_failed(struct metrics *m)

@@ -84,6 +84,7 @@ struct metrics {
 	struct metric *resent;			/* {provider} */
 	struct metric *state_write_failures;
 	struct metric *queue_depth;
+	struct metric *silences_active;
 	struct metric *delivery_latency;	/* seconds, accepted→delivered */
 	struct metric *http_requests;		/* {path,code} */
 	struct metric *build_info;		/* {version} = 1 */
@@ -113,6 +114,8 @@ void metrics_request_resent(struct metrics *m, const char *provider,
 /* A write of delivery states failed (the engine tries it again). */
 void metrics_state_write_failed(struct metrics *m);
 void metrics_queue_depth(struct metrics *m, double depth);
+/* How many silences are active now. */
+void metrics_silences_active(struct metrics *m, double n);
 void metrics_delivery_latency(struct metrics *m, double seconds);
 /* path: the route pattern ("/api/v1/notifications/{id}"), not the URL. */
 void metrics_http_request(struct metrics *m, const char *path, int code);

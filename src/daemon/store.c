@@ -8,6 +8,7 @@
  * notification record.
  */
 #include "daemon/store_internal.h"
+#include "core/silence.h"
 #include "lib/strbuf.h"
 
 #include <math.h>
@@ -27,6 +28,7 @@ static const char *const state_names[STORE_STATE_NR] = {
 	[STORE_SUPERSEDED] = "superseded",
 	[STORE_UNCHANGED] = "unchanged",
 	[STORE_SKIPPED] = "skipped",
+	[STORE_SILENCED] = "silenced",
 };
 
 const char *store_state_name(enum store_state state)
@@ -169,7 +171,7 @@ int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 		    u->state != STORE_DEAD &&
 		    (u->state < STORE_SUPERSEDED || u->state >= STORE_STATE_NR))
 			return errbuf_set(err, HERALD_EINVAL,
-					  "update %zu: notification %lld can only end as failed, dead, superseded, unchanged or skipped, not %s",
+					  "update %zu: notification %lld can only end as failed, dead, superseded, unchanged, skipped or silenced, not %s",
 					  i, (long long)u->id,
 					  store_state_name(u->state));
 		if (u->kind == STORE_UP_STORY &&
@@ -177,6 +179,11 @@ int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 			return errbuf_set(err, HERALD_EINVAL,
 					  "update %zu: a story needs a correlation key, provider and destination",
 					  i);
+		if (u->kind == STORE_UP_FAILED && u->state == STORE_SILENCED &&
+		    u->silence_id <= 0)
+			return errbuf_set(err, HERALD_EINVAL,
+					  "update %zu: notification %lld is silenced by no silence",
+					  i, (long long)u->id);
 		if (u->kind == STORE_UP_ATTEMPT && !u->outcome)
 			return errbuf_set(err, HERALD_EINVAL,
 					  "update %zu: an attempt needs an outcome",
@@ -283,6 +290,53 @@ int store_resolution_put(struct store *st, const char *provider,
 				  "a resolution needs a provider, destination and channel ID");
 	return st->ops->resolution_put(st, provider, destination, channel_id,
 				       expires_at, err);
+}
+
+int store_silence_add(struct store *st, struct silence *s,
+		      struct errbuf *err)
+{
+	int n = 0;
+
+	for (int i = 0; i < SILENCE_FIELD_NR; i++)
+		n += s->match[i] != NULL;
+	if (!n || !s->comment || s->ends_at <= 0)
+		return errbuf_set(err, HERALD_EINVAL,
+				  "a silence needs a matcher, a comment and an end");
+	return st->ops->silence_add(st, s, err);
+}
+
+int store_silence_get(struct store *st, int64_t id, struct silence *out,
+		      struct errbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	return st->ops->silence_get(st, id, out, err);
+}
+
+int store_silence_list(struct store *st, double since, struct silence **out,
+		       size_t *nr, struct errbuf *err)
+{
+	*out = NULL;
+	*nr = 0;
+	return st->ops->silence_list(st, since, out, nr, err);
+}
+
+int store_silence_end(struct store *st, int64_t id, double at,
+		      struct errbuf *err)
+{
+	return st->ops->silence_end(st, id, at, err);
+}
+
+int store_silence_peek(const char *path_or_url, double now,
+		       struct silence **out, size_t *nr, struct errbuf *err)
+{
+	*out = NULL;
+	*nr = 0;
+	if (!path_or_url || !*path_or_url ||
+	    has_prefix_icase(path_or_url, "postgres://") ||
+	    has_prefix_icase(path_or_url, "postgresql://"))
+		return errbuf_set(err, HERALD_ENOENT,
+				  "no SQLite database to read silences from");
+	return store_sqlite_silence_peek(path_or_url, now, out, nr, err);
 }
 
 void store_stats(struct store *st, struct store_stats *out)
@@ -431,5 +485,7 @@ json_t *store_record_to_json(const struct store_record *rec)
 	json_object_set_new(obj, "created_at", time_json(rec->created_at));
 	json_object_set_new(obj, "updated_at", time_json(rec->updated_at));
 	json_object_set_new(obj, "delivered_at", time_json(rec->delivered_at));
+	json_object_set_new(obj, "silence_id", rec->silence_id > 0 ?
+			    json_integer(rec->silence_id) : json_null());
 	return obj;
 }

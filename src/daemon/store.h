@@ -44,6 +44,8 @@
 
 #include "lib/errbuf.h"
 
+struct silence;
+
 /* How many items one store_accept() call takes at most. */
 #define STORE_ACCEPT_MAX 1000
 #define STORE_LIST_DEFAULT 50
@@ -74,12 +76,17 @@ enum store_state {
 	STORE_SUPERSEDED,
 	STORE_UNCHANGED,
 	STORE_SKIPPED,
+	/*
+	 * Would have posted a new message, but an active silence matched it
+	 * (silence_id says which); edits are never silenced.
+	 */
+	STORE_SILENCED,
 	STORE_STATE_NR
 };
 
 /*
  * "queued", "sending", "delivered", "retrying", "failed", "dead",
- * "superseded", "unchanged", "skipped".
+ * "superseded", "unchanged", "skipped", "silenced".
  */
 const char *store_state_name(enum store_state state);
 /* Returns 0 and sets *out, or -1 for an unknown name. */
@@ -190,6 +197,7 @@ struct store_record {
 	double created_at;
 	double updated_at;
 	double delivered_at;
+	int64_t silence_id;		/* the silence that held it; 0: none */
 };
 
 void store_record_release(struct store_record *rec);
@@ -200,7 +208,8 @@ void store_record_array_free(struct store_record *recs, size_t nr);
  * status, app, env, and "body" as JSON when rec->body is set}, provider,
  * destination, kind, reason, correlation_key, state, attempts,
  * next_attempt_at, last_error {code, message, http_status} or null,
- * channel_id, message_id, created_at, updated_at, delivered_at. Times are
+ * channel_id, message_id, created_at, updated_at, delivered_at, and
+ * silence_id (null unless it was silenced). Times are
  * RFC 3339 UTC strings with milliseconds, or null when unset.
  */
 json_t *store_record_to_json(const struct store_record *rec);
@@ -308,8 +317,9 @@ enum store_update_kind {
 	STORE_UP_RETRYING,	/* id, at, attempts, next_at, code, msg,
 				   http_status */
 	STORE_UP_FAILED,	/* id, at, state (failed, dead, superseded,
-				   unchanged or skipped), attempts, code, msg,
-				   http_status */
+				   unchanged, skipped or silenced), attempts,
+				   code, msg, http_status; silence_id for
+				   silenced */
 	STORE_UP_ATTEMPT,	/* id, attempts (its number), at, outcome, code,
 				   http_status, duration_ms */
 	STORE_UP_STORY,		/* correlation_key, provider, destination,
@@ -343,6 +353,7 @@ struct store_update {
 	double event_at;		/* the story's latest event's time */
 	int rank;			/* and its status rank */
 	const char *body_hash;		/* of the message as it now reads */
+	int64_t silence_id;		/* STORE_SILENCED: which silence */
 };
 
 /*
@@ -387,6 +398,46 @@ int store_resolution_get(struct store *st, const char *provider,
 int store_resolution_put(struct store *st, const char *provider,
 			 const char *destination, const char *channel_id,
 			 double expires_at, struct errbuf *err);
+
+/* ---- silences ---------------------------------------------------------- */
+
+/*
+ * Silences (core/silence.h) are kept beside the outbox, committed (fsynced)
+ * before these functions return, and read by the engine at start and
+ * whenever the API changes one. They are never deleted here.
+ */
+
+/*
+ * Stores s (checked by silence_parse() or the like: at least one matcher,
+ * a comment, an end) and sets s->id.
+ */
+int store_silence_add(struct store *st, struct silence *s,
+		      struct errbuf *err);
+/* One silence by id; HERALD_ENOENT when there is none. */
+int store_silence_get(struct store *st, int64_t id, struct silence *out,
+		      struct errbuf *err);
+/*
+ * The silences in effect at or after since: the active ones and those
+ * that ended (ran out or were ended early) at or after since, newest
+ * first. since = now gives the active ones. *out is a new array of *nr
+ * (silence_array_free(); NULL when *nr is 0).
+ */
+int store_silence_list(struct store *st, double since, struct silence **out,
+		       size_t *nr, struct errbuf *err);
+/*
+ * Ends silence id early, at at. HERALD_ENOENT when there is none;
+ * HERALD_EDUP (nothing changed) when it had already ended by at.
+ */
+int store_silence_end(struct store *st, int64_t id, double at,
+		      struct errbuf *err);
+/*
+ * The active silences at now of the database at path_or_url, read without
+ * opening the store (no migration, no threads; read-only), for the
+ * offline commands (herald route). HERALD_ENOENT when there is no such
+ * database or it has no silences table yet.
+ */
+int store_silence_peek(const char *path_or_url, double now,
+		       struct silence **out, size_t *nr, struct errbuf *err);
 
 /* ---- statistics -------------------------------------------------------- */
 

@@ -106,6 +106,19 @@ struct store_ops {
 	int (*resolution_put)(struct store *st, const char *provider,
 			      const char *destination, const char *channel_id,
 			      double expires_at, struct errbuf *err);
+	/* store_silence_add(): s is checked; sets s->id. */
+	int (*silence_add)(struct store *st, struct silence *s,
+			   struct errbuf *err);
+	/* store_silence_get(): HERALD_ENOENT for an unknown id. */
+	int (*silence_get)(struct store *st, int64_t id, struct silence *out,
+			   struct errbuf *err);
+	/* store_silence_list(): *out and *nr are already NULL and 0. */
+	int (*silence_list)(struct store *st, double since,
+			    struct silence **out, size_t *nr,
+			    struct errbuf *err);
+	/* store_silence_end(): HERALD_ENOENT, HERALD_EDUP as documented. */
+	int (*silence_end)(struct store *st, int64_t id, double at,
+			   struct errbuf *err);
 	/* store_stats(): out is already zeroed; set what the backend counts. */
 	void (*stats)(struct store *st, struct store_stats *out);
 	/*
@@ -130,8 +143,15 @@ struct store {
 /* The SQLite implementation (store_sqlite*.c); store_open() picks it. */
 int store_sqlite_open(struct store **out, const char *path,
 		      struct errbuf *err);
+/*
+ * store_silence_peek() of a SQLite file: opened read-only, never created
+ * or migrated.
+ */
+int store_sqlite_silence_peek(const char *path, double now,
+			      struct silence **out, size_t *nr,
+			      struct errbuf *err);
 /* The SQLite schema version this herald writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* ---- for tests -------------------------------------------------------- */
 

@@ -134,6 +134,12 @@ static sqlite3_stmt *conn_stmt(struct conn *c, const char *sql,
 	return stmt;
 }
 
+sqlite3_stmt *sqlite_store__conn_stmt(struct conn *c, const char *sql,
+				      struct errbuf *err)
+{
+	return conn_stmt(c, sql, err);
+}
+
 /* Runs SQL without results; HERALD_EIO with err saying what failed. */
 int sqlite_store__conn_exec(struct conn *c, const char *sql,
 			    struct errbuf *err)
@@ -257,6 +263,7 @@ static void read_record(sqlite3_stmt *stmt, struct store_record *rec,
 	rec->created_at = sqlite3_column_double(stmt, 20);
 	rec->updated_at = sqlite3_column_double(stmt, 21);
 	rec->delivered_at = sqlite3_column_double(stmt, 22);
+	rec->silence_id = sqlite3_column_int64(stmt, 23);
 	if (with_body)
 		rec->body = col_str(stmt, RECORD_BODY_COLUMN);
 }
@@ -923,6 +930,8 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 {
 	sqlite3_stmt *stmt = NULL;
 
+	if (u->kind == STORE_UP_FAILED && u->state == STORE_SILENCED)
+		return sqlite_store__apply_silenced(c, u, err);
 	switch (u->kind) {
 	case STORE_UP_SENDING:
 		stmt = conn_stmt(c, sqlite_store__sql_up_sending, err);
@@ -1156,17 +1165,6 @@ static int sq_walk_events(struct store *st, double from, double to,
 
 /* ---- statistics, tests, lifecycle ------------------------------------- */
 
-static void sq_stats(struct store *st, struct store_stats *out)
-{
-	struct sqlite_store *s = sq(st);
-
-	out->accept_calls = atomic_load(&s->accept_calls);
-	out->accept_items = atomic_load(&s->accept_items);
-	out->accept_commits = atomic_load(&s->accept_commits);
-	out->apply_commits = atomic_load(&s->apply_commits);
-	out->led_rounds = atomic_load(&s->led_rounds);
-}
-
 static const char *sq_instance_id(struct store *st)
 {
 	return sq(st)->instance_id;
@@ -1223,7 +1221,11 @@ static const struct store_ops sqlite_ops = {
 	.story_get = sq_story_get,
 	.resolution_get = sq_resolution_get,
 	.resolution_put = sq_resolution_put,
-	.stats = sq_stats,
+	.silence_add = sqlite_store__silence_add,
+	.silence_get = sqlite_store__silence_get,
+	.silence_list = sqlite_store__silence_list,
+	.silence_end = sqlite_store__silence_end,
+	.stats = sqlite_store__stats,
 	.instance_id = sq_instance_id,
 	.test_limit_pages = sq_test_limit_pages,
 	.test_fail_commits = sq_test_fail_commits,

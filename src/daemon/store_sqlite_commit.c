@@ -434,3 +434,14 @@ int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
 		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
 	return 1;
 }
+
+void sqlite_store__stats(struct store *st, struct store_stats *out)
+{
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	out->accept_calls = atomic_load(&s->accept_calls);
+	out->accept_items = atomic_load(&s->accept_items);
+	out->accept_commits = atomic_load(&s->accept_commits);
+	out->apply_commits = atomic_load(&s->apply_commits);
+	out->led_rounds = atomic_load(&s->led_rounds);
+}

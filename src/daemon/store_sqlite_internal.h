@@ -10,8 +10,10 @@
  *                          store_apply() calls, the committer thread and its
  *                          rounds, shutdown and close.
  *   store_sqlite_schema.c  the SQL text: the migrations and the statements.
+ *   store_sqlite_silences.c  silences: add, get, list, end, and reading
+ *                          them from a database opened read-only.
  *
- * Only these three files include this header. SQLite's handles appear here
+ * Only these four files include this header. SQLite's handles appear here
  * as incomplete struct types, so it does not need <sqlite3.h>.
  */
 #ifndef HERALD_STORE_SQLITE_INTERNAL_H
@@ -135,6 +137,30 @@ int sqlite_store__conn_sync(struct conn *c, int normal, struct errbuf *err);
 /* Closes the connections and frees s; the committer must have stopped. */
 void sqlite_store__free(struct sqlite_store *s);
 
+/*
+ * The prepared statement for sql (one of the sqlite_store__sql_* arrays:
+ * the cache compares pointers), reset and with no bindings. NULL on error
+ * with err set.
+ */
+struct sqlite3_stmt *sqlite_store__conn_stmt(struct conn *c, const char *sql,
+					     struct errbuf *err);
+
+/* ---- store_sqlite_silences.c ------------------------------------------ */
+
+/* The ops of the same names: see struct store_ops. */
+int sqlite_store__silence_add(struct store *st, struct silence *s,
+			      struct errbuf *err);
+int sqlite_store__silence_get(struct store *st, int64_t id,
+			      struct silence *out, struct errbuf *err);
+int sqlite_store__silence_list(struct store *st, double since,
+			       struct silence **out, size_t *nr,
+			       struct errbuf *err);
+int sqlite_store__silence_end(struct store *st, int64_t id, double at,
+			      struct errbuf *err);
+/* A STORE_SILENCED update, inside the caller's transaction. */
+int sqlite_store__apply_silenced(struct conn *c, const struct store_update *u,
+				 struct errbuf *err);
+
 /* ---- store_sqlite_commit.c -------------------------------------------- */
 
 /*
@@ -161,6 +187,7 @@ int sqlite_store__check_item(const struct store_item *it, size_t i,
  * (may be NULL) says so as SQLite would.
  */
 int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err);
+void sqlite_store__stats(struct store *st, struct store_stats *out);
 
 /* ---- store_sqlite_schema.c -------------------------------------------- */
 
@@ -180,10 +207,11 @@ extern const char *const sqlite_store__migrations[];
 	" n.provider, n.destination, n.dest_kind, n.reason," \
 	" n.correlation_key, n.state, n.attempts, n.next_attempt_at," \
 	" n.last_error_code, n.last_error, n.http_status, n.channel_id," \
-	" n.message_id, n.created_at, n.updated_at, n.delivered_at"
+	" n.message_id, n.created_at, n.updated_at, n.delivered_at," \
+	" n.silence_id"
 #define RECORD_FROM \
 	" FROM notifications n JOIN events e ON e.seq = n.event_seq"
-#define RECORD_BODY_COLUMN 23
+#define RECORD_BODY_COLUMN 24
 
 /*
  * The statements. The statement cache compares pointers, so always pass
@@ -209,6 +237,11 @@ extern const char sqlite_store__sql_story_get[];
 extern const char sqlite_store__sql_resolution_get[];
 extern const char sqlite_store__sql_resolution_put[];
 extern const char sqlite_store__sql_instance_id[];
+extern const char sqlite_store__sql_up_silenced[];
+extern const char sqlite_store__sql_silence_add[];
+extern const char sqlite_store__sql_silence_get[];
+extern const char sqlite_store__sql_silence_list[];
+extern const char sqlite_store__sql_silence_end[];
 
 /*
  * Appends store_list()'s SELECT for f (limit already capped) to sql. Its

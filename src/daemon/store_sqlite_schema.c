@@ -155,7 +155,61 @@ const char *const sqlite_store__migrations[] = {
 	"  WHERE idem_key IS NOT NULL AND substr(idem_key, 1, 1) <> ' '"
 	"  AND json_valid(body) AND json_extract(body, '$.id') IS NOT idem_key;",
 	/*
-	 * 6: the events received in a time range, for the weekly summary
+	 * 6: silences, and the state silenced with the silence that held
+	 * the notification (SQLite cannot alter a CHECK: the table is
+	 * rebuilt, naming its columns, as in 3). No foreign key to
+	 * silences: pruning may delete a silence before its notifications.
+	 */
+	"CREATE TABLE silences ("
+	"  id INTEGER PRIMARY KEY,"
+	"  matchers TEXT NOT NULL,"
+	"  starts_at REAL NOT NULL,"
+	"  ends_at REAL NOT NULL,"
+	"  ended_at REAL,"
+	"  comment TEXT NOT NULL,"
+	"  created_by TEXT,"
+	"  created_at REAL NOT NULL"
+	");"
+	"CREATE INDEX silences_ends ON silences(ends_at);"
+	"CREATE TABLE notifications_v6 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_seq INTEGER NOT NULL REFERENCES events(seq),"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT,"
+	"  dest_kind TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  correlation_key TEXT,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'sending',"
+	"    'delivered', 'retrying', 'failed', 'dead', 'superseded',"
+	"    'unchanged', 'skipped', 'silenced')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt_at REAL,"
+	"  last_error_code TEXT,"
+	"  last_error TEXT,"
+	"  http_status INTEGER,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  created_at REAL NOT NULL,"
+	"  updated_at REAL NOT NULL,"
+	"  delivered_at REAL,"
+	"  silence_id INTEGER"
+	");"
+	"INSERT INTO notifications_v6 (id, event_seq, provider, destination,"
+	"  dest_kind, reason, correlation_key, state, attempts, next_attempt_at,"
+	"  last_error_code, last_error, http_status, channel_id, message_id,"
+	"  created_at, updated_at, delivered_at)"
+	"  SELECT id, event_seq, provider, destination, dest_kind, reason,"
+	"  correlation_key, state, attempts, next_attempt_at, last_error_code,"
+	"  last_error, http_status, channel_id, message_id, created_at,"
+	"  updated_at, delivered_at FROM notifications;"
+	"DROP TABLE notifications;"
+	"ALTER TABLE notifications_v6 RENAME TO notifications;"
+	"CREATE INDEX notifications_event ON notifications(event_seq);"
+	"CREATE INDEX notifications_state ON notifications(state, id);"
+	"CREATE INDEX notifications_silence ON notifications(silence_id)"
+	"  WHERE silence_id IS NOT NULL;",
+	/*
+	 * 7: the events received in a time range, for the weekly summary
 	 * (store_walk_events()).
 	 */
 	"CREATE INDEX IF NOT EXISTS events_received_at ON events(received_at);",
@@ -249,6 +303,26 @@ const char sqlite_store__sql_resolution_get[] =
 const char sqlite_store__sql_resolution_put[] =
 	"INSERT OR REPLACE INTO resolutions (provider, destination, channel_id,"
 	" expires_at) VALUES (?1, ?2, ?3, ?4)";
+const char sqlite_store__sql_up_silenced[] =
+	"UPDATE notifications SET state = 'silenced', silence_id = ?3,"
+	" attempts = CASE WHEN ?4 > 0 THEN ?4 ELSE attempts END,"
+	" next_attempt_at = NULL, last_error_code = ?5, last_error = ?6,"
+	" http_status = NULL, updated_at = ?2 WHERE id = ?1";
+const char sqlite_store__sql_silence_add[] =
+	"INSERT INTO silences (matchers, starts_at, ends_at, ended_at, comment,"
+	" created_by, created_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)";
+#define SILENCE_COLUMNS \
+	"SELECT id, matchers, starts_at, ends_at, ended_at, comment," \
+	" created_by, created_at, (SELECT count(*) FROM notifications n" \
+	" WHERE n.silence_id = silences.id) FROM silences"
+const char sqlite_store__sql_silence_get[] = SILENCE_COLUMNS " WHERE id = ?1";
+/* In effect at or after ?1: its end (early or not) is not before it. */
+const char sqlite_store__sql_silence_list[] = SILENCE_COLUMNS
+	" WHERE coalesce(min(ended_at, ends_at), ends_at) >= ?1"
+	" ORDER BY id DESC";
+const char sqlite_store__sql_silence_end[] =
+	"UPDATE silences SET ended_at = ?2"
+	" WHERE id = ?1 AND ended_at IS NULL AND ends_at > ?2";
 const char sqlite_store__sql_instance_id[] =
 	"SELECT value FROM meta WHERE key = 'instance_id'";
 

@@ -72,8 +72,8 @@ printf '#include <libpq-fe.h>\n' >"$T/tree/src/daemon/pg_a.c"
 printf '#include <libpq-fe.h>\n' >"$T/tree/src/daemon/pg_b.c"
 run "$T/tree"
 is "$rc" 1 "a third-party header in a second file fails"
-like "$out" '^src/daemon/store\.c:1: <sqlite3\.h> is for src/daemon/store_sqlite\.c alone' \
-	"<sqlite3.h> outside store_sqlite.c"
+like "$out" '^src/daemon/store\.c:1: <sqlite3\.h> is for src/daemon/store_sqlite\*\.c alone' \
+	"<sqlite3.h> outside the store_sqlite*.c files"
 like "$out" '^src/delivery/provider\.c:1: <curl/curl\.h> is for src/delivery/http_client\.c alone' \
 	"<curl/curl.h> outside http_client.c"
 like "$out" '^src/daemon/pg_b\.c:1: <libpq-fe\.h> is already included by src/daemon/pg_a\.c' \

@@ -161,6 +161,36 @@ static const char *w_instance_id(struct store *st)
 	return store_instance_id(real_of(st));
 }
 
+static int w_silence_add(struct store *st, struct silence *s,
+			 struct errbuf *err)
+{
+	if (((struct wrap *)st)->fail_accept)
+		return errbuf_set(err, HERALD_EIO, "disk full (test)");
+	return store_silence_add(real_of(st), s, err);
+}
+
+static int w_silence_get(struct store *st, int64_t id, struct silence *out,
+			 struct errbuf *err)
+{
+	if (((struct wrap *)st)->fail_read)
+		return errbuf_set(err, HERALD_EIO, "disk gone (test)");
+	return store_silence_get(real_of(st), id, out, err);
+}
+
+static int w_silence_list(struct store *st, double since,
+			  struct silence **out, size_t *nr, struct errbuf *err)
+{
+	if (((struct wrap *)st)->fail_read)
+		return errbuf_set(err, HERALD_EIO, "disk gone (test)");
+	return store_silence_list(real_of(st), since, out, nr, err);
+}
+
+static int w_silence_end(struct store *st, int64_t id, double at,
+			 struct errbuf *err)
+{
+	return store_silence_end(real_of(st), id, at, err);
+}
+
 static const struct store_ops wrap_ops = {
 	.name = "wrap",
 	.shutdown = w_shutdown,
@@ -177,6 +207,10 @@ static const struct store_ops wrap_ops = {
 	.story_get = w_story_get,
 	.resolution_get = w_resolution_get,
 	.resolution_put = w_resolution_put,
+	.silence_add = w_silence_add,
+	.silence_get = w_silence_get,
+	.silence_list = w_silence_list,
+	.silence_end = w_silence_end,
 	.stats = w_stats,
 	.instance_id = w_instance_id,
 	.test_limit_pages = w_test_limit_pages,
@@ -195,6 +229,7 @@ struct fixture {
 	size_t woken_nr;
 	int not_ready;
 	int log_fd;
+	int silences_changed;
 };
 
 static void on_wake(void *arg, const int64_t *ids, size_t nr)
@@ -205,6 +240,11 @@ static void on_wake(void *arg, const int64_t *ids, size_t nr)
 	for (size_t i = 0; i < nr && f->woken_nr < 64; i++)
 		f->woken[f->woken_nr++] = ids[i];
 	pthread_mutex_unlock(&f->wake_lock);
+}
+
+static void on_silences(void *arg)
+{
+	((struct fixture *)arg)->silences_changed++;
 }
 
 static int on_ready(void *arg, struct strbuf *why)
@@ -266,6 +306,8 @@ static int setup(void **state)
 	f->ctx.wake_arg = f;
 	f->ctx.ready = on_ready;
 	f->ctx.ready_arg = f;
+	f->ctx.silences = on_silences;
+	f->ctx.silences_arg = f;
 	f->ctx.metrics = &f->metrics;
 	/* The log goes nowhere: the tests read results, not lines. */
 	f->log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -1574,6 +1616,156 @@ static void test_documented(void **state)
 	strbuf_release(&text);
 }
 
+/* ---- silences ----------------------------------------------------------- */
+
+#define SILENCE_BODY \
+	"{\"match\": {\"app\": \"api\", \"alert\": \"CrashLoop*\"}, " \
+	"\"duration\": \"2h\", \"comment\": \"INC-231\", \"created_by\": " \
+	"\"jane\"}"
+
+static size_t silences_listed(struct fixture *f, const char *target)
+{
+	struct answer a = GET(f, target);
+	size_t n;
+
+	assert_int_equal(a.status, 200);
+	n = json_array_size(json_object_get(a.json, "silences"));
+	answer_release(&a);
+	return n;
+}
+
+static void test_silences(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a;
+	char target[64];
+	json_int_t id;
+	json_t *m;
+
+	a = POST(f, "/api/v1/silences", SILENCE_BODY);
+	assert_int_equal(a.status, 201);
+	id = json_integer_value(json_object_get(a.json, "id"));
+	assert_true(id > 0);
+	assert_string_equal(json_string_value(json_object_get(a.json, "state")),
+			    "active");
+	m = json_object_get(a.json, "match");
+	assert_string_equal(json_string_value(json_object_get(m, "app")), "api");
+	assert_string_equal(json_string_value(json_object_get(m, "alert")),
+			    "CrashLoop*");
+	assert_int_equal(json_object_size(m), 2);
+	assert_string_equal(json_string_value(json_object_get(a.json,
+				"created_by")), "jane");
+	assert_true(json_is_null(json_object_get(a.json, "ended_at")));
+	answer_release(&a);
+	assert_int_equal(f->silences_changed, 1);
+
+	snprintf(target, sizeof(target), "/api/v1/silences/%lld", (long long)id);
+	a = GET(f, target);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(json_string_value(json_object_get(a.json,
+				"comment")), "INC-231");
+	answer_release(&a);
+	assert_int_equal(silences_listed(f, "/api/v1/silences"), 1);
+	assert_int_equal(silences_listed(f, "/api/v1/silences?state=active"), 1);
+	assert_int_equal(silences_listed(f, "/api/v1/silences?state=expired"),
+			 0);
+
+	/* Ending it: expired, listed as such; again: no change, still 200. */
+	a = call(f, "DELETE", target, NULL, NULL);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(json_string_value(json_object_get(a.json, "state")),
+			    "expired");
+	assert_true(json_is_string(json_object_get(a.json, "ended_at")));
+	answer_release(&a);
+	assert_int_equal(f->silences_changed, 2);
+	a = call(f, "DELETE", target, NULL, NULL);
+	assert_int_equal(a.status, 200);
+	answer_release(&a);
+	assert_int_equal(f->silences_changed, 2);
+	assert_int_equal(silences_listed(f, "/api/v1/silences?state=active"), 0);
+	assert_int_equal(silences_listed(f, "/api/v1/silences?state=expired"),
+			 1);
+
+	a = call(f, "DELETE", "/api/v1/silences/999", NULL, NULL);
+	assert_int_equal(a.status, 404);
+	assert_non_null(strstr(json_string_value(json_object_get(a.json,
+				"error")), "silence 999 does not exist"));
+	answer_release(&a);
+	a = GET(f, "/api/v1/silences/abc");
+	assert_int_equal(a.status, 404);
+	assert_non_null(strstr(a.text, "is not a silence ID"));
+	answer_release(&a);
+	a = GET(f, "/api/v1/silences?state=pending");
+	assert_int_equal(a.status, 400);
+	answer_release(&a);
+	a = call(f, "PUT", "/api/v1/silences", "{}", NULL);
+	assert_int_equal(a.status, 405);
+	assert_non_null(strstr(a.allow, "POST"));
+	answer_release(&a);
+}
+
+static void test_silence_invalid(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a;
+
+	a = POST(f, "/api/v1/silences", "{\"match\": {\"app\": \"api\"}, "
+		 "\"duration\": \"2h\"}");
+	assert_int_equal(a.status, 400);
+	assert_non_null(strstr(json_string_value(json_object_get(a.json,
+				"error")), "invalid silence: comment is missing"));
+	answer_release(&a);
+	a = POST(f, "/api/v1/silences", "{\"match\": {\"ap\": \"api\"}, "
+		 "\"duration\": \"2h\", \"comment\": \"x\"}");
+	assert_int_equal(a.status, 400);
+	assert_non_null(strstr(a.text, "unknown matcher"));
+	answer_release(&a);
+	a = POST(f, "/api/v1/silences", "{\"match\": {\"app\": \"api\"}, "
+		 "\"duration\": \"90d\", \"comment\": \"x\"}");
+	assert_int_equal(a.status, 400);
+	assert_non_null(strstr(a.text, "30 days"));
+	answer_release(&a);
+	a = POST(f, "/api/v1/silences", SILENCE_BODY, "Content-Type",
+		 "text/plain");
+	assert_int_equal(a.status, 415);
+	answer_release(&a);
+	/* Nothing was stored, and the engine was not asked to reload. */
+	assert_int_equal(silences_listed(f, "/api/v1/silences"), 0);
+	assert_int_equal(f->silences_changed, 0);
+
+	f->store->fail_accept = 1;
+	a = POST(f, "/api/v1/silences", SILENCE_BODY);
+	f->store->fail_accept = 0;
+	assert_int_equal(a.status, 503);
+	assert_non_null(a.retry_after);
+	answer_release(&a);
+	f->store->fail_read = 1;
+	a = GET(f, "/api/v1/silences");
+	f->store->fail_read = 0;
+	assert_int_equal(a.status, 503);
+	answer_release(&a);
+	assert_int_equal(silences_listed(f, "/api/v1/silences"), 0);
+}
+
+static void test_silences_need_the_token(void **state)
+{
+	struct fixture *f = *state;
+	struct answer a;
+
+	f->ctx.api_token = "s3cret";
+	a = POST(f, "/api/v1/silences", SILENCE_BODY);
+	assert_int_equal(a.status, 401);
+	answer_release(&a);
+	a = call(f, "DELETE", "/api/v1/silences/1", NULL, NULL);
+	assert_int_equal(a.status, 401);
+	answer_release(&a);
+	a = POST(f, "/api/v1/silences", SILENCE_BODY, "Authorization",
+		 "Bearer s3cret");
+	assert_int_equal(a.status, 201);
+	answer_release(&a);
+	f->ctx.api_token = NULL;
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1595,6 +1787,9 @@ int main(int argc, char **argv)
 		T(test_unrouted),
 		T(test_list),
 		T(test_retry),
+		T(test_silences),
+		T(test_silence_invalid),
+		T(test_silences_need_the_token),
 		T(test_page),
 		T(test_concurrent_posts),
 		cmocka_unit_test(test_check_listen),

@@ -684,6 +684,30 @@ static void test_delivery_errors(void **state)
 	errlist_release(&problems);
 }
 
+/* HERALD_URL: an http(s) base URL, its trailing slashes dropped; unset by default. */
+static void test_herald_url(void **state)
+{
+	static const char *const good[] = {
+		"HERALD_URL", "https://herald.example.com/", NULL,
+	};
+	static const char *const bad[] = {
+		"HERALD_URL", "herald:8080", NULL,
+	};
+	struct config cfg;
+	struct errlist problems = ERRLIST_INIT;
+
+	assert_int_equal(load(&cfg, &problems, good, NULL), 0);
+	assert_string_equal(cfg.url, "https://herald.example.com");
+	config_release(&cfg);
+	assert_int_equal(load(&cfg, &problems, bad, NULL), HERALD_EINVAL);
+	assert_true(has_problem(&problems, "HERALD_URL \"herald:8080\" is not "
+				"an http:// or https:// URL: set herald serve's "
+				"address, e.g. http://127.0.0.1:8080"));
+	assert_null(cfg.url);
+	config_release(&cfg);
+	errlist_release(&problems);
+}
+
 static void test_listen(void **state)
 {
 	static const struct {
@@ -1471,6 +1495,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_commit_url),
 		cmocka_unit_test(test_delivery_errors),
 		cmocka_unit_test(test_listen),
+		cmocka_unit_test(test_herald_url),
 		cmocka_unit_test(test_database),
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_numbers),

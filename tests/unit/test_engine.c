@@ -9,7 +9,8 @@
  * The story rules (docs/delivery.md#stories) have tests of their own:
  * superseded, unchanged, skipped, the story window, edits the platform
  * refuses or the provider cannot build, and all of it across a restart of
- * the engine on the same store.
+ * the engine on the same store. So do silences: new messages held back,
+ * edits let through, nothing replayed when one ends, across a restart.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -27,6 +28,7 @@
 #include "inputs/event_json.h"
 #include "daemon/engine.h"
 #include "core/event.h"
+#include "core/silence.h"
 #include "daemon/log.h"
 #include "daemon/store_internal.h"
 
@@ -1519,6 +1521,151 @@ static void test_story_time_when_accepted(void **state)
 	env_close(&v);
 }
 
+/* ---- silences ---- */
+
+/* Stores a silence of matcher for an hour and has the engine apply it. */
+static int64_t add_silence(struct env *v, const char *matcher)
+{
+	struct silence s = SILENCE_INIT;
+	struct errbuf err;
+	int64_t id;
+
+	assert_int_equal(silence_set_matcher(&s, matcher, &err), 0);
+	s.starts_at = s.created_at = store_now();
+	s.ends_at = s.starts_at + 3600;
+	s.comment = xstrdup("maintenance");
+	if (store_silence_add(v->st, &s, &err) < 0)
+		fail_msg("store_silence_add: %s", err.msg);
+	id = s.id;
+	silence_release(&s);
+	if (engine_silences_reload(v->e, &err) < 0)
+		fail_msg("engine_silences_reload: %s", err.msg);
+	return id;
+}
+
+/* id was silenced by silence sid, and its reason says so. */
+static void assert_silenced(struct env *v, int64_t id, int64_t sid)
+{
+	struct store_record rec;
+	struct errbuf err;
+	char want[64];
+
+	assert_quiet(v, id, STORE_SILENCED);
+	if (store_get(v->st, id, &rec, &err) < 0)
+		fail_msg("store_get: %s", err.msg);
+	assert_int_equal(rec.silence_id, sid);
+	snprintf(want, sizeof(want), "silenced by silence %lld (\"maintenance\")",
+		 (long long)sid);
+	assert_string_equal(rec.last_error, want);
+	assert_int_equal(rec.attempts, 0);
+	store_record_release(&rec);
+}
+
+static int64_t accept_app(struct env *v, const char *app, const char *corr)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"type\":\"deploy\",\"status\":"
+		 "\"started\",\"app\":\"%s\",\"env\":\"prod\",\"sha\":"
+		 "\"abc1234\"}", app);
+	return accept_one(v, body, "#deploys", corr);
+}
+
+/*
+ * A matching notification is settled as silenced, with its silence, and
+ * not posted; others post. Ending the silence replays nothing; later
+ * events post again.
+ */
+static void test_silence_holds_new_messages(void **state)
+{
+	struct env v;
+	struct errbuf err;
+	int64_t ids[3], sid;
+
+	env_open(&v, 1);
+	sid = add_silence(&v, "app=api");
+	ids[0] = accept_app(&v, "api", "k1");
+	ids[1] = accept_app(&v, "web", "k2");
+	deliver(&v, ids, 2);
+	assert_int_equal(v.fake.posts, 1);
+	assert_silenced(&v, ids[0], sid);
+	assert_int_equal(state_of(&v, ids[1], NULL, NULL, 0), STORE_DELIVERED);
+
+	assert_int_equal(store_silence_end(v.st, sid, store_now(), &err), 0);
+	assert_int_equal(engine_silences_reload(v.e, &err), 0);
+	ids[2] = accept_app(&v, "api", "k3");
+	deliver(&v, &ids[2], 1);
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(state_of(&v, ids[2], NULL, NULL, 0), STORE_DELIVERED);
+	assert_silenced(&v, ids[0], sid);
+	env_close(&v);
+}
+
+/*
+ * A story posted before the silence still gets its success edited in
+ * during it; a new story is silenced, and so is its success (no message
+ * to edit), which posts nothing either.
+ */
+static void test_silence_lets_edits_through(void **state)
+{
+	struct env v;
+	int64_t ids[4], sid;
+
+	env_open(&v, 1);
+	ids[0] = accept_deploy(&v, "started", 0, "", "k1");
+	deliver(&v, ids, 1);
+	assert_int_equal(v.fake.posts, 1);
+	sid = add_silence(&v, "app=api");
+	ids[1] = accept_deploy(&v, "succeeded", 0, "", "k1");
+	deliver(&v, &ids[1], 1);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	assert_int_equal(state_of(&v, ids[1], NULL, NULL, 0), STORE_DELIVERED);
+	assert_story_follows(&v, "k1", ids[1]);
+
+	ids[2] = accept_deploy(&v, "started", 0, "", "k9");
+	ids[3] = accept_deploy(&v, "succeeded", 0, "", "k9");
+	deliver(&v, &ids[2], 2);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	assert_silenced(&v, ids[2], sid);
+	assert_silenced(&v, ids[3], sid);
+	env_close(&v);
+}
+
+/* The engine reads the silences at start: they hold across a restart. */
+static void test_silence_survives_restart(void **state)
+{
+	struct env v;
+	int64_t id, sid;
+
+	env_open(&v, 1);
+	sid = add_silence(&v, "env=prod");
+	env_restart(&v, 0);
+	id = accept_app(&v, "db", "k1");
+	deliver(&v, &id, 1);
+	assert_int_equal(v.fake.posts, 0);
+	assert_silenced(&v, id, sid);
+	env_close(&v);
+}
+
+/* The log provider prints nothing for a silenced notification. */
+static void test_silence_log_provider(void **state)
+{
+	struct env v;
+	int64_t ids[2], out[4], sid;
+
+	env_open(&v, 0);
+	sid = add_silence(&v, "type=deploy");
+	ids[0] = accept_app(&v, "api", NULL);
+	ids[1] = accept_msg(&v, "hello", "#deploys", NULL);
+	deliver(&v, ids, 2);
+	assert_int_equal(output_ids(&v, out, 4), 1);
+	assert_int_equal(out[0], ids[1]);
+	assert_silenced(&v, ids[0], sid);
+	env_close(&v);
+}
+
 int main(void)
 {
 	int devnull;
@@ -1554,6 +1701,10 @@ int main(void)
 		cmocka_unit_test(test_story_marks_survive_restart),
 		cmocka_unit_test(test_story_time_when_accepted),
 		cmocka_unit_test(test_story_rules_take_no_token),
+		cmocka_unit_test(test_silence_holds_new_messages),
+		cmocka_unit_test(test_silence_lets_edits_through),
+		cmocka_unit_test(test_silence_survives_restart),
+		cmocka_unit_test(test_silence_log_provider),
 	};
 
 	/* The engine's log lines are not what these tests check. */
