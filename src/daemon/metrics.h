@@ -87,6 +87,10 @@ struct metrics {
 	struct metric *delivery_latency;	/* seconds, accepted→delivered */
 	struct metric *http_requests;		/* {path,code} */
 	struct metric *build_info;		/* {version} = 1 */
+	struct metric *pruned_rows;		/* {table} */
+	struct metric *prune_batch;		/* seconds, one write transaction */
+	struct metric *prune_last_run;		/* Unix time of the last pass */
+	struct metric *prune_last_duration;	/* seconds */
 };
 
 void metrics_init(struct metrics *m, const char *version);
@@ -113,6 +117,12 @@ void metrics_queue_depth(struct metrics *m, double depth);
 void metrics_delivery_latency(struct metrics *m, double seconds);
 /* path: the route pattern ("/api/v1/notifications/{id}"), not the URL. */
 void metrics_http_request(struct metrics *m, const char *path, int code);
+
+/* Retention deleted rows rows of table (in one batch of write_s). */
+void metrics_pruned(struct metrics *m, const char *table, double rows);
+void metrics_prune_batch(struct metrics *m, double write_s);
+/* A pass of retention ended at (Unix seconds) after seconds. */
+void metrics_prune_pass(struct metrics *m, double at, double seconds);
 
 int metrics_expose(struct metrics *m, struct strbuf *out);
 

@@ -276,6 +276,17 @@ int store_resolution_put(struct store *st, const char *provider,
 				       expires_at, err);
 }
 
+int store_prune(struct store *st, const struct store_prune_params *p,
+		struct store_prune_result *res, struct errbuf *err)
+{
+	struct store_prune_params q = *p;
+
+	memset(res, 0, sizeof(*res));
+	if (!q.batch)
+		q.batch = STORE_PRUNE_BATCH;
+	return st->ops->prune(st, &q, res, err);
+}
+
 void store_stats(struct store *st, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));

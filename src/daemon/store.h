@@ -364,6 +364,55 @@ int store_resolution_put(struct store *st, const char *provider,
 			 const char *destination, const char *channel_id,
 			 double expires_at, struct errbuf *err);
 
+/* ---- retention ------------------------------------------------------- */
+
+/* Rows one store_prune() call deletes from each table, at most, by default. */
+#define STORE_PRUNE_BATCH 500
+/* How many tables store_prune() may report on. */
+#define STORE_PRUNE_TABLES_MAX 16
+
+struct store_prune_params {
+	/*
+	 * Finished notifications (any state but queued, sending and
+	 * retrying) last changed before this go, with their attempts, and
+	 * their event once no notification of it is left (and with it the
+	 * event's idempotency key).
+	 */
+	double before;
+	/* Stories whose message was last written before this go. */
+	double stories_before;
+	/* Resolutions that expired before this go. */
+	double now;
+	/* At most this many rows per table; 0: STORE_PRUNE_BATCH. */
+	size_t batch;
+};
+
+/* What one store_prune() call deleted. */
+struct store_prune_result {
+	size_t nr;				/* tables[0..nr-1] */
+	struct {
+		const char *table;		/* static: "notifications" */
+		uint64_t rows;
+	} tables[STORE_PRUNE_TABLES_MAX];
+	uint64_t rows;				/* the sum */
+	int more;		/* a table reached the batch: call again */
+	double write_ms;	/* how long the write transaction took */
+};
+
+/*
+ * One batch of retention: deletes what p says, at most p->batch rows per
+ * table, in one short write transaction (so accepts wait for it at most
+ * that long), and fills *res (every table the backend prunes, in the same
+ * order each call, with 0 for none). Never deletes a notification that is
+ * still waiting for delivery, nor an event one of whose notifications is
+ * kept. Call again while res->more, with a pause between calls to let the
+ * accepts through. Meant for one thread (the daemon's pruner); HERALD_EIO
+ * with the database's text when a write fails (nothing of the batch is
+ * deleted).
+ */
+int store_prune(struct store *st, const struct store_prune_params *p,
+		struct store_prune_result *res, struct errbuf *err);
+
 /* ---- statistics -------------------------------------------------------- */
 
 struct store_stats {

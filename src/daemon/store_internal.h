@@ -100,6 +100,12 @@ struct store_ops {
 	int (*resolution_put)(struct store *st, const char *provider,
 			      const char *destination, const char *channel_id,
 			      double expires_at, struct errbuf *err);
+	/*
+	 * store_prune(): p->batch is at least 1 (store.c applies the
+	 * default); res is already zeroed.
+	 */
+	int (*prune)(struct store *st, const struct store_prune_params *p,
+		     struct store_prune_result *res, struct errbuf *err);
 	/* store_stats(): out is already zeroed; set what the backend counts. */
 	void (*stats)(struct store *st, struct store_stats *out);
 	/*

@@ -7,12 +7,13 @@
  * what they share.
  *
  * The database runs in WAL mode with synchronous=FULL, so a COMMIT that
- * returned SQLITE_OK is on disk. Three connections, one per role, each
+ * returned SQLITE_OK is on disk. Four connections, one per role, each
  * behind its own mutex:
  *
  *   commit   used by the committer thread only: group commit of accepts
  *   engine   store_apply(), pending loads, recovery, stories, resolutions
  *   api      reads for the HTTP API, requeue and the readiness ping
+ *   prune    retention (store_sqlite_prune.c), synchronous=NORMAL
  *
  * Writers queue on one more mutex (wlock) around every write transaction,
  * so within the process a writer never meets SQLITE_BUSY and never sleeps
@@ -187,6 +188,24 @@ static int stmt_run(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return stmt_error(c, stmt, err);
 	sqlite3_reset(stmt);
+	return 0;
+}
+
+int sqlite_store__conn_run(struct conn *c, const char *sql,
+			   const double *params, int nr, int64_t *changes,
+			   struct errbuf *err)
+{
+	sqlite3_stmt *stmt = conn_stmt(c, sql, err);
+	int n;
+
+	if (!stmt)
+		return HERALD_EIO;
+	n = sqlite3_bind_parameter_count(stmt);
+	for (int i = 0; i < n && i < nr; i++)
+		sqlite3_bind_double(stmt, i + 1, params[i]);
+	if (stmt_run(c, stmt, err))
+		return HERALD_EIO;
+	*changes = sqlite3_changes64(c->db);
 	return 0;
 }
 
@@ -1150,37 +1169,9 @@ out:
 
 /* ---- statistics, tests, lifecycle ------------------------------------- */
 
-static void sq_stats(struct store *st, struct store_stats *out)
-{
-	struct sqlite_store *s = sq(st);
-
-	out->accept_calls = atomic_load(&s->accept_calls);
-	out->accept_items = atomic_load(&s->accept_items);
-	out->accept_commits = atomic_load(&s->accept_commits);
-	out->apply_commits = atomic_load(&s->apply_commits);
-}
-
 static const char *sq_instance_id(struct store *st)
 {
 	return sq(st)->instance_id;
-}
-
-int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
-{
-	long n = atomic_load(&s->test_fail);
-
-	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
-		;
-	if (n <= 0)
-		return 0;
-	if (err)
-		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
-	return 1;
-}
-
-static void sq_test_fail_commits(struct store *st, long n)
-{
-	atomic_store(&sq(st)->test_fail, n);
 }
 
 static int sq_test_limit_pages(struct store *st, long pages,
@@ -1200,6 +1191,7 @@ static int sq_test_limit_pages(struct store *st, long pages,
 
 void sqlite_store__free(struct sqlite_store *s)
 {
+	conn_close(&s->prune);
 	conn_close(&s->api);
 	conn_close(&s->engine);
 	conn_close(&s->commit);
@@ -1228,10 +1220,11 @@ static const struct store_ops sqlite_ops = {
 	.story_get = sq_story_get,
 	.resolution_get = sq_resolution_get,
 	.resolution_put = sq_resolution_put,
-	.stats = sq_stats,
+	.prune = sqlite_store__prune,
+	.stats = sqlite_store__stats,
 	.instance_id = sq_instance_id,
 	.test_limit_pages = sq_test_limit_pages,
-	.test_fail_commits = sq_test_fail_commits,
+	.test_fail_commits = sqlite_store__test_fail_commits,
 };
 
 int store_sqlite_open(struct store **out, const char *path,
@@ -1257,6 +1250,7 @@ int store_sqlite_open(struct store **out, const char *path,
 	conn_init(&s->commit);
 	conn_init(&s->engine);
 	conn_init(&s->api);
+	conn_init(&s->prune);
 
 	ret = conn_open(&s->commit, path, err);
 	if (!ret)
@@ -1274,11 +1268,17 @@ int store_sqlite_open(struct store **out, const char *path,
 		ret = conn_open(&s->api, path, err);
 	if (!ret)
 		ret = conn_configure(&s->api, path, "FULL", err);
+	if (!ret)
+		ret = conn_open(&s->prune, path, err);
+	if (!ret)
+		ret = conn_configure(&s->prune, path, "NORMAL", err);
+	s->prune.sync_normal = 1;
 	if (ret)
 		goto fail;
 	sqlite3_wal_hook(s->commit.db, on_wal_commit, s);
 	sqlite3_wal_hook(s->engine.db, on_wal_commit, s);
 	sqlite3_wal_hook(s->api.db, on_wal_commit, s);
+	sqlite3_wal_hook(s->prune.db, on_wal_commit, s);
 	if (pthread_create(&s->committer, NULL,
 			   sqlite_store__committer_main, s)) {
 		ret = errbuf_set(err, HERALD_EIO,

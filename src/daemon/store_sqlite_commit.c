@@ -308,6 +308,36 @@ int sqlite_store__apply(struct store *st, const struct store_update *ups,
 	return wait_round(s, &req);
 }
 
+/* ---- statistics and the tests' failures ------------------------------- */
+
+void sqlite_store__stats(struct store *st, struct store_stats *out)
+{
+	struct sqlite_store *s = sq(st);
+
+	out->accept_calls = atomic_load(&s->accept_calls);
+	out->accept_items = atomic_load(&s->accept_items);
+	out->accept_commits = atomic_load(&s->accept_commits);
+	out->apply_commits = atomic_load(&s->apply_commits);
+}
+
+int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
+{
+	long n = atomic_load(&s->test_fail);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
+		;
+	if (n <= 0)
+		return 0;
+	if (err)
+		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
+	return 1;
+}
+
+void sqlite_store__test_fail_commits(struct store *st, long n)
+{
+	atomic_store(&sq(st)->test_fail, n);
+}
+
 void sqlite_store__shutdown(struct store *st)
 {
 	struct sqlite_store *s = sq(st);

@@ -9,9 +9,12 @@
  *   store_sqlite_commit.c  group commit: the queue of store_accept() and
  *                          store_apply() calls, the committer thread and its
  *                          rounds, shutdown and close.
- *   store_sqlite_schema.c  the SQL text: the migrations and the statements.
+ *   store_sqlite_schema.c  the SQL text: the migrations, the statements and
+ *                          what retention prunes (sqlite_store__prune_steps).
+ *   store_sqlite_prune.c   retention: store_prune() in batches, through
+ *                          sqlite_store__conn_run().
  *
- * Only these three files include this header. SQLite's handles appear here
+ * Only these four files include this header. SQLite's handles appear here
  * as incomplete struct types, so it does not need <sqlite3.h>.
  */
 #ifndef HERALD_STORE_SQLITE_INTERNAL_H
@@ -66,6 +69,7 @@ struct sqlite_store {
 	char *path;
 	char instance_id[STORE_INSTANCE_ID_MAX + 1];	/* read at open */
 	struct conn commit, engine, api;
+	struct conn prune;		/* store_prune() only */
 	pthread_mutex_t wlock;		/* held by the one writing connection */
 
 	pthread_mutex_t lock;		/* the queue and the flags below */
@@ -94,6 +98,14 @@ struct sqlite_store {
 /* Runs SQL without results; HERALD_EIO with err saying what failed. */
 int sqlite_store__conn_exec(struct conn *c, const char *sql,
 			    struct errbuf *err);
+/*
+ * Runs one cached statement (sql: a static string; the cache compares
+ * pointers) with its parameters ?1, ?2, … bound to params[0..nr-1] as
+ * REAL, and sets *changes to the rows it inserted, updated or deleted.
+ */
+int sqlite_store__conn_run(struct conn *c, const char *sql,
+			   const double *params, int nr, int64_t *changes,
+			   struct errbuf *err);
 /* SQLite's text for the connection's last error. */
 const char *sqlite_store__conn_errmsg(struct conn *c);
 /*
@@ -139,6 +151,9 @@ void sqlite_store__free(struct sqlite_store *s);
 
 /* ---- store_sqlite_commit.c -------------------------------------------- */
 
+/* The ops stats and test_fail_commits: see struct store_ops. */
+void sqlite_store__stats(struct store *st, struct store_stats *out);
+void sqlite_store__test_fail_commits(struct store *st, long n);
 /*
  * Records how a commit ended: why NULL for committed, else what failed.
  * A failure makes store_ping() try a write of its own until one succeeds,
@@ -156,6 +171,12 @@ int sqlite_store__apply(struct store *st, const struct store_update *ups,
 void sqlite_store__shutdown(struct store *st);
 void sqlite_store__close(struct store *st);
 
+/* ---- store_sqlite_prune.c --------------------------------------------- */
+
+/* The op prune: see struct store_ops. */
+int sqlite_store__prune(struct store *st, const struct store_prune_params *p,
+			struct store_prune_result *res, struct errbuf *err);
+
 /* ---- store_sqlite_schema.c -------------------------------------------- */
 
 /*
@@ -164,6 +185,26 @@ void sqlite_store__close(struct store *st);
  * run.
  */
 extern const char *const sqlite_store__migrations[];
+
+/*
+ * What retention deletes, and how: one step per row, run in order by
+ * sqlite_store__prune(), each a statement for sqlite_store__conn_run()
+ * with ?1 the cutoff of finished notifications (store_prune_params.before),
+ * ?2 the batch (rows per table), ?3 stories_before, ?4 now. The steps with
+ * select set run first, outside the write transaction (reads that fill
+ * temp tables, without holding up the accepts); the others run in one
+ * short write transaction, and the rows they change count as deleted from
+ * table (NULL: not counted). A new table is pruned by adding its rows; a
+ * row must delete at most ?2 rows and keep what rows of other tables still
+ * refer to (foreign keys are on). Ends with a row whose sql is NULL.
+ */
+struct sqlite_prune_step {
+	const char *table;
+	int select;
+	const char *sql;
+};
+
+extern const struct sqlite_prune_step sqlite_store__prune_steps[];
 
 /*
  * The columns of a notification record, in the order read_record() reads
