@@ -27,7 +27,7 @@
 #define TOKEN_FILE_MAX (64u * 1024)
 #define QUOTE_MAX 120		/* bytes of a value shown in a problem */
 #define MAX_AGE_LIMIT (30L * 24 * 3600)
-#define RETENTION_MIN 3600L
+#define RETENTION_MIN 60L
 #define RETENTION_MAX (3650L * 24 * 3600)
 
 const char *provider_kind_name(enum provider_kind kind)

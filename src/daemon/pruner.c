@@ -20,6 +20,8 @@
 
 #define PAUSE_MIN_S 0.05
 #define PAUSE_FACTOR 4
+#define TARGET_MS 10.0
+#define BATCH_MIN 50
 
 struct pruner {
 	struct pruner_options o;
@@ -27,6 +29,7 @@ struct pruner {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stopping;
+	size_t batch;			/* the next batch's rows; 0: o.batch */
 };
 
 void pruner_params(const struct pruner_options *o, double now,
@@ -88,17 +91,32 @@ static void add_result(struct store_prune_result *sum,
 	sum->rows += r->rows;
 }
 
-/* A pass; with p, pausing between batches and stopping when told. */
+/* The batch after one of size batch that held the lock for ms. */
+static size_t next_batch(size_t batch, size_t max, double ms)
+{
+	if (ms > TARGET_MS && batch > BATCH_MIN)
+		return batch / 2 > BATCH_MIN ? batch / 2 : BATCH_MIN;
+	if (ms < TARGET_MS / 2 && batch < max)
+		return batch * 2 < max ? batch * 2 : max;
+	return batch;
+}
+
+/*
+ * A pass; with p, pausing between batches, stopping when told, and
+ * starting with the batch size the last pass ended with.
+ */
 static int pass(struct pruner *p, const struct pruner_options *o, double now,
 		struct pruner_pass *out, struct errbuf *err)
 {
 	struct store_prune_params params;
 	struct store_prune_result r;
-	double start = monotonic_now();
+	size_t max = o->batch ? o->batch : STORE_PRUNE_BATCH;
+	double start = monotonic_now(), rest;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	pruner_params(o, now, &params);
+	params.batch = p && p->batch ? p->batch : max;
 	for (;;) {
 		ret = store_prune(o->store, &params, &r, err);
 		if (ret)
@@ -108,14 +126,16 @@ static int pass(struct pruner *p, const struct pruner_options *o, double now,
 		if (r.write_ms > out->longest_batch_ms)
 			out->longest_batch_ms = r.write_ms;
 		metrics_prune_batch(o->metrics, r.write_ms / 1000);
+		params.batch = next_batch(params.batch, max, r.write_ms);
+		if (p)
+			p->batch = params.batch;
 		for (size_t i = 0; i < r.nr; i++)
 			metrics_pruned(o->metrics, r.tables[i].table,
 				       (double)r.tables[i].rows);
 		if (!r.more)
 			break;
-		if (pause_for(p, r.write_ms * PAUSE_FACTOR / 1000 >
-				 PAUSE_MIN_S ? r.write_ms * PAUSE_FACTOR /
-				 1000 : PAUSE_MIN_S))
+		rest = r.write_ms * PAUSE_FACTOR / 1000;
+		if (pause_for(p, rest > PAUSE_MIN_S ? rest : PAUSE_MIN_S))
 			break;
 	}
 	out->seconds = monotonic_now() - start;
@@ -126,6 +146,12 @@ int pruner_pass(const struct pruner_options *o, double now,
 		struct pruner_pass *out, struct errbuf *err)
 {
 	return pass(NULL, o, now, out, err);
+}
+
+/* Milliseconds to two decimals, for the log. */
+static double ms2(double ms)
+{
+	return (double)(long long)(ms * 100 + 0.5) / 100;
 }
 
 static void log_pass(const struct pruner_pass *ps, int failed,
@@ -143,8 +169,8 @@ static void log_pass(const struct pruner_pass *ps, int failed,
 		log_int(&l, ps->total.tables[i].table,
 			(long long)ps->total.tables[i].rows);
 	log_int(&l, "batches", ps->batches);
-	log_double(&l, "longest_batch_ms", ps->longest_batch_ms);
-	log_double(&l, "duration_ms", ps->seconds * 1000);
+	log_double(&l, "longest_batch_ms", ms2(ps->longest_batch_ms));
+	log_double(&l, "duration_ms", ms2(ps->seconds * 1000));
 	log_end(&l);
 }
 

@@ -192,21 +192,24 @@ static int stmt_run(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
 }
 
 int sqlite_store__conn_run(struct conn *c, const char *sql,
-			   const double *params, int nr, int64_t *changes,
+			   const double *params, int nr, double *out,
 			   struct errbuf *err)
 {
 	sqlite3_stmt *stmt = conn_stmt(c, sql, err);
-	int n;
+	int n, rc;
 
 	if (!stmt)
 		return HERALD_EIO;
 	n = sqlite3_bind_parameter_count(stmt);
 	for (int i = 0; i < n && i < nr; i++)
 		sqlite3_bind_double(stmt, i + 1, params[i]);
-	if (stmt_run(c, stmt, err))
-		return HERALD_EIO;
-	*changes = sqlite3_changes64(c->db);
-	return 0;
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return stmt_error(c, stmt, err);
+	*out = rc == SQLITE_ROW ? sqlite3_column_double(stmt, 0) :
+	       (double)sqlite3_changes64(c->db);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW;
 }
 
 static void bind_str(sqlite3_stmt *stmt, int i, const char *s)

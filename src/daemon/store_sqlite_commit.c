@@ -13,7 +13,9 @@
  * for IDLE_TRUNCATE_S (then it also truncates the WAL file, giving its
  * space back), and at once after a failed commit (which may have failed
  * for space). Shutdown and close stop the committer and wait for the
- * callers still inside. The SQL itself runs in store_sqlite.c.
+ * callers still inside. The SQL itself runs in store_sqlite.c. Also the
+ * counters of the commits (store_stats()) and the commits a test makes
+ * fail.
  */
 #include "daemon/store_sqlite_internal.h"
 

@@ -101,10 +101,12 @@ int sqlite_store__conn_exec(struct conn *c, const char *sql,
 /*
  * Runs one cached statement (sql: a static string; the cache compares
  * pointers) with its parameters ?1, ?2, … bound to params[0..nr-1] as
- * REAL, and sets *changes to the rows it inserted, updated or deleted.
+ * REAL. Returns 1 when it returned a row (*out: the row's first column as
+ * a double, 0 for NULL), 0 when it did not (*out: the rows it inserted,
+ * updated or deleted), or HERALD_EIO.
  */
 int sqlite_store__conn_run(struct conn *c, const char *sql,
-			   const double *params, int nr, int64_t *changes,
+			   const double *params, int nr, double *out,
 			   struct errbuf *err);
 /* SQLite's text for the connection's last error. */
 const char *sqlite_store__conn_errmsg(struct conn *c);
@@ -190,7 +192,9 @@ extern const char *const sqlite_store__migrations[];
  * What retention deletes, and how: one step per row, run in order by
  * sqlite_store__prune(), each a statement for sqlite_store__conn_run()
  * with ?1 the cutoff of finished notifications (store_prune_params.before),
- * ?2 the batch (rows per table), ?3 stories_before, ?4 now. The steps with
+ * ?2 the batch (rows per table), ?3 stories_before, ?4 now, ?5 the first
+ * notification id created at or after ?1 (no notification below it is
+ * younger: ids grow with time). The steps with
  * select set run first, outside the write transaction (reads that fill
  * temp tables, without holding up the accepts); the others run in one
  * short write transaction, and the rows they change count as deleted from
@@ -205,6 +209,13 @@ struct sqlite_prune_step {
 };
 
 extern const struct sqlite_prune_step sqlite_store__prune_steps[];
+/*
+ * For ?5: the lowest and the highest notification id, and the created_at
+ * of the first notification at or after id ?1.
+ */
+extern const char sqlite_store__sql_prune_min_id[];
+extern const char sqlite_store__sql_prune_max_id[];
+extern const char sqlite_store__sql_prune_created_at[];
 
 /*
  * The columns of a notification record, in the order read_record() reads

@@ -4,7 +4,10 @@
  * Runs sqlite_store__prune_steps[] (store_sqlite_schema.c, which says what
  * is deleted and what is kept) on the store's own connection: the select
  * steps first, reading without the write lock, then the deletes in one
- * write transaction of at most a batch of rows per table. The write lock
+ * write transaction of at most a batch of rows per table. Before them, a
+ * binary search over the ids finds the first notification created after
+ * the cutoff (ids grow with time), which bounds the deletes' walk: a batch
+ * reads the old rows only, however large the table. The write lock
  * is the one the committer takes for its rounds, so an accept waits for at
  * most one such batch. Commits with synchronous=NORMAL: a batch lost to a
  * power cut is deleted again by the next pass. The SQL calls themselves
@@ -16,7 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#define PARAMS_NR 4
+#define PARAMS_NR 5
 
 /* Adds n rows deleted from table to res (tables in the steps' order). */
 static void count(struct store_prune_result *res, const char *table,
@@ -44,17 +47,52 @@ static int run_steps(struct conn *c, int select, const double *params,
 		     struct errbuf *err)
 {
 	const struct sqlite_prune_step *step;
-	int64_t n = 0;
+	double n = 0;
 
 	for (step = sqlite_store__prune_steps; step->sql; step++) {
 		if (step->select != select)
 			continue;
 		if (sqlite_store__conn_run(c, step->sql, params, PARAMS_NR, &n,
-					   err))
+					   err) < 0)
 			return HERALD_EIO;
 		if (step->table)
-			count(res, step->table, n, batch);
+			count(res, step->table, (int64_t)n, batch);
 	}
+	return 0;
+}
+
+/*
+ * Sets *bound to the lowest id whose next notification (at or after it)
+ * was created at or after before, or is none: every notification below
+ * it is older (ids grow with time; a clock stepped back only makes the
+ * bound lower for a while). A binary search, each probe one seek.
+ */
+static int young_bound(struct conn *c, double before, double *bound,
+		       struct errbuf *err)
+{
+	double lo, hi, mid, at;
+	int ret;
+
+	ret = sqlite_store__conn_run(c, sqlite_store__sql_prune_min_id, NULL, 0,
+				     &lo, err);
+	if (ret >= 0)
+		ret = sqlite_store__conn_run(c, sqlite_store__sql_prune_max_id,
+					     NULL, 0, &hi, err);
+	if (ret < 0)
+		return ret;
+	hi += 1;
+	while (lo < hi) {
+		mid = lo + (double)(int64_t)((hi - lo) / 2);
+		ret = sqlite_store__conn_run(c, sqlite_store__sql_prune_created_at,
+					     &mid, 1, &at, err);
+		if (ret < 0)
+			return ret;
+		if (!ret || at >= before)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*bound = lo;
 	return 0;
 }
 
@@ -63,13 +101,15 @@ int sqlite_store__prune(struct store *st, const struct store_prune_params *p,
 {
 	struct sqlite_store *s = (struct sqlite_store *)st;
 	struct conn *c = &s->prune;
-	const double params[PARAMS_NR] = { p->before, (double)p->batch,
-					   p->stories_before, p->now };
+	double params[PARAMS_NR] = { p->before, (double)p->batch,
+				     p->stories_before, p->now, 0 };
 	double start;
 	int ret;
 
 	pthread_mutex_lock(&c->lock);
-	ret = run_steps(c, 1, params, p->batch, res, err);
+	ret = young_bound(c, p->before, &params[4], err);
+	if (!ret)
+		ret = run_steps(c, 1, params, p->batch, res, err);
 	if (ret)
 		goto out;
 	start = monotonic_now();

@@ -262,8 +262,8 @@ void sqlite_store__list_sql(struct strbuf *sql, const struct store_filter *f)
 /*
  * The waiting states are the ones never pruned; every other state, also
  * one added later, is finished. The first id created at or after the
- * cutoff bounds the walk (ids grow with time), so a batch reads the old
- * rows only, not the whole table.
+ * cutoff (?5) bounds the walk, so a batch reads the old rows only, not the
+ * whole table.
  */
 const struct sqlite_prune_step sqlite_store__prune_steps[] = {
 	{ NULL, 1, "PRAGMA temp_store = MEMORY" },
@@ -278,10 +278,7 @@ const struct sqlite_prune_step sqlite_store__prune_steps[] = {
 		   " LIMIT ?2" },
 	{ NULL, 0, "DELETE FROM temp.prune_notifications" },
 	{ NULL, 0, "INSERT INTO temp.prune_notifications (id, event_seq)"
-		   " SELECT id, event_seq FROM notifications"
-		   " WHERE id < coalesce((SELECT id FROM notifications"
-		   "   WHERE created_at >= ?1 ORDER BY id LIMIT 1),"
-		   "   9223372036854775807)"
+		   " SELECT id, event_seq FROM notifications WHERE id < ?5"
 		   " AND +state NOT IN ('queued', 'sending', 'retrying')"
 		   " AND updated_at < ?1 ORDER BY id LIMIT ?2" },
 	{ "attempts", 0, "DELETE FROM attempts WHERE notification_id IN"
@@ -301,3 +298,10 @@ const struct sqlite_prune_step sqlite_store__prune_steps[] = {
 			    "  WHERE expires_at < ?4 LIMIT ?2)" },
 	{ NULL, 0, NULL },
 };
+
+const char sqlite_store__sql_prune_min_id[] =
+	"SELECT min(id) FROM notifications";
+const char sqlite_store__sql_prune_max_id[] =
+	"SELECT max(id) FROM notifications";
+const char sqlite_store__sql_prune_created_at[] =
+	"SELECT created_at FROM notifications WHERE id >= ?1 ORDER BY id LIMIT 1";

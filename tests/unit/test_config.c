@@ -848,8 +848,8 @@ static void test_numbers(void **state)
 		{ "HERALD_RETENTION", "OFF", 1 },
 		{ "HERALD_RETENTION", "0", 1 },
 		{ "HERALD_RETENTION", "0d", 1 },
-		{ "HERALD_RETENTION", "1h", 1 },
-		{ "HERALD_RETENTION", "59m", 0 },
+		{ "HERALD_RETENTION", "1m", 1 },
+		{ "HERALD_RETENTION", "59s", 0 },
 		{ "HERALD_RETENTION", "3650d", 1 },
 		{ "HERALD_RETENTION", "3651d", 0 },
 		{ "HERALD_RETENTION", "never", 0 },
@@ -903,7 +903,7 @@ static void test_retention(void **state)
 	} cases[] = {
 		{ "off", 0 }, { "0", 0 }, { "2h", 7200 }, { "90d", 7776000 },
 	};
-	const char *bad[] = { "HERALD_RETENTION", "10m", NULL };
+	const char *bad[] = { "HERALD_RETENTION", "30s", NULL };
 	struct config cfg;
 	struct errlist problems = ERRLIST_INIT;
 
@@ -917,7 +917,7 @@ static void test_retention(void **state)
 	assert_int_not_equal(load(&cfg, &problems, bad, NULL), 0);
 	assert_int_equal(problems.nr, 1);
 	assert_string_equal(problems.items[0],
-			    "HERALD_RETENTION \"10m\" is not a duration from 1h "
+			    "HERALD_RETENTION \"30s\" is not a duration from 1m "
 			    "to 3650d, or off: use seconds or a number with s, "
 			    "m, h or d, e.g. 30d");
 	config_release(&cfg);

@@ -1666,6 +1666,42 @@ static void test_prune_batches(void **state)
 	tmpdb_remove(&t);
 }
 
+/*
+ * The walk stops at the first notification created after the cutoff (a
+ * binary search over the ids): those after it are not read, even the odd
+ * one that would qualify (a clock stepped back), until later.
+ */
+static void test_prune_walk_bound(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item(NULL, "api", "production");
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct errbuf err = { "" };
+
+	for (int young = 0; young <= 13; young += 13) {
+		tmpdb_make(&t);
+		st = open_ok(t.path);
+		for (int i = 0; i < 13; i++)
+			accept_one(st, &it);
+		store_close(st);
+		/* All finished at 50; created at 10, the last young ones at 1000. */
+		exec_sql(t.path, "UPDATE notifications SET state = 'delivered',"
+			 " updated_at = 50, created_at = 10");
+		if (young)
+			exec_sql(t.path, "UPDATE notifications SET created_at = 1000"
+				 " WHERE id > 9");
+		st = open_ok(t.path);
+		p.before = p.stories_before = p.now = 100;
+		assert_int_equal(store_prune(st, &p, &r, &err), 0);
+		assert_int_equal(pruned(&r, "notifications"), young ? 9 : 13);
+		assert_int_equal(total(st), young ? 4 : 0);
+		store_close(st);
+		tmpdb_remove(&t);
+	}
+}
+
 /* The cutoffs: the retention, another reader's need, the story window. */
 static void test_pruner_params(void **state)
 {
@@ -1724,6 +1760,7 @@ int main(void)
 		cmocka_unit_test(test_prune_event_with_kept_notification),
 		cmocka_unit_test(test_prune_stories_and_resolutions),
 		cmocka_unit_test(test_prune_batches),
+		cmocka_unit_test(test_prune_walk_bound),
 		cmocka_unit_test(test_pruner_params),
 	};
 
