@@ -4,7 +4,8 @@
  * Everything the daemon must not lose lives here: accepted events, one
  * notification per event and destination with its delivery state, the
  * delivery attempts, the platform message each story edits ("stories"),
- * and cached name/DM-channel resolutions. An event is acknowledged (202)
+ * and cached name/DM-channel resolutions; store_prune() deletes what the
+ * retention no longer keeps. An event is acknowledged (202)
  * only after store_accept() has returned 0, which means its transaction
  * was committed with synchronous=FULL (fsynced). docs/storage.md has the
  * schema and the guarantees.
@@ -24,6 +25,8 @@
  *   - read functions (store_get(), store_list(), store_counts(),
  *     store_ping(), store_requeue()): API threads; serialized on one
  *     connection.
+ *   - store_prune(): the one pruner thread (retention), on a connection
+ *     of its own.
  * store_shutdown() and store_close() may race with store_accept(); no call
  * may start after store_close() has begun to free the store, so stop the
  * callers (httpd) between the two.
