@@ -26,10 +26,12 @@
 #include "daemon/httpd.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/pruner.h"
 #include "delivery/provider.h"
 #include "daemon/sd_notify.h"
 #include "daemon/store.h"
 #include "daemon/summary_job.h"
+#include "core/summary.h"
 #include "lib/clock.h"
 
 #define LOOP_WAIT_MS 1000
@@ -183,6 +185,7 @@ struct serve {
 	int metrics_ready;
 	struct provider *provider;
 	struct engine *engine;
+	struct pruner *pruner;
 	struct api_routing routing;
 	int routing_ready;
 	struct api_context api;
@@ -198,6 +201,7 @@ static int start(struct serve *s)
 	struct api_snapshot *snap;
 	struct engine_options eo;
 	struct httpd_options ho;
+	struct pruner_options po;
 	struct log_line l;
 	struct errbuf err;
 	uint64_t counts[STORE_STATE_NR], pending;
@@ -293,6 +297,23 @@ static int start(struct serve *s)
 		ret = ret == HERALD_EINVAL ? EXIT_USAGE : EXIT_FAILURE_PERM;
 		goto out;
 	}
+	memset(&po, 0, sizeof(po));
+	po.store = s->store;
+	po.metrics = &s->metrics;
+	po.retention_s = s->cfg.retention_s;
+	po.story_window_s = s->cfg.story_window_s;
+	/*
+	 * The weekly summary reads the events of the week it sums up and of
+	 * the week before, up to 22 days back when it is posted late in the
+	 * following week (docs/summary.md).
+	 */
+	if (summary_schedule_of(&s->cfg).enabled)
+		po.keep_at_least_s = SUMMARY_KEEP_S;
+	if (pruner_start(&s->pruner, &po, &err) < 0) {
+		fprintf(stderr, "herald: HERALD_RETENTION: %s\n", err.msg);
+		ret = EXIT_FAILURE_PERM;
+		goto out;
+	}
 	ret = 0;
 
 	log_begin(&l, LOG_INFO, "herald started");
@@ -309,6 +330,10 @@ static int start(struct serve *s)
 	}
 	log_str(&l, "provider", provider_kind_name(s->cfg.provider));
 	log_str(&l, "database", s->cfg.database);
+	if (s->cfg.retention_s)
+		log_int(&l, "retention_s", s->cfg.retention_s);
+	else
+		log_str(&l, "retention", "off");
 	log_int(&l, "pending", (long long)pending);
 	if (counts[STORE_SENDING])
 		log_int(&l, "interrupted", (long long)counts[STORE_SENDING]);
@@ -400,6 +425,7 @@ static void finish(struct serve *s)
 		pthread_cancel(s->sig.thread);
 		pthread_join(s->sig.thread, NULL);
 	}
+	pruner_stop(s->pruner);
 	engine_free(s->engine);
 	store_close(s->store);
 	provider_free(s->provider);

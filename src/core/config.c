@@ -28,6 +28,8 @@
 #define TOKEN_FILE_MAX (64u * 1024)
 #define QUOTE_MAX 120		/* bytes of a value shown in a problem */
 #define MAX_AGE_LIMIT (30L * 24 * 3600)
+#define RETENTION_MIN 60L
+#define RETENTION_MAX (3650L * 24 * 3600)
 
 const char *provider_kind_name(enum provider_kind kind)
 {
@@ -130,6 +132,13 @@ const struct config_var config_vars[] = {
 	  CONFIG_DEFAULT_DATABASE, .check = check_database,
 	  .help = "the SQLite file of accepted events and deliveries",
 	  .line = 12, .label = "database", .json = "database" },
+	{ "HERALD_RETENTION", CONFIG_DURATION, AT(retention_s), "30d",
+	  RETENTION_MIN, RETENTION_MAX, .flags = CONFIG_OFF_IS_ZERO,
+	  .help = "how long finished notifications, their events and "
+		  "attempts are kept; off or 0: keep everything",
+	  .line = 12, .show = "; retention %ss",
+	  .show_none = "; retention off (everything kept)",
+	  .json = "retention_s" },
 	{ "HERALD_API_TOKEN", CONFIG_SECRET, AT(api_token),
 	  .help = "the bearer token the HTTP API requires",
 	  .line = 13, .label = "API token", .json = "api_token" },
@@ -313,7 +322,16 @@ static int parse_number(const struct config_var *var, const char *value,
 		*(long *)to = var->type == CONFIG_SECONDS ? n * 1000 : n;
 		return 0;
 	case CONFIG_DURATION:
-		return parse_duration(value, min, max, to);
+		if ((var->flags & CONFIG_OFF_IS_ZERO) &&
+		    !strcasecmp(value, "off")) {
+			*(long *)to = 0;
+			return 0;
+		}
+		if (parse_duration(value, 0, max, &n) < 0 ||
+		    (n < min && !(n == 0 && (var->flags & CONFIG_OFF_IS_ZERO))))
+			return -1;
+		*(long *)to = n;
+		return 0;
 	case CONFIG_DOUBLE:
 		/* Hex, infinity and NaN, which strtod() takes, are refused. */
 		if (strpbrk(value, "xXnNiI") ||
@@ -618,9 +636,10 @@ static void number_problem(const struct config_var *var, const char *value,
 		add_duration(&from, min);
 		add_duration(&to, max);
 		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
-			      "duration from %s to %s: use seconds or a number "
-			      "with s, m, h or d, e.g. %s", from.buf, to.buf,
-			      var->def);
+			      "duration from %s to %s%s: use seconds or a "
+			      "number with s, m, h or d, e.g. %s", from.buf,
+			      to.buf, var->flags & CONFIG_OFF_IS_ZERO ?
+			      ", or off" : "", var->def);
 		break;
 	case CONFIG_DOUBLE:
 		config__problem_value(problems, var->name, STRVIEW(value), "is not a "
@@ -976,6 +995,9 @@ static int is_none(const struct config_var *var, const struct config *cfg)
 		       *(const double *)at <= 0;
 	case CONFIG_LONG:
 		return (var->flags & CONFIG_NONE_IF_ZERO) &&
+		       *(const long *)at <= 0;
+	case CONFIG_DURATION:
+		return (var->flags & CONFIG_OFF_IS_ZERO) &&
 		       *(const long *)at <= 0;
 	default:
 		return 0;

@@ -61,6 +61,7 @@ struct config {
 	/* The daemon. */
 	char *listen;			/* HERALD_LISTEN */
 	char *database;			/* HERALD_DATABASE */
+	long retention_s;		/* HERALD_RETENTION (s); 0: off */
 	char *api_token;		/* HERALD_API_TOKEN(_FILE); secret */
 	int insecure;			/* HERALD_INSECURE=1 */
 	char *url;			/* HERALD_URL: the daemon, for clients;
@@ -132,6 +133,8 @@ enum config_flags {
 	CONFIG_DISCORD_ONLY = 1 << 3,	/* ... only for discord */
 	CONFIG_NONE_IF_ZERO = 1 << 4,	/* DOUBLE, LONG: 0 is shown as
 					   show_none */
+	CONFIG_OFF_IS_ZERO = 1 << 5,	/* DURATION: "off" or 0 (below min)
+					   is 0, shown as show_none */
 };
 
 struct config_var;

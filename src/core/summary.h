@@ -71,6 +71,13 @@ void summary_week_bounds(struct summary_week w, time_t *start, time_t *end);
 /* ---- the schedule ------------------------------------------------------ */
 
 /* When the summary is posted: a weekday and a local time, or never. */
+/*
+ * How long back the summary needs the stored events: the week it sums up
+ * and the week before, posted at the latest on the last day of the week
+ * after (docs/summary.md). Retention keeps at least this much.
+ */
+#define SUMMARY_KEEP_S (22L * 86400)
+
 struct summary_schedule {
 	int enabled;
 	int wday;		/* 1 Monday .. 7 Sunday, as ISO */

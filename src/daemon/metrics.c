@@ -485,6 +485,10 @@ static const double latency_buckets[] = {
 	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 };
 
+static const double prune_batch_buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+};
+
 void metrics_init(struct metrics *m, const char *version)
 {
 	struct metric_registry *reg = metric_registry_new();
@@ -545,6 +549,24 @@ void metrics_init(struct metrics *m, const char *version)
 	m->summary_time = metric_registry_gauge(reg,
 		"herald_summary_last_timestamp_seconds",
 		"When that summary was found stored or stored (Unix time).",
+		NULL);
+	m->pruned_rows = metric_registry_counter(reg,
+		"herald_pruned_rows_total",
+		"Rows deleted by retention (HERALD_RETENTION), by table.",
+		"table", NULL);
+	m->prune_batch = metric_registry_histogram(reg,
+		"herald_prune_batch_seconds",
+		"Time one batch of retention held the database's write lock.",
+		prune_batch_buckets,
+		sizeof(prune_batch_buckets) / sizeof(prune_batch_buckets[0]),
+		NULL);
+	m->prune_last_run = metric_registry_gauge(reg,
+		"herald_prune_last_run_timestamp_seconds",
+		"When the last pass of retention ended (Unix time); 0: none yet.",
+		NULL);
+	m->prune_last_duration = metric_registry_gauge(reg,
+		"herald_prune_last_duration_seconds",
+		"How long the last pass of retention took, pauses included.",
 		NULL);
 }
 
@@ -633,6 +655,26 @@ void metrics_summary(struct metrics *m, int year, int week, int fresh,
 		metric_add(m->summaries, NULL, 1);
 	metric_set(m->summary_week, NULL, (double)year * 100 + week);
 	metric_set(m->summary_time, NULL, at);
+}
+
+void metrics_pruned(struct metrics *m, const char *table, double rows)
+{
+	if (m)
+		metric_add(m->pruned_rows, METRIC_LABELS(table), rows);
+}
+
+void metrics_prune_batch(struct metrics *m, double write_s)
+{
+	if (m)
+		metric_observe(m->prune_batch, NULL, write_s);
+}
+
+void metrics_prune_pass(struct metrics *m, double at, double seconds)
+{
+	if (!m)
+		return;
+	metric_set(m->prune_last_run, NULL, at);
+	metric_set(m->prune_last_duration, NULL, seconds);
 }
 
 int metrics_expose(struct metrics *m, struct strbuf *out)

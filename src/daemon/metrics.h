@@ -91,6 +91,10 @@ struct metrics {
 	struct metric *summaries;		/* weekly summaries stored */
 	struct metric *summary_week;		/* the last one's YYYYWW */
 	struct metric *summary_time;		/* and when, Unix seconds */
+	struct metric *pruned_rows;		/* {table} */
+	struct metric *prune_batch;		/* seconds, one write transaction */
+	struct metric *prune_last_run;		/* Unix time of the last pass */
+	struct metric *prune_last_duration;	/* seconds */
 };
 
 void metrics_init(struct metrics *m, const char *version);
@@ -126,6 +130,11 @@ void metrics_http_request(struct metrics *m, const char *path, int code);
  */
 void metrics_summary(struct metrics *m, int year, int week, int fresh,
 		     double at);
+/* Retention deleted rows rows of table (in one batch of write_s). */
+void metrics_pruned(struct metrics *m, const char *table, double rows);
+void metrics_prune_batch(struct metrics *m, double write_s);
+/* A pass of retention ended at (Unix seconds) after seconds. */
+void metrics_prune_pass(struct metrics *m, double at, double seconds);
 
 int metrics_expose(struct metrics *m, struct strbuf *out);
 

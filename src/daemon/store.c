@@ -339,6 +339,17 @@ int store_silence_peek(const char *path_or_url, double now,
 	return store_sqlite_silence_peek(path_or_url, now, out, nr, err);
 }
 
+int store_prune(struct store *st, const struct store_prune_params *p,
+		struct store_prune_result *res, struct errbuf *err)
+{
+	struct store_prune_params q = *p;
+
+	memset(res, 0, sizeof(*res));
+	if (!q.batch)
+		q.batch = STORE_PRUNE_BATCH;
+	return st->ops->prune(st, &q, res, err);
+}
+
 void store_stats(struct store *st, struct store_stats *out)
 {
 	memset(out, 0, sizeof(*out));

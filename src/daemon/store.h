@@ -4,7 +4,8 @@
  * Everything the daemon must not lose lives here: accepted events, one
  * notification per event and destination with its delivery state, the
  * delivery attempts, the platform message each story edits ("stories"),
- * and cached name/DM-channel resolutions. An event is acknowledged (202)
+ * and cached name/DM-channel resolutions; store_prune() deletes what the
+ * retention no longer keeps. An event is acknowledged (202)
  * only after store_accept() has returned 0, which means its transaction
  * was committed with synchronous=FULL (fsynced). docs/storage.md has the
  * schema and the guarantees.
@@ -24,6 +25,8 @@
  *   - read functions (store_get(), store_list(), store_counts(),
  *     store_ping(), store_requeue()): API threads; serialized on one
  *     connection.
+ *   - store_prune(): the one pruner thread (retention), on a connection
+ *     of its own.
  * store_shutdown() and store_close() may race with store_accept(); no call
  * may start after store_close() has begun to free the store, so stop the
  * callers (httpd) between the two.
@@ -438,6 +441,55 @@ int store_silence_end(struct store *st, int64_t id, double at,
  */
 int store_silence_peek(const char *path_or_url, double now,
 		       struct silence **out, size_t *nr, struct errbuf *err);
+
+/* ---- retention ------------------------------------------------------- */
+
+/* Rows one store_prune() call deletes from each table, at most, by default. */
+#define STORE_PRUNE_BATCH 500
+/* How many tables store_prune() may report on. */
+#define STORE_PRUNE_TABLES_MAX 16
+
+struct store_prune_params {
+	/*
+	 * Finished notifications (any state but queued, sending and
+	 * retrying) last changed before this go, with their attempts, and
+	 * their event once no notification of it is left (and with it the
+	 * event's idempotency key).
+	 */
+	double before;
+	/* Stories whose message was last written before this go. */
+	double stories_before;
+	/* Resolutions that expired before this go. */
+	double now;
+	/* At most this many rows per table; 0: STORE_PRUNE_BATCH. */
+	size_t batch;
+};
+
+/* What one store_prune() call deleted. */
+struct store_prune_result {
+	size_t nr;				/* tables[0..nr-1] */
+	struct {
+		const char *table;		/* static: "notifications" */
+		uint64_t rows;
+	} tables[STORE_PRUNE_TABLES_MAX];
+	uint64_t rows;				/* the sum */
+	int more;		/* a table reached the batch: call again */
+	double write_ms;	/* how long the write transaction took */
+};
+
+/*
+ * One batch of retention: deletes what p says, at most p->batch rows per
+ * table, in one short write transaction (so accepts wait for it at most
+ * that long), and fills *res (every table the backend prunes, in the same
+ * order each call, with 0 for none). Never deletes a notification that is
+ * still waiting for delivery, nor an event one of whose notifications is
+ * kept. Call again while res->more, with a pause between calls to let the
+ * accepts through. Meant for one thread (the daemon's pruner); HERALD_EIO
+ * with the database's text when a write fails (nothing of the batch is
+ * deleted).
+ */
+int store_prune(struct store *st, const struct store_prune_params *p,
+		struct store_prune_result *res, struct errbuf *err);
 
 /* ---- statistics -------------------------------------------------------- */
 

@@ -119,6 +119,12 @@ struct store_ops {
 	/* store_silence_end(): HERALD_ENOENT, HERALD_EDUP as documented. */
 	int (*silence_end)(struct store *st, int64_t id, double at,
 			   struct errbuf *err);
+	/*
+	 * store_prune(): p->batch is at least 1 (store.c applies the
+	 * default); res is already zeroed.
+	 */
+	int (*prune)(struct store *st, const struct store_prune_params *p,
+		     struct store_prune_result *res, struct errbuf *err);
 	/* store_stats(): out is already zeroed; set what the backend counts. */
 	void (*stats)(struct store *st, struct store_stats *out);
 	/*

@@ -7,12 +7,13 @@
  * what they share.
  *
  * The database runs in WAL mode with synchronous=FULL, so a COMMIT that
- * returned SQLITE_OK is on disk. Three connections, one per role, each
+ * returned SQLITE_OK is on disk. Four connections, one per role, each
  * behind its own mutex:
  *
  *   commit   used by the committer thread only: group commit of accepts
  *   engine   store_apply(), pending loads, recovery, stories, resolutions
  *   api      reads for the HTTP API, requeue and the readiness ping
+ *   prune    retention (store_sqlite_prune.c), synchronous=NORMAL
  *
  * Writers queue on one more mutex (wlock) around every write transaction,
  * so within the process a writer never meets SQLITE_BUSY and never sleeps
@@ -194,6 +195,27 @@ static int stmt_run(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
 		return stmt_error(c, stmt, err);
 	sqlite3_reset(stmt);
 	return 0;
+}
+
+int sqlite_store__conn_run(struct conn *c, const char *sql,
+			   const double *params, int nr, double *out,
+			   struct errbuf *err)
+{
+	sqlite3_stmt *stmt = conn_stmt(c, sql, err);
+	int n, rc;
+
+	if (!stmt)
+		return HERALD_EIO;
+	n = sqlite3_bind_parameter_count(stmt);
+	for (int i = 0; i < n && i < nr; i++)
+		sqlite3_bind_double(stmt, i + 1, params[i]);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return stmt_error(c, stmt, err);
+	*out = rc == SQLITE_ROW ? sqlite3_column_double(stmt, 0) :
+	       (double)sqlite3_changes64(c->db);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW;
 }
 
 static void bind_str(sqlite3_stmt *stmt, int i, const char *s)
@@ -1170,11 +1192,6 @@ static const char *sq_instance_id(struct store *st)
 	return sq(st)->instance_id;
 }
 
-static void sq_test_fail_commits(struct store *st, long n)
-{
-	atomic_store(&sq(st)->test_fail, n);
-}
-
 static int sq_test_limit_pages(struct store *st, long pages,
 			       struct errbuf *err)
 {
@@ -1192,6 +1209,7 @@ static int sq_test_limit_pages(struct store *st, long pages,
 
 void sqlite_store__free(struct sqlite_store *s)
 {
+	conn_close(&s->prune);
 	conn_close(&s->api);
 	conn_close(&s->engine);
 	conn_close(&s->commit);
@@ -1225,10 +1243,11 @@ static const struct store_ops sqlite_ops = {
 	.silence_get = sqlite_store__silence_get,
 	.silence_list = sqlite_store__silence_list,
 	.silence_end = sqlite_store__silence_end,
+	.prune = sqlite_store__prune,
 	.stats = sqlite_store__stats,
 	.instance_id = sq_instance_id,
 	.test_limit_pages = sq_test_limit_pages,
-	.test_fail_commits = sq_test_fail_commits,
+	.test_fail_commits = sqlite_store__test_fail_commits,
 };
 
 int store_sqlite_open(struct store **out, const char *path,
@@ -1255,6 +1274,7 @@ int store_sqlite_open(struct store **out, const char *path,
 	conn_init(&s->commit);
 	conn_init(&s->engine);
 	conn_init(&s->api);
+	conn_init(&s->prune);
 
 	ret = conn_open(&s->commit, path, err);
 	if (!ret)
@@ -1272,11 +1292,17 @@ int store_sqlite_open(struct store **out, const char *path,
 		ret = conn_open(&s->api, path, err);
 	if (!ret)
 		ret = conn_configure(&s->api, path, "FULL", err);
+	if (!ret)
+		ret = conn_open(&s->prune, path, err);
+	if (!ret)
+		ret = conn_configure(&s->prune, path, "NORMAL", err);
+	s->prune.sync_normal = 1;
 	if (ret)
 		goto fail;
 	sqlite3_wal_hook(s->commit.db, on_wal_commit, s);
 	sqlite3_wal_hook(s->engine.db, on_wal_commit, s);
 	sqlite3_wal_hook(s->api.db, on_wal_commit, s);
+	sqlite3_wal_hook(s->prune.db, on_wal_commit, s);
 	if (pthread_create(&s->committer, NULL,
 			   sqlite_store__committer_main, s)) {
 		ret = errbuf_set(err, HERALD_EIO,

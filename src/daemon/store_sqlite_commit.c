@@ -15,7 +15,9 @@
  * for IDLE_TRUNCATE_S (then it also truncates the WAL file, giving its
  * space back), and at once after a failed commit (which may have failed
  * for space). Shutdown and close stop the committer and wait for the
- * callers still inside. The SQL itself runs in store_sqlite.c.
+ * callers still inside. The SQL itself runs in store_sqlite.c. Also the
+ * counters of the commits (store_stats()) and the commits a test makes
+ * fail.
  */
 #include "daemon/store_sqlite_internal.h"
 #include "lib/clock.h"
@@ -367,6 +369,37 @@ int sqlite_store__apply(struct store *st, const struct store_update *ups,
 	return wait_round(s, &req);
 }
 
+/* ---- statistics and the tests' failures ------------------------------- */
+
+void sqlite_store__stats(struct store *st, struct store_stats *out)
+{
+	struct sqlite_store *s = sq(st);
+
+	out->accept_calls = atomic_load(&s->accept_calls);
+	out->accept_items = atomic_load(&s->accept_items);
+	out->accept_commits = atomic_load(&s->accept_commits);
+	out->apply_commits = atomic_load(&s->apply_commits);
+	out->led_rounds = atomic_load(&s->led_rounds);
+}
+
+int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
+{
+	long n = atomic_load(&s->test_fail);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
+		;
+	if (n <= 0)
+		return 0;
+	if (err)
+		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
+	return 1;
+}
+
+void sqlite_store__test_fail_commits(struct store *st, long n)
+{
+	atomic_store(&sq(st)->test_fail, n);
+}
+
 void sqlite_store__shutdown(struct store *st)
 {
 	struct sqlite_store *s = sq(st);
@@ -420,28 +453,4 @@ int sqlite_store__check_item(const struct store_item *it, size_t i,
 				  "event %zu: the idempotency key is %zu bytes long; at most %d are allowed",
 				  i, strlen(it->idem_key), STORE_IDEM_KEY_MAX);
 	return 0;
-}
-
-int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)
-{
-	long n = atomic_load(&s->test_fail);
-
-	while (n > 0 && !atomic_compare_exchange_weak(&s->test_fail, &n, n - 1))
-		;
-	if (n <= 0)
-		return 0;
-	if (err)
-		errbuf_set(err, HERALD_EIO, "database or disk is full (a test's)");
-	return 1;
-}
-
-void sqlite_store__stats(struct store *st, struct store_stats *out)
-{
-	struct sqlite_store *s = (struct sqlite_store *)st;
-
-	out->accept_calls = atomic_load(&s->accept_calls);
-	out->accept_items = atomic_load(&s->accept_items);
-	out->accept_commits = atomic_load(&s->accept_commits);
-	out->apply_commits = atomic_load(&s->apply_commits);
-	out->led_rounds = atomic_load(&s->led_rounds);
 }

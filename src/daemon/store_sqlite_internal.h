@@ -12,6 +12,10 @@
  *   store_sqlite_schema.c  the SQL text: the migrations and the statements.
  *   store_sqlite_silences.c  silences: add, get, list, end, and reading
  *                          them from a database opened read-only.
+ *   store_sqlite_schema.c  the SQL text: the migrations, the statements and
+ *                          what retention prunes (sqlite_store__prune_steps).
+ *   store_sqlite_prune.c   retention: store_prune() in batches, through
+ *                          sqlite_store__conn_run().
  *
  * Only these four files include this header. SQLite's handles appear here
  * as incomplete struct types, so it does not need <sqlite3.h>.
@@ -68,6 +72,7 @@ struct sqlite_store {
 	char *path;
 	char instance_id[STORE_INSTANCE_ID_MAX + 1];	/* read at open */
 	struct conn commit, engine, api;
+	struct conn prune;		/* store_prune() only */
 	pthread_mutex_t wlock;		/* held by the one writing connection */
 
 	pthread_mutex_t lock;		/* the queue and the flags below */
@@ -99,6 +104,16 @@ struct sqlite_store {
 /* Runs SQL without results; HERALD_EIO with err saying what failed. */
 int sqlite_store__conn_exec(struct conn *c, const char *sql,
 			    struct errbuf *err);
+/*
+ * Runs one cached statement (sql: a static string; the cache compares
+ * pointers) with its parameters ?1, ?2, … bound to params[0..nr-1] as
+ * REAL. Returns 1 when it returned a row (*out: the row's first column as
+ * a double, 0 for NULL), 0 when it did not (*out: the rows it inserted,
+ * updated or deleted), or HERALD_EIO.
+ */
+int sqlite_store__conn_run(struct conn *c, const char *sql,
+			   const double *params, int nr, double *out,
+			   struct errbuf *err);
 /* SQLite's text for the connection's last error. */
 const char *sqlite_store__conn_errmsg(struct conn *c);
 /*
@@ -163,6 +178,9 @@ int sqlite_store__apply_silenced(struct conn *c, const struct store_update *u,
 
 /* ---- store_sqlite_commit.c -------------------------------------------- */
 
+/* The ops stats and test_fail_commits: see struct store_ops. */
+void sqlite_store__stats(struct store *st, struct store_stats *out);
+void sqlite_store__test_fail_commits(struct store *st, long n);
 /*
  * Records how a commit ended: why NULL for committed, else what failed.
  * A failure makes store_ping() try a write of its own until one succeeds,
@@ -187,7 +205,12 @@ int sqlite_store__check_item(const struct store_item *it, size_t i,
  * (may be NULL) says so as SQLite would.
  */
 int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err);
-void sqlite_store__stats(struct store *st, struct store_stats *out);
+
+/* ---- store_sqlite_prune.c --------------------------------------------- */
+
+/* The op prune: see struct store_ops. */
+int sqlite_store__prune(struct store *st, const struct store_prune_params *p,
+			struct store_prune_result *res, struct errbuf *err);
 
 /* ---- store_sqlite_schema.c -------------------------------------------- */
 
@@ -197,6 +220,35 @@ void sqlite_store__stats(struct store *st, struct store_stats *out);
  * run.
  */
 extern const char *const sqlite_store__migrations[];
+
+/*
+ * What retention deletes, and how: one step per row, run in order by
+ * sqlite_store__prune(), each a statement for sqlite_store__conn_run()
+ * with ?1 the cutoff of finished notifications (store_prune_params.before),
+ * ?2 the batch (rows per table), ?3 stories_before, ?4 now, ?5 the first
+ * notification id created at or after ?1 (no notification below it is
+ * younger: ids grow with time). The steps with
+ * select set run first, outside the write transaction (reads that fill
+ * temp tables, without holding up the accepts); the others run in one
+ * short write transaction, and the rows they change count as deleted from
+ * table (NULL: not counted). A new table is pruned by adding its rows; a
+ * row must delete at most ?2 rows and keep what rows of other tables still
+ * refer to (foreign keys are on). Ends with a row whose sql is NULL.
+ */
+struct sqlite_prune_step {
+	const char *table;
+	int select;
+	const char *sql;
+};
+
+extern const struct sqlite_prune_step sqlite_store__prune_steps[];
+/*
+ * For ?5: the lowest and the highest notification id, and the created_at
+ * of the first notification at or after id ?1.
+ */
+extern const char sqlite_store__sql_prune_min_id[];
+extern const char sqlite_store__sql_prune_max_id[];
+extern const char sqlite_store__sql_prune_created_at[];
 
 /*
  * The columns of a notification record, in the order read_record() reads

@@ -339,3 +339,61 @@ void sqlite_store__list_sql(struct strbuf *sql, const struct store_filter *f)
 		strbuf_addstr(sql, " AND n.id < ?");
 	strbuf_addstr(sql, " ORDER BY n.id DESC LIMIT ?");
 }
+
+/* ---- retention -------------------------------------------------------- */
+
+/*
+ * The waiting states are the ones never pruned; every other state, also
+ * one added later, is finished. The first id created at or after the
+ * cutoff (?5) bounds the walk, so a batch reads the old rows only, not the
+ * whole table.
+ */
+const struct sqlite_prune_step sqlite_store__prune_steps[] = {
+	{ NULL, 1, "PRAGMA temp_store = MEMORY" },
+	{ NULL, 1, "CREATE TEMP TABLE IF NOT EXISTS prune_notifications ("
+		   "  id INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL)" },
+	{ NULL, 1, "CREATE TEMP TABLE IF NOT EXISTS prune_stories ("
+		   "  correlation_key TEXT PRIMARY KEY)" },
+	/* Stories have no index on their age: read outside the lock. */
+	{ NULL, 1, "DELETE FROM temp.prune_stories" },
+	{ NULL, 1, "INSERT INTO temp.prune_stories"
+		   " SELECT correlation_key FROM stories WHERE updated_at < ?3"
+		   " LIMIT ?2" },
+	{ NULL, 0, "DELETE FROM temp.prune_notifications" },
+	{ NULL, 0, "INSERT INTO temp.prune_notifications (id, event_seq)"
+		   " SELECT id, event_seq FROM notifications WHERE id < ?5"
+		   " AND +state NOT IN ('queued', 'sending', 'retrying')"
+		   " AND updated_at < ?1 ORDER BY id LIMIT ?2" },
+	{ "attempts", 0, "DELETE FROM attempts WHERE notification_id IN"
+			 " (SELECT id FROM temp.prune_notifications)" },
+	{ "notifications", 0, "DELETE FROM notifications WHERE id IN"
+			      " (SELECT id FROM temp.prune_notifications)" },
+	{ "events", 0, "DELETE FROM events WHERE seq IN"
+		       " (SELECT event_seq FROM temp.prune_notifications)"
+		       " AND NOT EXISTS (SELECT 1 FROM notifications n"
+		       "   WHERE n.event_seq = events.seq)" },
+	/* Checked again: the story may have been written since. */
+	{ "stories", 0, "DELETE FROM stories WHERE correlation_key IN"
+			" (SELECT correlation_key FROM temp.prune_stories)"
+			" AND updated_at < ?3" },
+	/*
+	 * Silences that ended before the cutoff and hold back no notification
+	 * that is still kept (the rows these steps deleted are gone).
+	 */
+	{ "silences", 0, "DELETE FROM silences WHERE id IN"
+			 " (SELECT s.id FROM silences s"
+			 "  WHERE coalesce(s.ended_at, s.ends_at) < ?1"
+			 "  AND NOT EXISTS (SELECT 1 FROM notifications n"
+			 "    WHERE n.silence_id = s.id) LIMIT ?2)" },
+	{ "resolutions", 0, "DELETE FROM resolutions WHERE rowid IN"
+			    " (SELECT rowid FROM resolutions"
+			    "  WHERE expires_at < ?4 LIMIT ?2)" },
+	{ NULL, 0, NULL },
+};
+
+const char sqlite_store__sql_prune_min_id[] =
+	"SELECT min(id) FROM notifications";
+const char sqlite_store__sql_prune_max_id[] =
+	"SELECT max(id) FROM notifications";
+const char sqlite_store__sql_prune_created_at[] =
+	"SELECT created_at FROM notifications WHERE id >= ?1 ORDER BY id LIMIT 1";

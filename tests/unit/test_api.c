@@ -146,6 +146,12 @@ static int w_resolution_put(struct store *st, const char *provider,
 				    channel_id, expires_at, err);
 }
 
+static int w_prune(struct store *st, const struct store_prune_params *p,
+		   struct store_prune_result *res, struct errbuf *err)
+{
+	return store_prune(real_of(st), p, res, err);
+}
+
 static void w_stats(struct store *st, struct store_stats *out)
 {
 	store_stats(real_of(st), out);
@@ -211,6 +217,7 @@ static const struct store_ops wrap_ops = {
 	.silence_get = w_silence_get,
 	.silence_list = w_silence_list,
 	.silence_end = w_silence_end,
+	.prune = w_prune,
 	.stats = w_stats,
 	.instance_id = w_instance_id,
 	.test_limit_pages = w_test_limit_pages,

@@ -129,6 +129,7 @@ static void test_defaults(void **state)
 	assert_true(cfg.slack_burst == 3.0);
 	assert_int_equal(cfg.max_attempts, 0);	/* unset: no limit */
 	assert_int_equal(cfg.max_age_s, 86400);
+	assert_int_equal(cfg.retention_s, 30 * 86400);
 	assert_int_equal(cfg.shutdown_grace_ms, 10000);
 	assert_string_equal(cfg.log_format, "logfmt");
 	assert_string_equal(cfg.log_level, "info");
@@ -867,6 +868,15 @@ static void test_numbers(void **state)
 		{ "HERALD_MAX_AGE", "31d", 0 },
 		{ "HERALD_MAX_AGE", "-1h", 0 },
 		{ "HERALD_MAX_AGE", "99999999999999999999d", 0 },
+		{ "HERALD_RETENTION", "off", 1 },
+		{ "HERALD_RETENTION", "OFF", 1 },
+		{ "HERALD_RETENTION", "0", 1 },
+		{ "HERALD_RETENTION", "0d", 1 },
+		{ "HERALD_RETENTION", "1m", 1 },
+		{ "HERALD_RETENTION", "59s", 0 },
+		{ "HERALD_RETENTION", "3650d", 1 },
+		{ "HERALD_RETENTION", "3651d", 0 },
+		{ "HERALD_RETENTION", "never", 0 },
 		{ "HERALD_ALLOW_INSECURE_HTTP", "FALSE", 1 },
 		{ "HERALD_INSECURE", "0", 1 },
 		{ "HERALD_INSECURE", "on", 0 },
@@ -905,6 +915,36 @@ static void test_durations(void **state)
 		assert_int_equal(cfg.max_age_s, cases[i].seconds);
 		config_release(&cfg);
 	}
+	errlist_release(&problems);
+}
+
+/* HERALD_RETENTION: a duration, or off; its problem says both. */
+static void test_retention(void **state)
+{
+	static const struct {
+		const char *value;
+		long seconds;
+	} cases[] = {
+		{ "off", 0 }, { "0", 0 }, { "2h", 7200 }, { "90d", 7776000 },
+	};
+	const char *bad[] = { "HERALD_RETENTION", "30s", NULL };
+	struct config cfg;
+	struct errlist problems = ERRLIST_INIT;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *env[] = { "HERALD_RETENTION", cases[i].value, NULL };
+
+		assert_int_equal(load(&cfg, &problems, env, NULL), 0);
+		assert_int_equal(cfg.retention_s, cases[i].seconds);
+		config_release(&cfg);
+	}
+	assert_int_not_equal(load(&cfg, &problems, bad, NULL), 0);
+	assert_int_equal(problems.nr, 1);
+	assert_string_equal(problems.items[0],
+			    "HERALD_RETENTION \"30s\" is not a duration from 1m "
+			    "to 3650d, or off: use seconds or a number with s, "
+			    "m, h or d, e.g. 30d");
+	config_release(&cfg);
 	errlist_release(&problems);
 }
 
@@ -1500,6 +1540,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_daemon_errors),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_every_problem_at_once),
 		cmocka_unit_test(test_quoting),
 		cmocka_unit_test(test_redact),

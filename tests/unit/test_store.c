@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/pruner.h"
 #include "daemon/store_internal.h"
 #include "lib/strbuf.h"
 
@@ -1524,6 +1525,363 @@ static void test_ping_and_stats(void **state)
 	tmpdb_remove(&t);
 }
 
+/* ---- retention ---------------------------------------------------------- */
+
+/* The rows store_prune() reported for table (0 when not listed). */
+static uint64_t pruned(const struct store_prune_result *r, const char *table)
+{
+	for (size_t i = 0; i < r->nr; i++)
+		if (!strcmp(r->tables[i].table, table))
+			return r->tables[i].rows;
+	return 0;
+}
+
+static long long attempts_of(const char *path, int64_t id)
+{
+	char sql[100];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM attempts"
+		 " WHERE notification_id = %lld", (long long)id);
+	return query_int(path, sql);
+}
+
+/*
+ * Finished notifications last changed before the cutoff go, with their
+ * attempts and events (and so the events' idempotency keys); waiting ones
+ * (queued, sending, retrying) stay however old, and so do newer finished
+ * ones. Times are relative to now, past which the cutoff lies.
+ */
+static void test_prune_what_goes(void **state)
+{
+	static const char *const keys[] = { "k1", "k2", "k3", "k4", "k5", "k6",
+					    "k7" };
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it;
+	struct store_accepted a;
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct store_update u;
+	struct errbuf err = { "" };
+	double now = store_now(), old = now + 50, cutoff = now + 100,
+	       recent = now + 200;
+	int64_t id[7];
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < 7; i++) {
+		it = item(keys[i], "api", "production");
+		id[i] = accept_one(st, &it);
+		assert_int_equal(store_record_attempt(st, id[i], 1, old, "retry",
+						      "http_503", 503, 10,
+						      &err), 0);
+	}
+	/* 0 delivered, 1 dead, 2 skipped: old and finished. */
+	assert_int_equal(store_mark_delivered(st, id[0], "C1", "1.1", old,
+					      &err), 0);
+	assert_int_equal(store_mark_failed(st, id[1], STORE_DEAD, "x", "gone",
+					   404, old, &err), 0);
+	memset(&u, 0, sizeof(u));
+	u.kind = STORE_UP_FAILED;
+	u.id = id[2];
+	u.at = old;
+	u.state = STORE_SKIPPED;
+	u.code = "skipped";
+	u.msg = "nothing to edit";
+	assert_int_equal(store_apply(st, &u, 1, &err), 0);
+	/* 3 queued, 4 retrying, 5 sending: waiting. 6 delivered recently. */
+	assert_int_equal(store_mark_retrying(st, id[4], 2, old + 1, "http_503",
+					     "unavailable", 503, old, &err), 0);
+	assert_int_equal(store_mark_sending(st, id[5], old, &err), 0);
+	assert_int_equal(store_mark_delivered(st, id[6], "C1", "1.2", recent,
+					      &err), 0);
+
+	p.before = cutoff;
+	p.stories_before = cutoff;
+	p.now = cutoff;
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "notifications"), 3);
+	assert_int_equal(pruned(&r, "attempts"), 3);
+	assert_int_equal(pruned(&r, "events"), 3);
+	assert_int_equal(r.rows, 9);
+	assert_false(r.more);
+	assert_true(r.write_ms >= 0);
+	for (int i = 0; i < 7; i++) {
+		struct store_record rec;
+		int gone = i < 3;
+
+		assert_int_equal(store_get(st, id[i], &rec, &err),
+				 gone ? HERALD_ENOENT : 0);
+		if (!gone)
+			store_record_release(&rec);
+		assert_int_equal(attempts_of(t.path, id[i]), !gone);
+	}
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM events"), 4);
+
+	/* A pruned event's key is free again; a kept one's is not. */
+	it = item("k1", "api", "production");
+	assert_int_equal(store_accept(st, &it, 1, &a, &err), 0);
+	assert_false(a.existing);
+	store_accepted_release(&a);
+	it = item("k4", "api", "production");
+	assert_int_equal(store_accept(st, &it, 1, &a, &err), 0);
+	assert_true(a.existing);
+	assert_int_equal(a.id, id[3]);
+	store_accepted_release(&a);
+
+	/* Nothing more to do: a second call deletes nothing. */
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(r.rows, 0);
+	assert_int_equal(pruned(&r, "notifications"), 0);
+	assert_true(r.nr >= 5);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+/* An event stays while any of its notifications does. */
+static void test_prune_event_with_kept_notification(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item("shared", "api", "production");
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct errbuf err = { "" };
+	double now = store_now();
+	int64_t first, second;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	first = accept_one(st, &it);
+	store_close(st);
+	/* A second destination of the same event, as a route to two has. */
+	exec_sql(t.path, "INSERT INTO notifications (event_seq, provider,"
+		 " destination, reason, state, created_at, updated_at)"
+		 " SELECT event_seq, provider, '#other', reason, 'queued',"
+		 " created_at, updated_at FROM notifications");
+	second = query_int(t.path, "SELECT max(id) FROM notifications");
+	assert_true(second > first);
+	st = open_ok(t.path);
+
+	p.before = p.stories_before = p.now = now + 100;
+	assert_int_equal(store_mark_delivered(st, first, "C1", "1.1", now + 50,
+					      &err), 0);
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "notifications"), 1);
+	assert_int_equal(pruned(&r, "events"), 0);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(state_of(st, second), STORE_QUEUED);
+
+	assert_int_equal(store_mark_delivered(st, second, "C2", "1.2", now + 50,
+					      &err), 0);
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "notifications"), 1);
+	assert_int_equal(pruned(&r, "events"), 1);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM events"), 0);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+/*
+ * Stories go once their message was last written before stories_before
+ * (the story window and the retention both past); expired resolutions go.
+ */
+static void test_prune_stories_and_resolutions(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_story s = { 0 }, got;
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct errbuf err = { "" };
+	char *ch = NULL;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	s.provider = (char *)"slack";
+	s.destination = (char *)"#deploys";
+	s.channel_id = (char *)"C1";
+	s.message_id = (char *)"1.1";
+	assert_int_equal(store_story_put(st, "closed", &s, 100, &err), 0);
+	assert_int_equal(store_story_put(st, "open", &s, 300, &err), 0);
+	assert_int_equal(store_resolution_put(st, "slack", "@old", "D1", 150,
+					      &err), 0);
+	assert_int_equal(store_resolution_put(st, "slack", "@new", "D2", 250,
+					      &err), 0);
+	p.before = 1000;
+	p.stories_before = 200;
+	p.now = 200;
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "stories"), 1);
+	assert_int_equal(pruned(&r, "resolutions"), 1);
+	assert_int_equal(store_story_get(st, "closed", &got, &err),
+			 HERALD_ENOENT);
+	assert_int_equal(store_story_get(st, "open", &got, &err), 0);
+	store_story_release(&got);
+	assert_int_equal(store_resolution_get(st, "slack", "@new", 200, &ch,
+					      &err), 0);
+	free(ch);
+	assert_int_equal(query_int(t.path, "SELECT count(*) FROM resolutions"),
+			 1);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+/*
+ * Silences go once they ended before the cutoff (ran out, or were ended
+ * early) and no kept notification names them; active ones stay.
+ */
+static void test_prune_silences(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct errbuf err = { "" };
+	struct store_item it = item("held", "api", "production");
+	struct store_accepted out;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	assert_int_equal(store_accept(st, &it, 1, &out, NULL), 0);
+	store_accepted_release(&out);
+	store_close(st);
+	exec_sql(t.path,
+		 "INSERT INTO silences (id, matchers, starts_at, ends_at,"
+		 " ended_at, comment, created_at) VALUES"
+		 " (1, '{\"app\":\"a\"}', 50, 100, NULL, 'ran out', 50),"
+		 " (2, '{\"app\":\"b\"}', 50, 100, NULL, 'still named', 50),"
+		 " (3, '{\"app\":\"c\"}', 50, 5000, NULL, 'active', 50),"
+		 " (4, '{\"app\":\"d\"}', 50, 4000, 150, 'ended early', 50);"
+		 "UPDATE notifications SET state = 'silenced', silence_id = 2,"
+		 " updated_at = 2000;");
+	st = open_ok(t.path);
+	p.before = 1000;
+	p.stories_before = 1000;
+	p.now = 1000;
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "silences"), 2);
+	assert_int_equal(pruned(&r, "notifications"), 0);
+	store_close(st);
+	/* Silences 2 and 3 are left: bits 2 and 3. */
+	assert_int_equal(query_int(t.path, "SELECT sum(1 << id) FROM silences"),
+			 (1 << 2) | (1 << 3));
+	tmpdb_remove(&t);
+	(void)state;
+}
+
+/*
+ * At most a batch of rows per table and call, oldest first, with more set
+ * while a table filled its batch; pruner_pass() runs the batches to the
+ * end.
+ */
+static void test_prune_batches(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item(NULL, "api", "production");
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct pruner_options o = { 0 };
+	struct pruner_pass ps;
+	struct errbuf err = { "" };
+	double now = store_now();
+	int64_t id[12];
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	for (int i = 0; i < 12; i++) {
+		id[i] = accept_one(st, &it);
+		assert_int_equal(store_mark_delivered(st, id[i], "C1", "1.1",
+						      now + 10, &err), 0);
+	}
+	p.before = p.stories_before = p.now = now + 100;
+	p.batch = 3;
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "notifications"), 3);
+	assert_true(r.more);
+	assert_int_equal(store_get(st, id[2], &(struct store_record){ 0 },
+				   &err), HERALD_ENOENT);
+	assert_int_equal(state_of(st, id[3]), STORE_DELIVERED);
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "notifications"), 3);
+	assert_int_equal(total(st), 6);
+
+	/* The pass: batches of 4 for the 6 left, then nothing to do. */
+	o.store = st;
+	o.retention_s = 3600;
+	o.story_window_s = 86400;
+	o.batch = 4;
+	assert_int_equal(pruner_pass(&o, now + 3700, &ps, &err), 0);
+	assert_int_equal(ps.batches, 2);
+	assert_int_equal(ps.total.rows, 12);	/* 6 notifications, 6 events */
+	assert_true(ps.longest_batch_ms >= 0);
+	assert_int_equal(total(st), 0);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
+/*
+ * The walk stops at the first notification created after the cutoff (a
+ * binary search over the ids): those after it are not read, even the odd
+ * one that would qualify (a clock stepped back), until later.
+ */
+static void test_prune_walk_bound(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item(NULL, "api", "production");
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct errbuf err = { "" };
+
+	for (int young = 0; young <= 13; young += 13) {
+		tmpdb_make(&t);
+		st = open_ok(t.path);
+		for (int i = 0; i < 13; i++)
+			accept_one(st, &it);
+		store_close(st);
+		/* All finished at 50; created at 10, the last young ones at 1000. */
+		exec_sql(t.path, "UPDATE notifications SET state = 'delivered',"
+			 " updated_at = 50, created_at = 10");
+		if (young)
+			exec_sql(t.path, "UPDATE notifications SET created_at = 1000"
+				 " WHERE id > 9");
+		st = open_ok(t.path);
+		p.before = p.stories_before = p.now = 100;
+		assert_int_equal(store_prune(st, &p, &r, &err), 0);
+		assert_int_equal(pruned(&r, "notifications"), young ? 9 : 13);
+		assert_int_equal(total(st), young ? 4 : 0);
+		store_close(st);
+		tmpdb_remove(&t);
+	}
+}
+
+/* The cutoffs: the retention, another reader's need, the story window. */
+static void test_pruner_params(void **state)
+{
+	struct pruner_options o = { 0 };
+	struct store_prune_params p;
+
+	o.retention_s = 3600;
+	o.story_window_s = 86400;
+	o.batch = 7;
+	pruner_params(&o, 1000000, &p);
+	assert_true(p.before == 1000000 - 3600);
+	assert_true(p.stories_before == 1000000 - 86400);
+	assert_true(p.now == 1000000);
+	assert_int_equal(p.batch, 7);
+
+	o.retention_s = 30 * 86400;
+	o.keep_at_least_s = 22 * 86400;
+	pruner_params(&o, 10000000, &p);
+	assert_true(p.before == 10000000 - 30 * 86400);
+	assert_true(p.stories_before == p.before);
+	o.retention_s = 86400;
+	pruner_params(&o, 10000000, &p);
+	assert_true(p.before == 10000000 - 22 * 86400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1555,6 +1913,13 @@ int main(void)
 		cmocka_unit_test(test_ping_after_failed_commit),
 		cmocka_unit_test(test_wal_truncated_when_idle),
 		cmocka_unit_test(test_ping_and_stats),
+		cmocka_unit_test(test_prune_what_goes),
+		cmocka_unit_test(test_prune_event_with_kept_notification),
+		cmocka_unit_test(test_prune_stories_and_resolutions),
+		cmocka_unit_test(test_prune_silences),
+		cmocka_unit_test(test_prune_batches),
+		cmocka_unit_test(test_prune_walk_bound),
+		cmocka_unit_test(test_pruner_params),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
