@@ -66,13 +66,13 @@ static struct sqlite_store *sq(struct store *st)
 	return (struct sqlite_store *)st;
 }
 
-static void conn_init(struct conn *c)
+void sqlite_store__conn_init(struct conn *c)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 }
 
-static int conn_open(struct conn *c, const char *path, struct errbuf *err)
+int sqlite_store__conn_open(struct conn *c, const char *path, struct errbuf *err)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 		    SQLITE_OPEN_NOMUTEX;
@@ -94,7 +94,7 @@ static int conn_open(struct conn *c, const char *path, struct errbuf *err)
 	return 0;
 }
 
-static void conn_close(struct conn *c)
+void sqlite_store__conn_close(struct conn *c)
 {
 	for (size_t i = 0; i < c->nr; i++)
 		sqlite3_finalize(c->cache[i].stmt);
@@ -189,7 +189,7 @@ static int stmt_error(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
 }
 
 /* Steps a statement that returns no rows and resets it. */
-static int stmt_run(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
+int sqlite_store__stmt_run(struct conn *c, sqlite3_stmt *stmt, struct errbuf *err)
 {
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return stmt_error(c, stmt, err);
@@ -218,7 +218,7 @@ int sqlite_store__conn_run(struct conn *c, const char *sql,
 	return rc == SQLITE_ROW;
 }
 
-static void bind_str(sqlite3_stmt *stmt, int i, const char *s)
+void sqlite_store__bind_str(sqlite3_stmt *stmt, int i, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(stmt, i, s, -1, SQLITE_STATIC);
@@ -243,7 +243,7 @@ static void bind_int_or_null(sqlite3_stmt *stmt, int i, long long v)
 		sqlite3_bind_null(stmt, i);
 }
 
-static char *col_str(sqlite3_stmt *stmt, int i)
+char *sqlite_store__col_str(sqlite3_stmt *stmt, int i)
 {
 	const unsigned char *s = sqlite3_column_text(stmt, i);
 
@@ -264,30 +264,30 @@ static void read_record(sqlite3_stmt *stmt, struct store_record *rec,
 	memset(rec, 0, sizeof(*rec));
 	rec->id = sqlite3_column_int64(stmt, 0);
 	rec->event_seq = sqlite3_column_int64(stmt, 1);
-	rec->event_key = col_str(stmt, 2);
-	rec->type = col_str(stmt, 3);
-	rec->status = col_str(stmt, 4);
-	rec->app = col_str(stmt, 5);
-	rec->env = col_str(stmt, 6);
-	rec->provider = col_str(stmt, 7);
-	rec->destination = col_str(stmt, 8);
-	rec->dest_kind = col_str(stmt, 9);
-	rec->reason = col_str(stmt, 10);
-	rec->correlation_key = col_str(stmt, 11);
+	rec->event_key = sqlite_store__col_str(stmt, 2);
+	rec->type = sqlite_store__col_str(stmt, 3);
+	rec->status = sqlite_store__col_str(stmt, 4);
+	rec->app = sqlite_store__col_str(stmt, 5);
+	rec->env = sqlite_store__col_str(stmt, 6);
+	rec->provider = sqlite_store__col_str(stmt, 7);
+	rec->destination = sqlite_store__col_str(stmt, 8);
+	rec->dest_kind = sqlite_store__col_str(stmt, 9);
+	rec->reason = sqlite_store__col_str(stmt, 10);
+	rec->correlation_key = sqlite_store__col_str(stmt, 11);
 	rec->state = col_state(stmt, 12);
 	rec->attempts = sqlite3_column_int(stmt, 13);
 	rec->next_attempt_at = sqlite3_column_double(stmt, 14);
-	rec->last_error_code = col_str(stmt, 15);
-	rec->last_error = col_str(stmt, 16);
+	rec->last_error_code = sqlite_store__col_str(stmt, 15);
+	rec->last_error = sqlite_store__col_str(stmt, 16);
 	rec->http_status = sqlite3_column_int(stmt, 17);
-	rec->channel_id = col_str(stmt, 18);
-	rec->message_id = col_str(stmt, 19);
+	rec->channel_id = sqlite_store__col_str(stmt, 18);
+	rec->message_id = sqlite_store__col_str(stmt, 19);
 	rec->created_at = sqlite3_column_double(stmt, 20);
 	rec->updated_at = sqlite3_column_double(stmt, 21);
 	rec->delivered_at = sqlite3_column_double(stmt, 22);
 	rec->silence_id = sqlite3_column_int64(stmt, 23);
 	if (with_body)
-		rec->body = col_str(stmt, RECORD_BODY_COLUMN);
+		rec->body = sqlite_store__col_str(stmt, RECORD_BODY_COLUMN);
 }
 
 /* ---- opening and migrations ------------------------------------------ */
@@ -498,9 +498,9 @@ static int accept_existing(struct conn *c, int64_t seq, size_t i,
 	a->id = sqlite3_column_int64(stmt, 0);
 	a->existing = 1;
 	a->state = col_state(stmt, 1);
-	a->destination = col_str(stmt, 2);
-	a->dest_kind = col_str(stmt, 3);
-	a->reason = col_str(stmt, 4);
+	a->destination = sqlite_store__col_str(stmt, 2);
+	a->dest_kind = sqlite_store__col_str(stmt, 3);
+	a->reason = sqlite_store__col_str(stmt, 4);
 	sqlite3_reset(stmt);
 	return 0;
 }
@@ -515,7 +515,7 @@ static int find_event(struct conn *c, const char *idem_key, int64_t *seq,
 	stmt = conn_stmt(c, sqlite_store__sql_event_by_key, dberr);
 	if (!stmt)
 		return HERALD_EIO;
-	bind_str(stmt, 1, idem_key);
+	sqlite_store__bind_str(stmt, 1, idem_key);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*seq = sqlite3_column_int64(stmt, 0);
@@ -559,12 +559,12 @@ int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
 		stmt = conn_stmt(c, sqlite_store__sql_insert_event, dberr);
 		if (!stmt)
 			return HERALD_EIO;
-		bind_str(stmt, 1, it->idem_key);
-		bind_str(stmt, 2, it->type);
-		bind_str(stmt, 3, it->status);
-		bind_str(stmt, 4, it->app);
-		bind_str(stmt, 5, it->env);
-		bind_str(stmt, 6, it->body);
+		sqlite_store__bind_str(stmt, 1, it->idem_key);
+		sqlite_store__bind_str(stmt, 2, it->type);
+		sqlite_store__bind_str(stmt, 3, it->status);
+		sqlite_store__bind_str(stmt, 4, it->app);
+		sqlite_store__bind_str(stmt, 5, it->env);
+		sqlite_store__bind_str(stmt, 6, it->body);
 		sqlite3_bind_double(stmt, 7, now);
 		ret = step_item(c, stmt, i, r, dberr);
 		if (ret)
@@ -576,15 +576,15 @@ int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
 		if (!stmt)
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, seq);
-		bind_str(stmt, 2, it->provider);
-		bind_str(stmt, 3, it->destination);
-		bind_str(stmt, 4, it->dest_kind);
-		bind_str(stmt, 5, it->reason);
-		bind_str(stmt, 6, it->correlation_key);
-		bind_str(stmt, 7, store_state_name(it->state));
+		sqlite_store__bind_str(stmt, 2, it->provider);
+		sqlite_store__bind_str(stmt, 3, it->destination);
+		sqlite_store__bind_str(stmt, 4, it->dest_kind);
+		sqlite_store__bind_str(stmt, 5, it->reason);
+		sqlite_store__bind_str(stmt, 6, it->correlation_key);
+		sqlite_store__bind_str(stmt, 7, store_state_name(it->state));
 		if (it->state == STORE_FAILED) {
-			bind_str(stmt, 8, it->error_code ? it->error_code : "unrouted");
-			bind_str(stmt, 9, it->reason);
+			sqlite_store__bind_str(stmt, 8, it->error_code ? it->error_code : "unrouted");
+			sqlite_store__bind_str(stmt, 9, it->reason);
 		}
 		sqlite3_bind_double(stmt, 10, now);
 		ret = step_item(c, stmt, i, r, dberr);
@@ -706,11 +706,11 @@ static int sq_list(struct store *st, const struct store_filter *f,
 		goto out;
 	}
 	if (f->state >= 0)
-		bind_str(stmt, i++, store_state_name((enum store_state)f->state));
+		sqlite_store__bind_str(stmt, i++, store_state_name((enum store_state)f->state));
 	if (f->app)
-		bind_str(stmt, i++, f->app);
+		sqlite_store__bind_str(stmt, i++, f->app);
 	if (f->env)
-		bind_str(stmt, i++, f->env);
+		sqlite_store__bind_str(stmt, i++, f->env);
 	if (f->before > 0)
 		sqlite3_bind_int64(stmt, i++, f->before);
 	sqlite3_bind_int64(stmt, i, (sqlite3_int64)f->limit);
@@ -798,7 +798,7 @@ static int sq_recover(struct store *st, size_t *nr, struct errbuf *err)
 		goto out;
 	}
 	sqlite3_bind_double(stmt, 1, store_now());
-	ret = stmt_run(c, stmt, err);
+	ret = sqlite_store__stmt_run(c, stmt, err);
 	if (!ret)
 		*nr = (size_t)sqlite3_changes(c->db);
 	if (!ret)
@@ -882,7 +882,7 @@ static int sq_requeue(struct store *st, int64_t id, struct errbuf *err)
 	}
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_double(stmt, 2, store_now());
-	ret = stmt_run(c, stmt, err);
+	ret = sqlite_store__stmt_run(c, stmt, err);
 	if (!ret)
 		ret = sqlite_store__conn_exec(c, "COMMIT", err);
 out:
@@ -968,8 +968,8 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_double(stmt, 2, u->at);
-		bind_str(stmt, 3, u->channel_id);
-		bind_str(stmt, 4, u->message_id);
+		sqlite_store__bind_str(stmt, 3, u->channel_id);
+		sqlite_store__bind_str(stmt, 4, u->message_id);
 		sqlite3_bind_int(stmt, 5, u->attempts);
 		bind_int_or_null(stmt, 6, u->http_status);
 		break;
@@ -980,13 +980,13 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_double(stmt, 2, u->at);
-		bind_str(stmt, 3, store_state_name(u->kind == STORE_UP_RETRYING ?
+		sqlite_store__bind_str(stmt, 3, store_state_name(u->kind == STORE_UP_RETRYING ?
 						   STORE_RETRYING : u->state));
 		sqlite3_bind_int(stmt, 4, u->attempts);
 		bind_double_or_null(stmt, 5,
 				    u->kind == STORE_UP_RETRYING ? u->next_at : 0);
-		bind_str(stmt, 6, u->code);
-		bind_str(stmt, 7, u->msg);
+		sqlite_store__bind_str(stmt, 6, u->code);
+		sqlite_store__bind_str(stmt, 7, u->msg);
 		bind_int_or_null(stmt, 8, u->http_status);
 		break;
 	case STORE_UP_ATTEMPT:
@@ -996,8 +996,8 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_int(stmt, 2, u->attempts);
 		sqlite3_bind_double(stmt, 3, u->at);
-		bind_str(stmt, 4, u->outcome);
-		bind_str(stmt, 5, u->code);
+		sqlite_store__bind_str(stmt, 4, u->outcome);
+		sqlite_store__bind_str(stmt, 5, u->code);
 		bind_int_or_null(stmt, 6, u->http_status);
 		sqlite3_bind_int64(stmt, 7, u->duration_ms);
 		break;
@@ -1005,22 +1005,22 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		stmt = conn_stmt(c, sqlite_store__sql_up_story, err);
 		if (!stmt)
 			return HERALD_EIO;
-		bind_str(stmt, 1, u->correlation_key);
-		bind_str(stmt, 2, u->provider);
-		bind_str(stmt, 3, u->destination);
-		bind_str(stmt, 4, u->channel_id);
-		bind_str(stmt, 5, u->message_id);
+		sqlite_store__bind_str(stmt, 1, u->correlation_key);
+		sqlite_store__bind_str(stmt, 2, u->provider);
+		sqlite_store__bind_str(stmt, 3, u->destination);
+		sqlite_store__bind_str(stmt, 4, u->channel_id);
+		sqlite_store__bind_str(stmt, 5, u->message_id);
 		bind_int_or_null(stmt, 6, u->id);
 		sqlite3_bind_double(stmt, 7, u->at);
 		sqlite3_bind_double(stmt, 8, u->event_at);
 		sqlite3_bind_int(stmt, 9, u->rank);
-		bind_str(stmt, 10, u->body_hash);
+		sqlite_store__bind_str(stmt, 10, u->body_hash);
 		break;
 	}
 	if (!stmt)
 		return errbuf_set(err, HERALD_EINVAL, "unknown update kind %d",
 				  (int)u->kind);
-	return stmt_run(c, stmt, err);
+	return sqlite_store__stmt_run(c, stmt, err);
 }
 
 /* store_apply() in a transaction of its own, on the engine's connection. */
@@ -1051,140 +1051,6 @@ int sqlite_store__apply_alone(struct sqlite_store *s,
 	return ret;
 }
 
-/* ---- stories and resolutions ----------------------------------------- */
-
-static int sq_story_get(struct store *st, const char *correlation_key,
-			struct store_story *out, struct errbuf *err)
-{
-	struct conn *c = &sq(st)->engine;
-	sqlite3_stmt *stmt;
-	int ret = 0, rc;
-
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, sqlite_store__sql_story_get, err);
-	if (!stmt) {
-		ret = HERALD_EIO;
-		goto out;
-	}
-	bind_str(stmt, 1, correlation_key);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		out->provider = col_str(stmt, 0);
-		out->destination = col_str(stmt, 1);
-		out->channel_id = col_str(stmt, 2);
-		out->message_id = col_str(stmt, 3);
-		out->first_notification_id = sqlite3_column_int64(stmt, 4);
-		out->updated_at = sqlite3_column_double(stmt, 5);
-		out->event_at = sqlite3_column_double(stmt, 6);
-		out->rank = sqlite3_column_int(stmt, 7);
-		out->body_hash = col_str(stmt, 8);
-	} else if (rc == SQLITE_DONE) {
-		ret = errbuf_set(err, HERALD_ENOENT, "no story for this correlation key");
-	} else {
-		ret = errbuf_set(err, HERALD_EIO, "database: %s",
-				 sqlite3_errmsg(c->db));
-	}
-	sqlite3_reset(stmt);
-out:
-	pthread_mutex_unlock(&c->lock);
-	return ret;
-}
-
-static int sq_resolution_get(struct store *st, const char *provider,
-			     const char *destination, double now,
-			     char **channel_id, struct errbuf *err)
-{
-	struct conn *c = &sq(st)->engine;
-	sqlite3_stmt *stmt;
-	int ret = 0, rc;
-
-	pthread_mutex_lock(&c->lock);
-	stmt = conn_stmt(c, sqlite_store__sql_resolution_get, err);
-	if (!stmt) {
-		ret = HERALD_EIO;
-		goto out;
-	}
-	bind_str(stmt, 1, provider);
-	bind_str(stmt, 2, destination);
-	sqlite3_bind_double(stmt, 3, now);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		*channel_id = col_str(stmt, 0);
-	else if (rc == SQLITE_DONE)
-		ret = errbuf_set(err, HERALD_ENOENT,
-				 "no current resolution of %s on %s",
-				 destination ? destination : "(null)",
-				 provider ? provider : "(null)");
-	else
-		ret = errbuf_set(err, HERALD_EIO, "database: %s",
-				 sqlite3_errmsg(c->db));
-	sqlite3_reset(stmt);
-out:
-	pthread_mutex_unlock(&c->lock);
-	return ret;
-}
-
-static int sq_resolution_put(struct store *st, const char *provider,
-			     const char *destination, const char *channel_id,
-			     double expires_at, struct errbuf *err)
-{
-	struct conn *c = &sq(st)->engine;
-	sqlite3_stmt *stmt;
-	int ret;
-
-	pthread_mutex_lock(&c->lock);
-	pthread_mutex_lock(&sq(st)->wlock);
-	stmt = conn_stmt(c, sqlite_store__sql_resolution_put, err);
-	if (!stmt) {
-		ret = HERALD_EIO;
-		goto out;
-	}
-	bind_str(stmt, 1, provider);
-	bind_str(stmt, 2, destination);
-	bind_str(stmt, 3, channel_id);
-	sqlite3_bind_double(stmt, 4, expires_at);
-	ret = stmt_run(c, stmt, err);
-out:
-	sqlite_store__write_end(sq(st), c);
-	pthread_mutex_unlock(&c->lock);
-	return ret;
-}
-
-/* On a connection of its own: a long walk holds no other reader up. */
-static int sq_walk_events(struct store *st, double from, double to,
-			  store_event_fn *fn, void *arg, struct errbuf *err)
-{
-	struct conn c;
-	sqlite3_stmt *stmt = NULL;
-	int ret, rc = SQLITE_DONE;
-
-	conn_init(&c);
-	ret = conn_open(&c, sq(st)->path, err);
-	if (!ret && !(stmt = conn_stmt(&c, sqlite_store__sql_events_between,
-				       err)))
-		ret = HERALD_EIO;
-	if (stmt) {
-		sqlite3_bind_double(stmt, 1, from);
-		sqlite3_bind_double(stmt, 2, to);
-	}
-	while (!ret && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct store_event ev = {
-			sqlite3_column_int64(stmt, 0),
-			(const char *)sqlite3_column_text(stmt, 1),
-			(const char *)sqlite3_column_text(stmt, 2),
-			sqlite3_column_double(stmt, 3),
-		};
-
-		ret = fn(arg, &ev);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = errbuf_set(err, HERALD_EIO, "database: %s",
-				 sqlite3_errmsg(c.db));
-	conn_close(&c);
-	return ret;
-}
-
 /* ---- statistics, tests, lifecycle ------------------------------------- */
 
 static const char *sq_instance_id(struct store *st)
@@ -1209,10 +1075,10 @@ static int sq_test_limit_pages(struct store *st, long pages,
 
 void sqlite_store__free(struct sqlite_store *s)
 {
-	conn_close(&s->prune);
-	conn_close(&s->api);
-	conn_close(&s->engine);
-	conn_close(&s->commit);
+	sqlite_store__conn_close(&s->prune);
+	sqlite_store__conn_close(&s->api);
+	sqlite_store__conn_close(&s->engine);
+	sqlite_store__conn_close(&s->commit);
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
@@ -1230,15 +1096,15 @@ static const struct store_ops sqlite_ops = {
 	.get = sq_get,
 	.list = sq_list,
 	.load_pending = sq_load_pending,
-	.walk_events = sq_walk_events,
+	.walk_events = sqlite_store__walk_events,
 	.recover = sq_recover,
 	.counts = sq_counts,
 	.requeue = sq_requeue,
 	.ping = sq_ping,
 	.apply = sqlite_store__apply,
-	.story_get = sq_story_get,
-	.resolution_get = sq_resolution_get,
-	.resolution_put = sq_resolution_put,
+	.story_get = sqlite_store__story_get,
+	.resolution_get = sqlite_store__resolution_get,
+	.resolution_put = sqlite_store__resolution_put,
 	.silence_add = sqlite_store__silence_add,
 	.silence_get = sqlite_store__silence_get,
 	.silence_list = sqlite_store__silence_list,
@@ -1271,12 +1137,12 @@ int store_sqlite_open(struct store **out, const char *path,
 	atomic_init(&s->apply_commits, 0);
 	atomic_init(&s->led_rounds, 0);
 
-	conn_init(&s->commit);
-	conn_init(&s->engine);
-	conn_init(&s->api);
-	conn_init(&s->prune);
+	sqlite_store__conn_init(&s->commit);
+	sqlite_store__conn_init(&s->engine);
+	sqlite_store__conn_init(&s->api);
+	sqlite_store__conn_init(&s->prune);
 
-	ret = conn_open(&s->commit, path, err);
+	ret = sqlite_store__conn_open(&s->commit, path, err);
 	if (!ret)
 		ret = conn_configure(&s->commit, path, "FULL", err);
 	if (!ret)
@@ -1284,16 +1150,16 @@ int store_sqlite_open(struct store **out, const char *path,
 	if (!ret)
 		ret = read_instance_id(s, err);
 	if (!ret)
-		ret = conn_open(&s->engine, path, err);
+		ret = sqlite_store__conn_open(&s->engine, path, err);
 	if (!ret)
 		ret = conn_configure(&s->engine, path, "NORMAL", err);
 	s->engine.sync_normal = 1;
 	if (!ret)
-		ret = conn_open(&s->api, path, err);
+		ret = sqlite_store__conn_open(&s->api, path, err);
 	if (!ret)
 		ret = conn_configure(&s->api, path, "FULL", err);
 	if (!ret)
-		ret = conn_open(&s->prune, path, err);
+		ret = sqlite_store__conn_open(&s->prune, path, err);
 	if (!ret)
 		ret = conn_configure(&s->prune, path, "NORMAL", err);
 	s->prune.sync_normal = 1;

@@ -1,23 +1,22 @@
 /*
  * store_sqlite_internal: what the files of the SQLite store share.
  *
- *   store_sqlite.c         every SQLite call: connections, statements,
- *                          migrations, the writes of a commit round, reads,
- *                          updates, stories and resolutions; the ops table
- *                          and store_sqlite_open(). The only file that
- *                          includes <sqlite3.h>.
+ *   store_sqlite.c         connections, statements, migrations, the
+ *                          writes of a commit round, reads, updates; the
+ *                          ops table and store_sqlite_open().
  *   store_sqlite_commit.c  group commit: the queue of store_accept() and
  *                          store_apply() calls, the committer thread and its
  *                          rounds, shutdown and close.
- *   store_sqlite_schema.c  the SQL text: the migrations and the statements.
- *   store_sqlite_silences.c  silences: add, get, list, end, and reading
- *                          them from a database opened read-only.
  *   store_sqlite_schema.c  the SQL text: the migrations, the statements and
  *                          what retention prunes (sqlite_store__prune_steps).
+ *   store_sqlite_silences.c  silences: add, get, list, end, and reading
+ *                          them from a database opened read-only.
+ *   store_sqlite_stories.c stories, resolutions, and walking a time range
+ *                          of events.
  *   store_sqlite_prune.c   retention: store_prune() in batches, through
  *                          sqlite_store__conn_run().
  *
- * Only these four files include this header. SQLite's handles appear here
+ * Only these files include this header. SQLite's handles appear here
  * as incomplete struct types, so it does not need <sqlite3.h>.
  */
 #ifndef HERALD_STORE_SQLITE_INTERNAL_H
@@ -159,6 +158,34 @@ void sqlite_store__free(struct sqlite_store *s);
  */
 struct sqlite3_stmt *sqlite_store__conn_stmt(struct conn *c, const char *sql,
 					     struct errbuf *err);
+/* A connection: init, open (HERALD_EIO with err set), close and release. */
+void sqlite_store__conn_init(struct conn *c);
+int sqlite_store__conn_open(struct conn *c, const char *path,
+			    struct errbuf *err);
+void sqlite_store__conn_close(struct conn *c);
+/* Steps a statement that returns no rows and resets it. */
+int sqlite_store__stmt_run(struct conn *c, struct sqlite3_stmt *stmt,
+			   struct errbuf *err);
+/* Binds s as text (SQLITE_STATIC), or NULL. */
+void sqlite_store__bind_str(struct sqlite3_stmt *stmt, int i, const char *s);
+/* Column i as a new string (caller frees), or NULL. */
+char *sqlite_store__col_str(struct sqlite3_stmt *stmt, int i);
+
+/* ---- store_sqlite_stories.c ------------------------------------------- */
+
+/* The ops of the same names: see struct store_ops. */
+int sqlite_store__story_get(struct store *st, const char *correlation_key,
+			    struct store_story *out, struct errbuf *err);
+int sqlite_store__resolution_get(struct store *st, const char *provider,
+				 const char *destination, double now,
+				 char **channel_id, struct errbuf *err);
+int sqlite_store__resolution_put(struct store *st, const char *provider,
+				 const char *destination,
+				 const char *channel_id, double expires_at,
+				 struct errbuf *err);
+int sqlite_store__walk_events(struct store *st, double from, double to,
+			      store_event_fn *fn, void *arg,
+			      struct errbuf *err);
 
 /* ---- store_sqlite_silences.c ------------------------------------------ */
 
