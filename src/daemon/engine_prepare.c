@@ -31,6 +31,9 @@
 
 void engine__flight_free(struct flight *f)
 {
+	engine__members_free(f);
+	free(f->cand);
+	free(f->lines);
 	store_record_release(&f->rec);
 	event_free(f->ev);
 	http_request_release(&f->req);
@@ -124,9 +127,13 @@ static void on_done(void *arg, struct http_response *resp)
 	unmark_del(e, f);
 	q->inflight = NULL;
 	release_slot(e);
-	engine__settle(e, it, f->rec.destination, f->rec.correlation_key,
-		       f->edit ? f->message_id : NULL, f->channel_id, &r,
-		       (long)(resp->elapsed_s * 1000));
+	if (f->digest != FLIGHT_SINGLE)
+		engine__digest_settle(e, f, &r, (long)(resp->elapsed_s * 1000));
+	else
+		engine__settle(e, it, f->rec.destination,
+			       f->rec.correlation_key,
+			       f->edit ? f->message_id : NULL, f->channel_id,
+			       &r, (long)(resp->elapsed_s * 1000));
 	engine__flight_free(f);
 	engine__hold(e, q);
 }
@@ -321,6 +328,8 @@ static void prepare(struct engine *e, struct flight *f)
 			return;
 		}
 	}
+	if (f->cand && engine__digest_prepare(e, f))
+		return;
 	body = render(e, &f->rec, f->ev, &f->r, &facts);
 	free(f->rec.body);
 	f->rec.body = NULL;
@@ -341,7 +350,9 @@ static void prepare(struct engine *e, struct flight *f)
 		if (story && !story_here(story, f->rec.destination))
 			story = NULL;
 		open = story && story_open(e, story);
-		if (story && !story_rules(f, story, open) && open) {
+		/* Own post: a digest's story once the storm is over. */
+		if (story && !story_rules(f, story, open) && open &&
+		    !(f->own_post && story->digest_id)) {
 			f->edit = 1;
 			snprintf(f->channel_id, sizeof(f->channel_id), "%s",
 				 story->channel_id);
@@ -532,7 +543,7 @@ void engine__hand_load(struct engine *e, int64_t *ids, size_t nr)
 	pthread_mutex_unlock(&pr->worker.lock);
 }
 
-void engine__dispatch(struct engine *e, struct queue *q)
+void engine__dispatch(struct engine *e, struct queue *q, double now)
 {
 	struct flight *f = xcalloc(1, sizeof(*f));
 
@@ -544,6 +555,7 @@ void engine__dispatch(struct engine *e, struct queue *q)
 	engine__take_cached(e, q->head, &f->rec, &f->ev);
 	f->chan = xstrdup(q->channel_id ? q->channel_id : "");
 	snprintf(f->channel_id, sizeof(f->channel_id), "%s", f->chan);
+	engine__digest_offer(e, f, q, now);
 	q->inflight = f;
 	e->in_flight++;
 	if (e->pout_tail)

@@ -257,6 +257,7 @@ static void read_record(sqlite3_stmt *stmt, struct store_record *rec,
 	rec->created_at = sqlite3_column_double(stmt, 20);
 	rec->updated_at = sqlite3_column_double(stmt, 21);
 	rec->delivered_at = sqlite3_column_double(stmt, 22);
+	rec->digest_id = sqlite3_column_int64(stmt, 23);
 	if (with_body)
 		rec->body = col_str(stmt, RECORD_BODY_COLUMN);
 }
@@ -969,6 +970,7 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		bind_str(stmt, 4, u->message_id);
 		sqlite3_bind_int(stmt, 5, u->attempts);
 		bind_int_or_null(stmt, 6, u->http_status);
+		bind_int_or_null(stmt, 7, u->digest_id);
 		break;
 	case STORE_UP_RETRYING:
 	case STORE_UP_FAILED:
@@ -1012,6 +1014,19 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		sqlite3_bind_double(stmt, 8, u->event_at);
 		sqlite3_bind_int(stmt, 9, u->rank);
 		bind_str(stmt, 10, u->body_hash);
+		bind_int_or_null(stmt, 11, u->digest_id);
+		break;
+	case STORE_UP_DIGEST:
+		stmt = conn_stmt(c, sqlite_store__sql_up_digest, err);
+		if (!stmt)
+			return HERALD_EIO;
+		sqlite3_bind_int64(stmt, 1, u->id);
+		bind_str(stmt, 2, u->provider);
+		bind_str(stmt, 3, u->destination);
+		bind_str(stmt, 4, u->channel_id);
+		bind_str(stmt, 5, u->message_id);
+		bind_str(stmt, 6, u->lines);
+		sqlite3_bind_double(stmt, 7, u->at);
 		break;
 	}
 	if (!stmt)
@@ -1076,8 +1091,47 @@ static int sq_story_get(struct store *st, const char *correlation_key,
 		out->event_at = sqlite3_column_double(stmt, 6);
 		out->rank = sqlite3_column_int(stmt, 7);
 		out->body_hash = col_str(stmt, 8);
+		out->digest_id = sqlite3_column_int64(stmt, 9);
 	} else if (rc == SQLITE_DONE) {
 		ret = errbuf_set(err, HERALD_ENOENT, "no story for this correlation key");
+	} else {
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+	}
+	sqlite3_reset(stmt);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static int sq_digest_get(struct store *st, int64_t id,
+			 struct store_digest *out, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->engine;
+	sqlite3_stmt *stmt;
+	int ret = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	stmt = conn_stmt(c, sqlite_store__sql_digest_get, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->id = id;
+		out->provider = col_str(stmt, 0);
+		out->destination = col_str(stmt, 1);
+		out->channel_id = col_str(stmt, 2);
+		out->message_id = col_str(stmt, 3);
+		out->lines = col_str(stmt, 4);
+		out->created_at = sqlite3_column_double(stmt, 5);
+		out->updated_at = sqlite3_column_double(stmt, 6);
+	} else if (rc == SQLITE_DONE) {
+		ret = errbuf_set(err, HERALD_ENOENT, "no digest %lld",
+				 (long long)id);
 	} else {
 		ret = errbuf_set(err, HERALD_EIO, "database: %s",
 				 sqlite3_errmsg(c->db));
@@ -1226,6 +1280,7 @@ static const struct store_ops sqlite_ops = {
 	.ping = sq_ping,
 	.apply = sqlite_store__apply,
 	.story_get = sq_story_get,
+	.digest_get = sq_digest_get,
 	.resolution_get = sq_resolution_get,
 	.resolution_put = sq_resolution_put,
 	.stats = sq_stats,

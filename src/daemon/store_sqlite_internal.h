@@ -174,10 +174,11 @@ extern const char *const sqlite_store__migrations[];
 	" n.provider, n.destination, n.dest_kind, n.reason," \
 	" n.correlation_key, n.state, n.attempts, n.next_attempt_at," \
 	" n.last_error_code, n.last_error, n.http_status, n.channel_id," \
-	" n.message_id, n.created_at, n.updated_at, n.delivered_at"
+	" n.message_id, n.created_at, n.updated_at, n.delivered_at," \
+	" n.digest_id"
 #define RECORD_FROM \
 	" FROM notifications n JOIN events e ON e.seq = n.event_seq"
-#define RECORD_BODY_COLUMN 23
+#define RECORD_BODY_COLUMN 24
 
 /*
  * The statements. The statement cache compares pointers, so always pass
@@ -199,6 +200,8 @@ extern const char sqlite_store__sql_up_problem[];
 extern const char sqlite_store__sql_up_attempt[];
 extern const char sqlite_store__sql_up_story[];
 extern const char sqlite_store__sql_story_get[];
+extern const char sqlite_store__sql_up_digest[];
+extern const char sqlite_store__sql_digest_get[];
 extern const char sqlite_store__sql_resolution_get[];
 extern const char sqlite_store__sql_resolution_put[];
 extern const char sqlite_store__sql_instance_id[];

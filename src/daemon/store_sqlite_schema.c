@@ -154,6 +154,25 @@ const char *const sqlite_store__migrations[] = {
 	"UPDATE events SET idem_key = ' ' || idem_key"
 	"  WHERE idem_key IS NOT NULL AND substr(idem_key, 1, 1) <> ' '"
 	"  AND json_valid(body) AND json_extract(body, '$.id') IS NOT idem_key;",
+	/*
+	 * 6: digests (docs/delivery.md, "Digests"): one message listing
+	 * several notifications of a destination under a storm. A digest's
+	 * id is its first notification's; lines is a JSON array of the
+	 * notification ids it shows. Each notification, and each story
+	 * whose message is a digest, points at it.
+	 */
+	"CREATE TABLE digests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  lines TEXT NOT NULL,"
+	"  created_at REAL NOT NULL,"
+	"  updated_at REAL NOT NULL"
+	");"
+	"ALTER TABLE notifications ADD COLUMN digest_id INTEGER;"
+	"ALTER TABLE stories ADD COLUMN digest_id INTEGER;",
 };
 
 _Static_assert(sizeof(sqlite_store__migrations) /
@@ -206,7 +225,7 @@ const char sqlite_store__sql_up_delivered[] =
 	" message_id = ?4, delivered_at = ?2, updated_at = ?2,"
 	" attempts = CASE WHEN ?5 > 0 THEN ?5 ELSE attempts END,"
 	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
-	" http_status = ?6 WHERE id = ?1";
+	" http_status = ?6, digest_id = ?7 WHERE id = ?1";
 const char sqlite_store__sql_up_problem[] =
 	"UPDATE notifications SET state = ?3,"
 	" attempts = CASE WHEN ?4 > 0 THEN ?4 ELSE attempts END,"
@@ -220,20 +239,31 @@ const char sqlite_store__sql_up_attempt[] =
 const char sqlite_store__sql_up_story[] =
 	"INSERT INTO stories (correlation_key, provider, destination, channel_id,"
 	" message_id, first_notification_id, updated_at, event_at, rank,"
-	" body_hash)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" body_hash, digest_id)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 	" ON CONFLICT (correlation_key) DO UPDATE SET"
 	" provider = excluded.provider, destination = excluded.destination,"
 	" channel_id = excluded.channel_id, message_id = excluded.message_id,"
 	" first_notification_id = coalesce(stories.first_notification_id,"
 	"   excluded.first_notification_id),"
 	" updated_at = excluded.updated_at, event_at = excluded.event_at,"
-	" rank = excluded.rank, body_hash = excluded.body_hash";
+	" rank = excluded.rank, body_hash = excluded.body_hash,"
+	" digest_id = excluded.digest_id";
 const char sqlite_store__sql_story_get[] =
 	"SELECT provider, destination, channel_id, message_id,"
-	" first_notification_id, updated_at, event_at, rank, body_hash"
-	" FROM stories"
+	" first_notification_id, updated_at, event_at, rank, body_hash,"
+	" digest_id FROM stories"
 	" WHERE correlation_key = ?1";
+const char sqlite_store__sql_up_digest[] =
+	"INSERT INTO digests (id, provider, destination, channel_id, message_id,"
+	" lines, created_at, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+	" ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,"
+	" message_id = excluded.message_id, lines = excluded.lines,"
+	" updated_at = excluded.updated_at";
+const char sqlite_store__sql_digest_get[] =
+	"SELECT provider, destination, channel_id, message_id, lines,"
+	" created_at, updated_at FROM digests WHERE id = ?1";
 const char sqlite_store__sql_resolution_get[] =
 	"SELECT channel_id FROM resolutions"
 	" WHERE provider = ?1 AND destination = ?2 AND expires_at > ?3";

@@ -192,6 +192,9 @@ static void test_migrate_from_1(void **state)
 	st = open_ok(t.path);
 	store_close(st);
 	exec_sql(t.path,
+		/* What migration 6 adds (digests). */
+		"DROP TABLE digests;"
+		"ALTER TABLE notifications DROP COLUMN digest_id;"
 		"DROP TABLE stories;"
 		"CREATE TABLE stories (correlation_key TEXT PRIMARY KEY,"
 		"  provider TEXT NOT NULL, destination TEXT NOT NULL,"
@@ -296,7 +299,10 @@ static void test_migrate_from_3(void **state)
 	it.body = "not JSON";
 	bad_body = accept_one(st, &it);
 	store_close(st);
-	exec_sql(t.path, "DROP TABLE meta; PRAGMA user_version = 3;");
+	exec_sql(t.path, "DROP TABLE meta; DROP TABLE digests;"
+		 "ALTER TABLE notifications DROP COLUMN digest_id;"
+		 "ALTER TABLE stories DROP COLUMN digest_id;"
+		 "PRAGMA user_version = 3;");
 
 	st = open_ok(t.path);
 	assert_instance_id(store_instance_id(st));
@@ -1412,6 +1418,88 @@ static void test_ping_and_stats(void **state)
 	tmpdb_remove(&t);
 }
 
+/*
+ * A digest's outcome in one transaction: its row, its notifications
+ * delivered in it, its stories pointing at it; all of it read back.
+ */
+static void test_digests(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item("d-1", "api", "production");
+	struct store_digest d;
+	struct store_story story;
+	struct store_record rec;
+	struct errbuf err = { "" };
+	int64_t a, b;
+	json_t *j;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	a = accept_one(st, &it);
+	it = item("d-2", "web", "production");
+	b = accept_one(st, &it);
+	assert_int_equal(store_digest_get(st, a, &d, &err), HERALD_ENOENT);
+	{
+		struct store_update ups[] = {
+			{ .kind = STORE_UP_DIGEST, .id = a, .at = 100,
+			  .provider = "slack", .destination = "#deploys",
+			  .channel_id = "C1", .message_id = "111.1",
+			  .lines = "[1,2]" },
+			{ .kind = STORE_UP_DELIVERED, .id = a, .at = 100,
+			  .channel_id = "C1", .message_id = "111.1",
+			  .digest_id = a },
+			{ .kind = STORE_UP_DELIVERED, .id = b, .at = 100,
+			  .channel_id = "C1", .message_id = "111.1",
+			  .digest_id = a },
+			{ .kind = STORE_UP_STORY, .id = b, .at = 100,
+			  .correlation_key = "k", .provider = "slack",
+			  .destination = "#deploys", .channel_id = "C1",
+			  .message_id = "111.1", .digest_id = a },
+		};
+
+		assert_int_equal(store_apply(st, ups, 4, &err), 0);
+	}
+	assert_int_equal(store_digest_get(st, a, &d, &err), 0);
+	assert_int_equal(d.id, a);
+	assert_string_equal(d.provider, "slack");
+	assert_string_equal(d.destination, "#deploys");
+	assert_string_equal(d.channel_id, "C1");
+	assert_string_equal(d.message_id, "111.1");
+	assert_string_equal(d.lines, "[1,2]");
+	assert_true(d.created_at == 100 && d.updated_at == 100);
+	store_digest_release(&d);
+	assert_int_equal(store_get(st, b, &rec, &err), 0);
+	assert_int_equal(rec.digest_id, a);
+	assert_int_equal(rec.state, STORE_DELIVERED);
+	j = store_record_to_json(&rec);
+	assert_int_equal(json_integer_value(json_object_get(j, "digest_id")),
+			 a);
+	json_decref(j);
+	store_record_release(&rec);
+	assert_int_equal(store_story_get(st, "k", &story, &err), 0);
+	assert_int_equal(story.digest_id, a);
+	store_story_release(&story);
+
+	/* An edit of its lines keeps when it was created. */
+	{
+		struct store_update u = { .kind = STORE_UP_DIGEST, .id = a,
+			.at = 200, .provider = "slack",
+			.destination = "#deploys", .channel_id = "C1",
+			.message_id = "111.1", .lines = "[3,2]" };
+
+		assert_int_equal(store_apply(st, &u, 1, &err), 0);
+		u.lines = NULL;
+		assert_int_equal(store_apply(st, &u, 1, &err), HERALD_EINVAL);
+	}
+	assert_int_equal(store_digest_get(st, a, &d, &err), 0);
+	assert_string_equal(d.lines, "[3,2]");
+	assert_true(d.created_at == 100 && d.updated_at == 200);
+	store_digest_release(&d);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1433,6 +1521,7 @@ int main(void)
 		cmocka_unit_test(test_state_transitions),
 		cmocka_unit_test(test_requeue_rules),
 		cmocka_unit_test(test_stories),
+		cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_resolutions),
 		cmocka_unit_test(test_recover_after_crash),
 		cmocka_unit_test(test_load_pending_many),
