@@ -228,6 +228,7 @@ struct flight {
 	char *lines;			/* JSON array of the digest's ids */
 	size_t lines_nr;
 	int own_post;
+	int digest_tried;		/* engine__digest_prepare() ran */
 };
 
 /* Notifications just handed in, for the preparer to read from the store. */

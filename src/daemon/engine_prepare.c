@@ -318,8 +318,9 @@ static void prepare(struct engine *e, struct flight *f)
 	json_t *body;
 	char nonce[26], ident[STORE_INSTANCE_ID_MAX + 32];
 	char *chan = NULL, *msg = NULL;
-	int ret, open;
+	int ret, open, recheck = 0;
 
+again:
 	delivery_result_clear(&f->r);
 	if (!f->rec.body && !f->ev) {
 		store_record_release(&f->rec);
@@ -328,8 +329,12 @@ static void prepare(struct engine *e, struct flight *f)
 			return;
 		}
 	}
-	if (f->cand && engine__digest_prepare(e, f))
-		return;
+	if ((f->cand || recheck) && !f->digest_tried) {
+		f->digest_tried = 1;
+		recheck = 0;
+		if (engine__digest_prepare(e, f))
+			return;
+	}
 	body = render(e, &f->rec, f->ev, &f->r, &facts);
 	free(f->rec.body);
 	f->rec.body = NULL;
@@ -350,9 +355,14 @@ static void prepare(struct engine *e, struct flight *f)
 		if (story && !story_here(story, f->rec.destination))
 			story = NULL;
 		open = story && story_open(e, story);
-		/* Own post: a digest's story once the storm is over. */
-		if (story && !story_rules(f, story, open) && open &&
-		    !(f->own_post && story->digest_id)) {
+		/*
+		 * A digest's story: engine__digest_prepare() decides (an edit
+		 * of its line, or a message of its own: own_post).
+		 */
+		if (story && open && story->digest_id && !f->digest_tried)
+			recheck = 1;
+		else if (story && !story_rules(f, story, open) && open &&
+			 !(f->own_post && story->digest_id)) {
 			f->edit = 1;
 			snprintf(f->channel_id, sizeof(f->channel_id), "%s",
 				 story->channel_id);
@@ -362,6 +372,10 @@ static void prepare(struct engine *e, struct flight *f)
 			msg = xstrdup(story->message_id);
 		}
 		pthread_mutex_unlock(&e->story_lock);
+	}
+	if (recheck) {
+		json_decref(body);
+		goto again;
 	}
 	if (f->edit && e->p->ops->update_request(e->p, chan, msg, body,
 						 &f->req, &err) < 0) {
