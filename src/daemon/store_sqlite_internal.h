@@ -114,10 +114,6 @@ int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
 /* One update, inside the caller's transaction. */
 int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 			    struct errbuf *err);
-/* store_apply() in a transaction of its own, on the engine's connection. */
-int sqlite_store__apply_alone(struct sqlite_store *s,
-			      const struct store_update *ups, size_t nr,
-			      struct errbuf *err);
 /*
  * Copies the WAL into the database, holding the write lock; with truncate,
  * also empties the WAL file (giving its space back), unless a reader is
@@ -138,6 +134,13 @@ int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err);
 void sqlite_store__free(struct sqlite_store *s);
 
 /* ---- store_sqlite_commit.c -------------------------------------------- */
+
+/*
+ * A write that commits (store_ping() while commits fail): 0 when the
+ * database takes writes again. Callers hold c->lock.
+ */
+int sqlite_store__probe_commit(struct sqlite_store *s, struct conn *c,
+			       struct errbuf *err);
 
 /*
  * Records how a commit ended: why NULL for committed, else what failed.
