@@ -178,7 +178,7 @@ static json_t *render_slack_digest(const struct event *const *evs,
 {
 	struct strbuf text = STRBUF_INIT;
 	size_t line_max = SLACK_LINE_MAX;
-	json_t *blocks;
+	json_t *blocks, *body;
 
 	/* Escapes JSON adds (quotes) may take a full digest over the limit. */
 	for (;;) {
@@ -203,9 +203,11 @@ static json_t *render_slack_digest(const struct event *const *evs,
 		strbuf_add(&text, line.buf, line.len);
 		strbuf_release(&line);
 	}
-	return json_pack("{s:o, s:o, s:b, s:b}", "text", render_string(&text),
+	body = json_pack("{s:o, s:o, s:b, s:b}", "text", render_string(&text),
 			 "blocks", blocks, "unfurl_links", 0, "unfurl_media",
 			 0);
+	strbuf_release(&text);
+	return body;
 }
 
 static int discord_color(const struct event *const *evs,
