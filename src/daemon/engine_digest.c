@@ -42,9 +42,9 @@ void engine__digest_offer(struct engine *e, struct flight *f,
 	if (e->digest_threshold <= 0 || q->len < 2 || !e->p)
 		return;
 	blocked = q->blocked_until > now ? q->blocked_until - now : 0;
-	if (!pace_digest_due(q->len, e->digest_threshold, e->digest_after,
-			     pace_hold(&q->bucket, now, q->len, blocked)))
-		return;
+	/* Not due: the candidates matter only if the head edits a digest. */
+	f->due = pace_digest_due(q->len, e->digest_threshold, e->digest_after,
+				 pace_hold(&q->bucket, now, q->len, blocked));
 	max = 2 * render_digest_capacity(e->kind);
 	if ((size_t)e->digest_threshold + 1 > max)
 		max = (size_t)e->digest_threshold + 1;
@@ -190,6 +190,7 @@ static void member_judge(struct engine *e, struct member *m, const char *dest,
 			else if (open && story->digest_id) {
 				m->kind = MEMBER_DIGEST;
 				m->digest_id = story->digest_id;
+				m->story_at = story->updated_at;
 			} else if (open) {
 				m->kind = MEMBER_EDIT;
 			}
@@ -460,7 +461,7 @@ int engine__digest_prepare(struct engine *e, struct flight *f)
 				    api_routing_current(e->routing) : NULL;
 	size_t n = f->cand_nr + 1, posts = 0;
 	struct member *head;
-	int storm, ret = 0;
+	int storm, lasting, ret = 0;
 
 	f->members = xcalloc(n, sizeof(*f->members));
 	for (size_t i = 0; i < n; i++) {
@@ -476,13 +477,24 @@ int engine__digest_prepare(struct engine *e, struct flight *f)
 		member_judge(e, m, f->rec.destination, !i && f->force_post);
 		if (m->kind == MEMBER_POST || m->kind == MEMBER_DIGEST)
 			posts++;
+		/* No storm, and the head edits no digest: it goes alone. */
+		if (!i && !f->due && m->kind != MEMBER_DIGEST)
+			break;
 	}
-	storm = pace_digest_due(posts, e->digest_threshold, e->digest_after,
-				pace_hold(&f->bucket, f->bucket_now, posts,
-					  f->blocked_s));
 	head = &f->members[0];
-	if (head->kind == MEMBER_DIGEST && (storm || head->edit_only))
-		ret = digest_edit(e, f, snap, storm);
+	storm = f->due && pace_digest_due(posts, e->digest_threshold,
+					  e->digest_after,
+					  pace_hold(&f->bucket, f->bucket_now,
+						    posts, f->blocked_s));
+	/*
+	 * The storm that made a digest lasts while the destination is in a
+	 * storm, or the digest was written less than HERALD_DIGEST_AFTER ago
+	 * (the tail of the storm edits it too).
+	 */
+	lasting = storm || (head->kind == MEMBER_DIGEST &&
+			    store_now() - head->story_at <= e->digest_after);
+	if (head->kind == MEMBER_DIGEST && (lasting || head->edit_only))
+		ret = digest_edit(e, f, snap, lasting);
 	else if (head->kind == MEMBER_POST && storm)
 		ret = digest_post(e, f, snap);
 	if (!ret && head->kind == MEMBER_DIGEST)

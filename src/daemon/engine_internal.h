@@ -167,6 +167,8 @@ struct member {
 	struct event *ev;
 	enum member_kind kind;
 	int64_t digest_id;		/* MEMBER_DIGEST: the digest */
+	double story_at;		/* MEMBER_DIGEST: when the digest was
+					   last written (wall clock) */
 	int edit_only;
 	struct story_mark mark;		/* what its line shows */
 	enum store_state quiet;
@@ -209,14 +211,16 @@ struct flight {
 
 	/*
 	 * Digests (engine_digest.c). The loop sets cand (the ids waiting
-	 * behind the head, which may go with it) when the queue may be in a
-	 * storm, with what the decision needs; the preparer sets digest,
+	 * behind the head, which may go with it) and due (the queue may be in
+	 * a storm), with what the decision needs; the preparer sets digest,
 	 * members (the head first: what the request settles, in queue
 	 * order), digest_id and lines, or own_post (the head's story is a
 	 * digest, but there is no storm: it posts a message of its own).
 	 */
 	int64_t *cand;
 	size_t cand_nr;
+	int due;			/* the queue's length alone may be a
+					   storm */
 	size_t waiting;			/* the queue's length at dispatch */
 	struct pace_bucket bucket;	/* the queue's, at dispatch */
 	double bucket_now;		/* monotonic, at dispatch */

@@ -1651,9 +1651,10 @@ static void test_digest_edits_not_folded(void **state)
 
 /*
  * Later events of stories that went out in a digest edit the digest's
- * lines, all of them in one edit, while the storm lasts; once it is over,
- * such an event posts a message of its own, which its story follows. All
- * of it across a restart.
+ * lines, all of them in one edit, while the storm lasts (and in its tail,
+ * within HERALD_DIGEST_AFTER of the digest); once it is over, such an event
+ * posts a message of its own, which its story follows. All of it across a
+ * restart.
  */
 static void test_digest_story_edits(void **state)
 {
@@ -1690,11 +1691,20 @@ static void test_digest_story_edits(void **state)
 		assert_string_equal(m, mid);
 		free(m);
 	}
-	/* Calm again: a message of its own, and the story follows it. */
+	/* The storm's tail (within HERALD_DIGEST_AFTER): it edits its line. */
 	c = accept_msg(&v, "c3", "#deploys", "k3");
 	deliver(&v, &c, 1);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 2);
+	assert_int_equal(digest_of(&v, c), a[0]);
+	/* Calm again: a message of its own, and the story follows it. */
+	v.cfg.digest_after_s = 1;
+	env_restart(&v, 0);
+	usleep(1200 * 1000);
+	c = accept_msg(&v, "d3", "#deploys", "k3");
+	deliver(&v, &c, 1);
 	assert_int_equal(v.fake.posts, 2);
-	assert_int_equal(v.fake.updates, 1);
+	assert_int_equal(v.fake.updates, 2);
 	assert_int_equal(digest_of(&v, c), 0);
 	m = story_message(&v, "k3");
 	assert_string_not_equal(m, mid);
