@@ -5,7 +5,8 @@
  * template); the rest is split at NUL bytes into the event's strings, raw
  * (not necessarily UTF-8). Both platforms' bodies must keep every limit,
  * hold valid UTF-8, and never carry a mention, and json_out() must encode
- * them as jansson does: aborts otherwise.
+ * them as jansson does: aborts otherwise. With flag 16, a full digest of
+ * the event (render_digest.c) on both platforms must too.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -169,6 +170,59 @@ static void check_encoding(const json_t *body)
 	}
 }
 
+/*
+ * A full digest of ev (more lines than fit) for provider keeps every limit
+ * and mentions nobody.
+ */
+static void check_digest(enum provider_kind provider, const struct event *ev,
+			 const struct render_ctx *ctx)
+{
+	size_t nr = render_digest_capacity(provider) + 3, total = 0;
+	const struct event **evs = calloc(nr, sizeof(*evs));
+	struct render_ctx *ctxs = calloc(nr, sizeof(*ctxs));
+	const json_t *parts, *b;
+	json_t *body;
+	char *dump;
+	size_t i;
+
+	CHECK(evs && ctxs);
+	for (i = 0; i < nr; i++) {
+		evs[i] = ev;
+		ctxs[i] = *ctx;
+	}
+	body = render_digest(provider, evs, ctxs, nr, 7);
+	check_strings(body, provider == PROVIDER_SLACK);
+	if (provider == PROVIDER_SLACK) {
+		CHECK(units(str(body, "text")) <= SLACK_TEXT_MAX);
+		parts = json_object_get(body, "blocks");
+		CHECK(json_array_size(parts) <= SLACK_BLOCKS_MAX);
+		dump = json_dumps(parts, JSON_COMPACT);
+		CHECK(dump && strlen(dump) <= SLACK_BLOCKS_CHARS_MAX);
+		free(dump);
+		json_array_foreach(parts, i, b)
+			if (!strcmp(str(b, "type"), "section"))
+				CHECK(units(str(json_object_get(b, "text"),
+						"text")) <=
+				      SLACK_SECTION_TEXT_MAX);
+	} else {
+		CHECK(units(str(body, "content")) <= DISCORD_CONTENT_MAX);
+		parts = json_object_get(body, "embeds");
+		CHECK(json_array_size(parts) <= 10);
+		json_array_foreach(parts, i, b) {
+			size_t n = units(str(b, "description"));
+
+			CHECK(n <= DISCORD_DESCRIPTION_MAX);
+			total += n + (str(b, "title") ? units(str(b, "title")) :
+				      0);
+		}
+		CHECK(total <= DISCORD_EMBED_TOTAL_MAX);
+	}
+	check_encoding(body);
+	json_decref(body);
+	free(evs);
+	free(ctxs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *copy, *fields[F_NR] = { NULL }, *p, *end;
@@ -231,6 +285,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = render_for(PROVIDER_LOG, &ev, &ctx);
 	CHECK(units(str(body, "text")) <= 1000);
 	json_decref(body);
+	if (flags & 16) {
+		check_digest(PROVIDER_SLACK, &ev, &ctx);
+		check_digest(PROVIDER_DISCORD, &ev, &ctx);
+	}
 	free(copy);
 	return 0;
 }

@@ -204,6 +204,17 @@ const struct config_var config_vars[] = {
 		  "later events start a new message",
 	  .line = 19, .label = "story window", .show = "%ss",
 	  .json = "story_window_s" },
+	{ "HERALD_DIGEST_THRESHOLD", CONFIG_LONG, AT(digest_threshold), "10",
+	  0, 100000, .flags = CONFIG_NONE_IF_ZERO,
+	  .help = "new posts waiting for one destination above which herald "
+		  "sends one digest message instead; 0: no digests",
+	  .line = 19, .show = ", digests over %s waiting",
+	  .show_none = ", no digests", .json = "digest_threshold" },
+	{ "HERALD_DIGEST_AFTER", CONFIG_DURATION, AT(digest_after_s), "30s",
+	  1, MAX_AGE_LIMIT,
+	  .help = "how long pacing may hold a destination's waiting posts back "
+		  "before herald sends them as one digest message",
+	  .line = 19, .show = " or held %ss", .json = "digest_after_s" },
 	{ "HERALD_FLUX_HMAC_KEY", CONFIG_SECRET, AT(flux_hmac_key),
 	  .help = "the key of Flux's generic-hmac provider (X-Signature)",
 	  .line = 20, .label = "Flux HMAC key", .json = "flux_hmac_key" },

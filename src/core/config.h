@@ -82,6 +82,8 @@ struct config {
 
 	/* Stories and inputs. */
 	long story_window_s;		/* HERALD_STORY_WINDOW (s) */
+	long digest_threshold;		/* HERALD_DIGEST_THRESHOLD; 0: off */
+	long digest_after_s;		/* HERALD_DIGEST_AFTER (s) */
 	char *flux_hmac_key;		/* HERALD_FLUX_HMAC_KEY(_FILE); secret */
 	char *github_secret;		/* HERALD_GITHUB_WEBHOOK_SECRET(_FILE);
 					   secret */

@@ -78,3 +78,26 @@ double pace_retry_delay(int attempt, double retry_after, double base,
 
 	return retry_after > d ? retry_after : d;
 }
+
+double pace_hold(const struct pace_bucket *b, double now, size_t n,
+		 double blocked_s)
+{
+	double tokens, hold = blocked_s > 0 ? blocked_s : 0;
+
+	if (b->rate <= 0 || !n)
+		return hold;
+	tokens = b->tokens + (now - b->last) * b->rate;
+	if (tokens > b->burst)
+		tokens = b->burst;
+	if ((double)n <= tokens + EPSILON)
+		return hold;
+	return hold + ((double)n - tokens) / b->rate;
+}
+
+int pace_digest_due(size_t posts, long threshold, double after_s,
+		    double hold_s)
+{
+	if (threshold <= 0 || posts < 2)
+		return 0;
+	return posts > (size_t)threshold || hold_s > after_s;
+}

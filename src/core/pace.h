@@ -8,6 +8,8 @@
 #ifndef HERALD_PACE_H
 #define HERALD_PACE_H
 
+#include <stddef.h>
+
 /*
  * A token bucket: up to burst tokens, refilled at rate tokens per second.
  * A rate of 0 (or less) means unlimited: every take succeeds.
@@ -54,5 +56,25 @@ double pace_backoff(int attempt, double base, double cap, double u);
  */
 double pace_retry_delay(int attempt, double retry_after, double base,
 			double cap, double u);
+
+/*
+ * How long pacing holds back the last of n requests waiting behind one
+ * another at a destination whose bucket is b, from now: the time b needs
+ * for n tokens (0 when b has no rate: Discord's, known from its answers),
+ * after blocked_s (a reset or Retry-After still to come). b is not
+ * changed.
+ */
+double pace_hold(const struct pace_bucket *b, double now, size_t n,
+		 double blocked_s);
+
+/*
+ * The digest decision (docs/delivery.md, "Digests"): whether posts new
+ * posts waiting at one destination, which pacing holds back hold_s, go as
+ * one digest message: more than threshold of them, or held back longer
+ * than after_s. threshold 0 turns digests off; fewer than 2 posts never
+ * make a digest.
+ */
+int pace_digest_due(size_t posts, long threshold, double after_s,
+		    double hold_s);
 
 #endif

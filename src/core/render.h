@@ -57,6 +57,26 @@ json_t *render_for(enum provider_kind provider, const struct event *ev,
 		   const struct render_ctx *ctx);
 
 /*
+ * Digests (render_digest.c): one message listing many notifications, one
+ * line each (icon, headline with app and env, a link to the details).
+ * render_digest_capacity() is how many lines one digest shows; the
+ * notifications beyond wait for the next digest.
+ */
+#define DIGEST_SLACK_LINES 50
+#define DIGEST_DISCORD_LINES 36
+
+size_t render_digest_capacity(enum provider_kind provider);
+/*
+ * The digest of evs[0..nr-1] (nr >= 1; those beyond the capacity are left
+ * out and counted in more), ctxs[i] being evs[i]'s context, in the order
+ * given. more > 0 adds "...and N more, in the next messages". Slack's
+ * form for PROVIDER_LOG. Returns a new JSON object; never NULL.
+ */
+json_t *render_digest(enum provider_kind provider,
+		      const struct event *const *evs,
+		      const struct render_ctx *ctxs, size_t nr, size_t more);
+
+/*
  * The commit link for repository and sha from the template, or NULL when
  * either is missing or the result is not an http(s) URL. Caller frees.
  */

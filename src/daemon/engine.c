@@ -257,7 +257,7 @@ static void try_queue(struct engine *e, struct queue *q, double now)
 	}
 	pace_bucket_take(&q->bucket, now);
 	pace_bucket_take(&e->global, now);
-	engine__dispatch(e, q);
+	engine__dispatch(e, q, now);
 }
 
 /* When the parked queues may try again (monotonic). */
@@ -446,6 +446,10 @@ int engine_new(struct engine **out, const struct engine_options *opt,
 	e->max_age_s = cfg->max_age_s > 0 ? (double)cfg->max_age_s : 86400;
 	e->story_window = cfg->story_window_s > 0 ?
 			  (double)cfg->story_window_s : 86400;
+	e->digest_threshold = cfg->digest_threshold > 0 ?
+			      cfg->digest_threshold : 0;
+	e->digest_after = cfg->digest_after_s > 0 ?
+			  (double)cfg->digest_after_s : 30;
 	e->backoff_base = opt->backoff_base_s > 0 ? opt->backoff_base_s : 1.0;
 	e->backoff_cap = opt->backoff_cap_s > 0 ? opt->backoff_cap_s : 300.0;
 	e->probe_base = opt->probe_base_s > 0 ? opt->probe_base_s : 5.0;

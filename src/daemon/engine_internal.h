@@ -42,6 +42,8 @@
  *   engine_outcome.c  the loop: outcomes, retries, the auth pause
  *   engine_prepare.c  the preparer thread, and the loop's side of it:
  *                     handing heads out, submitting, answers
+ *   engine_digest.c   digests: the loop's offer, the preparer's run and
+ *                     render, the loop's outcome
  *   engine_resolve.c  the resolver thread, and the loop's side of it
  *   engine_write.c    the writer thread, and the loop's batch of updates
  *   engine_silences.c the active silences (any thread, under their lock)
@@ -139,6 +141,7 @@ struct story {
 	char *message_id;
 	double updated_at;		/* wall clock: last posted or edited */
 	struct story_mark mark;
+	int64_t digest_id;		/* its message is this digest; 0: not */
 };
 
 enum prep_state {
@@ -146,6 +149,39 @@ enum prep_state {
 	PREP_GONE,		/* the notification cannot be read */
 	PREP_FAILED,		/* r says why */
 	PREP_SETTLED,		/* no request: settles as quiet, quiet_why */
+};
+
+/*
+ * One notification of a digest (engine_digest.c), as the preparer read
+ * and judged it.
+ */
+enum member_kind {
+	MEMBER_POST,		/* would post a message of its own */
+	MEMBER_EDIT,		/* edits its story's message (not a digest) */
+	MEMBER_DIGEST,		/* edits its story's line of a digest */
+	MEMBER_QUIET,		/* settles without a request: quiet, why */
+	MEMBER_UNREADABLE,	/* cannot be read: it goes alone */
+};
+
+struct member {
+	int64_t id;
+	struct store_record rec;	/* without body */
+	struct event *ev;
+	enum member_kind kind;
+	int64_t digest_id;		/* MEMBER_DIGEST: the digest */
+	double story_at;		/* MEMBER_DIGEST: when the digest was
+					   last written (wall clock) */
+	int edit_only;
+	struct story_mark mark;		/* what its line shows */
+	enum store_state quiet;
+	char quiet_why[200];
+	int64_t silence_id;		/* quiet as STORE_SILENCED: by which */
+};
+
+enum flight_digest {
+	FLIGHT_SINGLE,		/* one notification, one request */
+	FLIGHT_DIGEST_POST,	/* members as a new digest message */
+	FLIGHT_DIGEST_EDIT,	/* members' lines of digest digest_id */
 };
 
 /*
@@ -176,6 +212,31 @@ struct flight {
 	double started;			/* monotonic */
 	double mark_at;			/* due to be marked "sending" */
 	int unmarked;			/* in e->unmarked */
+
+	/*
+	 * Digests (engine_digest.c). The loop sets cand (the ids waiting
+	 * behind the head, which may go with it) and due (the queue may be in
+	 * a storm), with what the decision needs; the preparer sets digest,
+	 * members (the head first: what the request settles, in queue
+	 * order), digest_id and lines, or own_post (the head's story is a
+	 * digest, but there is no storm: it posts a message of its own).
+	 */
+	int64_t *cand;
+	size_t cand_nr;
+	int due;			/* the queue's length alone may be a
+					   storm */
+	size_t waiting;			/* the queue's length at dispatch */
+	struct pace_bucket bucket;	/* the queue's, at dispatch */
+	double bucket_now;		/* monotonic, at dispatch */
+	double blocked_s;		/* the queue's block still to come */
+	enum flight_digest digest;
+	struct member *members;
+	size_t members_nr;
+	int64_t digest_id;
+	char *lines;			/* JSON array of the digest's ids */
+	size_t lines_nr;
+	int own_post;
+	int digest_tried;		/* engine__digest_prepare() ran */
 };
 
 /* Notifications just handed in, for the preparer to read from the store. */
@@ -278,6 +339,8 @@ struct engine {
 	long max_attempts;		/* 0: no limit (the default) */
 	double max_age_s;
 	double story_window;		/* s; 0: stories never close */
+	long digest_threshold;		/* 0: no digests */
+	double digest_after;		/* s */
 	double backoff_base, backoff_cap, probe_base, probe_cap;
 
 	struct htab items;
@@ -392,7 +455,7 @@ void engine__take_cached(struct engine *e, struct item *it,
 struct story *engine__story_set(struct engine *e, const char *key,
 				const char *dest, const char *channel_id,
 				const char *message_id, double updated_at,
-				const struct story_mark *mark);
+				const struct story_mark *mark, int64_t digest_id);
 /*
  * The story's message for key (read from the store the first time), or
  * NULL when there is none to edit.
@@ -417,6 +480,20 @@ void engine__settle_quiet(struct engine *e, struct item *it,
 void engine__settle(struct engine *e, struct item *it, const char *dest,
 		    const char *corr, const char *edit, const char *channel,
 		    const struct delivery_result *r, long duration_ms);
+/*
+ * Delivered: it (its queue's head) is in message_id of channel, in digest
+ * digest_id (0: a message of its own); with its story (corr, may be NULL)
+ * now pointing there. Without a log line.
+ */
+void engine__delivered(struct engine *e, struct item *it, const char *dest,
+		       const char *corr, const char *channel,
+		       const char *message_id, int64_t digest_id);
+/* An attempt row for it's request. */
+void engine__attempt_row(struct engine *e, struct item *it,
+			 const char *outcome, const struct delivery_result *r,
+			 long duration_ms);
+/* Whether the platform refused an edit in a way a new message mends. */
+int engine__edit_refused(const struct delivery_result *r);
 /* The log provider: prints the rendered body and counts it delivered. */
 void engine__print_log(struct engine *e, struct item *it,
 		       const struct store_record *rec, json_t *body);
@@ -438,7 +515,7 @@ void engine__hand_load(struct engine *e, int64_t *ids, size_t nr);
  * is handed to the preparer at the end of the turn, and the queue is busy
  * until its request is answered.
  */
-void engine__dispatch(struct engine *e, struct queue *q);
+void engine__dispatch(struct engine *e, struct queue *q, double now);
 /* Gives the preparer the heads dispatched this turn. */
 void engine__hand_out(struct engine *e);
 /*
@@ -455,6 +532,31 @@ void engine__send_log(struct engine *e, struct queue *q);
  */
 void engine__mark_sending(struct engine *e, double now);
 void engine__flight_free(struct flight *f);
+
+/* ---- engine_digest.c: digests (docs/delivery.md, "Digests") ---- */
+
+/*
+ * On the loop, at dispatch: when the queue may be in a storm, gives f the
+ * ids waiting behind its head and what the decision needs.
+ */
+void engine__digest_offer(struct engine *e, struct flight *f,
+			  struct queue *q, double now);
+/*
+ * On the preparer: when f has candidates, reads and judges them, decides
+ * whether there is a storm and, when the head starts a digest (or edits
+ * one's line), builds that request (f->prep PREP_READY or PREP_FAILED)
+ * and returns 1. Returns 0 when the head goes as usual (f->own_post may
+ * be set).
+ */
+int engine__digest_prepare(struct engine *e, struct flight *f);
+/*
+ * On the loop: the answer r to a digest's request. Delivered: every
+ * member settles, in order, in one turn's updates (one transaction) with
+ * the digest. Otherwise the head's outcome, as a single request's.
+ */
+void engine__digest_settle(struct engine *e, struct flight *f,
+			   const struct delivery_result *r, long duration_ms);
+void engine__members_free(struct flight *f);
 
 /* ---- engine_resolve.c: the resolver thread ---- */
 

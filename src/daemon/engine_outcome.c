@@ -118,9 +118,9 @@ static void log_attempt(struct engine *e, enum log_level level,
 	log_end(&l);
 }
 
-static void attempt_row(struct engine *e, struct item *it,
-			const char *outcome, const struct delivery_result *r,
-			long duration_ms)
+void engine__attempt_row(struct engine *e, struct item *it,
+			 const char *outcome, const struct delivery_result *r,
+			 long duration_ms)
 {
 	struct store_update *u = engine__update(e, STORE_UP_ATTEMPT, it->id);
 
@@ -135,11 +135,12 @@ static void attempt_row(struct engine *e, struct item *it,
 
 static void delivered(struct engine *e, struct item *it, const char *dest,
 		      const char *channel_id, const char *message_id,
-		      int http_status)
+		      int http_status, int64_t digest_id)
 {
 	struct store_update *u = engine__update(e, STORE_UP_DELIVERED, it->id);
 	double now = store_now();
 
+	u->digest_id = digest_id;
 	u->channel_id = engine__keep(e, channel_id);
 	u->message_id = engine__keep(e, message_id);
 	u->attempts = it->attempts;
@@ -232,7 +233,7 @@ static int is_rate_limit(const struct delivery_result *r)
  * unknown channel, 10008 unknown message, 30046 too many edits of an old
  * message, 50005 another author's message, 50083 archived thread).
  */
-static int is_edit_refused(const struct delivery_result *r)
+int engine__edit_refused(const struct delivery_result *r)
 {
 	static const char *const codes[] = {
 		"message_not_found", "cant_update_message",
@@ -249,10 +250,11 @@ static int is_edit_refused(const struct delivery_result *r)
 /* Records what the story's message now shows. */
 static void story_written(struct engine *e, struct item *it, const char *corr,
 			  const char *dest, const char *channel_id,
-			  const char *message_id)
+			  const char *message_id, int64_t digest_id)
 {
 	struct store_update *u = engine__update(e, STORE_UP_STORY, it->id);
 
+	u->digest_id = digest_id;
 	u->correlation_key = engine__keep(e, corr);
 	u->provider = e->pname;
 	u->destination = engine__keep(e, dest);
@@ -263,7 +265,7 @@ static void story_written(struct engine *e, struct item *it, const char *corr,
 	u->body_hash = it->mark.hash[0] ? engine__keep(e, it->mark.hash) : NULL;
 	pthread_mutex_lock(&e->story_lock);
 	engine__story_set(e, corr, dest, channel_id, message_id, store_now(),
-			  &it->mark);
+			  &it->mark, digest_id);
 	pthread_mutex_unlock(&e->story_lock);
 }
 
@@ -308,28 +310,30 @@ void engine__settle(struct engine *e, struct item *it, const char *dest,
 	switch (r->outcome) {
 	case DELIVERY_OK:
 		it->attempts++;
-		attempt_row(e, it, "ok", r, duration_ms);
+		engine__attempt_row(e, it, "ok", r, duration_ms);
 		log_attempt(e, LOG_INFO, edit ? "edited" : "delivered", it,
 			    dest, "delivered", r);
 		if (edit) {
 			e->stats.edits++;
 			if (corr)
-				story_written(e, it, corr, dest, channel, edit);
-			delivered(e, it, dest, channel, edit, 0);
+				story_written(e, it, corr, dest, channel, edit,
+					      0);
+			delivered(e, it, dest, channel, edit, 0, 0);
 			return;
 		}
 		if (corr && r->message_id[0])
 			story_written(e, it, corr, dest, r->channel_id[0] ?
-				      r->channel_id : channel, r->message_id);
+				      r->channel_id : channel, r->message_id,
+				      0);
 		delivered(e, it, dest, r->channel_id[0] ? r->channel_id :
-			  channel, r->message_id, 0);
+			  channel, r->message_id, 0, 0);
 		return;
 	case DELIVERY_RETRY:
 		if (is_rate_limit(r)) {
 			double wait = r->retry_after_s > 0 ? r->retry_after_s :
 				NONE_RETRY_AFTER_S;
 
-			attempt_row(e, it, "retry", r, duration_ms);
+			engine__attempt_row(e, it, "retry", r, duration_ms);
 			e->stats.rate_limited++;
 			metrics_rate_limited(e->metrics, e->pname);
 			log_begin(&l, LOG_WARN, "rate limited");
@@ -349,31 +353,32 @@ void engine__settle(struct engine *e, struct item *it, const char *dest,
 			return;
 		}
 		it->attempts++;
-		attempt_row(e, it, "retry", r, duration_ms);
+		engine__attempt_row(e, it, "retry", r, duration_ms);
 		retry_later(e, it, dest, r, pace_retry_delay(it->attempts,
 			    r->retry_after_s, e->backoff_base, e->backoff_cap,
 			    random_unit(&e->rng)));
 		return;
 	case DELIVERY_AUTH:
-		attempt_row(e, it, "auth", r, duration_ms);
+		engine__attempt_row(e, it, "auth", r, duration_ms);
 		log_attempt(e, LOG_WARN, "credentials rejected", it, dest,
 			    "queued", r);
 		pause_provider(e, r);
 		return;
 	case DELIVERY_PERMANENT:
-		if (edit && is_edit_refused(r)) {
-			attempt_row(e, it, "retry", r, duration_ms);
+		if (edit && engine__edit_refused(r)) {
+			engine__attempt_row(e, it, "retry", r, duration_ms);
 			log_attempt(e, LOG_WARN, "story message cannot be "
 				    "edited; posting a new one", it, dest,
 				    "queued", r);
 			pthread_mutex_lock(&e->story_lock);
-			engine__story_set(e, corr, NULL, NULL, NULL, 0, NULL);
+			engine__story_set(e, corr, NULL, NULL, NULL, 0, NULL,
+					  0);
 			pthread_mutex_unlock(&e->story_lock);
 			it->force_post = 1;
 			return;
 		}
 		it->attempts++;
-		attempt_row(e, it, "permanent", r, duration_ms);
+		engine__attempt_row(e, it, "permanent", r, duration_ms);
 		free(q->channel_id);
 		q->channel_id = NULL;
 		failed(e, it, dest, STORE_FAILED, r->code, r->message,
@@ -401,8 +406,18 @@ void engine__print_log(struct engine *e, struct item *it,
 	json_decref(line);
 	it->tries++;
 	it->attempts++;
-	attempt_row(e, it, "ok", NULL, 0);
+	engine__attempt_row(e, it, "ok", NULL, 0);
 	log_attempt(e, LOG_DEBUG, "delivered", it, rec->destination,
 		    "delivered", NULL);
-	delivered(e, it, rec->destination, NULL, NULL, 0);
+	delivered(e, it, rec->destination, NULL, NULL, 0, 0);
+}
+
+void engine__delivered(struct engine *e, struct item *it, const char *dest,
+		       const char *corr, const char *channel,
+		       const char *message_id, int64_t digest_id)
+{
+	if (corr && message_id && message_id[0])
+		story_written(e, it, corr, dest, channel, message_id,
+			      digest_id);
+	delivered(e, it, dest, channel, message_id, 0, digest_id);
 }

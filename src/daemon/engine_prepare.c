@@ -32,6 +32,9 @@
 
 void engine__flight_free(struct flight *f)
 {
+	engine__members_free(f);
+	free(f->cand);
+	free(f->lines);
 	store_record_release(&f->rec);
 	event_free(f->ev);
 	http_request_release(&f->req);
@@ -125,9 +128,13 @@ static void on_done(void *arg, struct http_response *resp)
 	unmark_del(e, f);
 	q->inflight = NULL;
 	release_slot(e);
-	engine__settle(e, it, f->rec.destination, f->rec.correlation_key,
-		       f->edit ? f->message_id : NULL, f->channel_id, &r,
-		       (long)(resp->elapsed_s * 1000));
+	if (f->digest != FLIGHT_SINGLE)
+		engine__digest_settle(e, f, &r, (long)(resp->elapsed_s * 1000));
+	else
+		engine__settle(e, it, f->rec.destination,
+			       f->rec.correlation_key,
+			       f->edit ? f->message_id : NULL, f->channel_id,
+			       &r, (long)(resp->elapsed_s * 1000));
 	engine__flight_free(f);
 	engine__hold(e, q);
 }
@@ -332,8 +339,9 @@ static void prepare(struct engine *e, struct flight *f)
 	json_t *body;
 	char nonce[26], ident[STORE_INSTANCE_ID_MAX + 32];
 	char *chan = NULL, *msg = NULL;
-	int ret, open;
+	int ret, open, recheck = 0;
 
+again:
 	delivery_result_clear(&f->r);
 	if (!f->rec.body && !f->ev) {
 		store_record_release(&f->rec);
@@ -341,6 +349,12 @@ static void prepare(struct engine *e, struct flight *f)
 			f->prep = PREP_GONE;
 			return;
 		}
+	}
+	if ((f->cand || recheck) && !f->digest_tried) {
+		f->digest_tried = 1;
+		recheck = 0;
+		if (engine__digest_prepare(e, f))
+			return;
 	}
 	body = render(e, &f->rec, f->ev, &f->r, &facts);
 	free(f->rec.body);
@@ -362,7 +376,14 @@ static void prepare(struct engine *e, struct flight *f)
 		if (story && !story_here(story, f->rec.destination))
 			story = NULL;
 		open = story && story_open(e, story);
-		if (story && !story_rules(f, story, open) && open) {
+		/*
+		 * A digest's story: engine__digest_prepare() decides (an edit
+		 * of its line, or a message of its own: own_post).
+		 */
+		if (story && open && story->digest_id && !f->digest_tried)
+			recheck = 1;
+		else if (story && !story_rules(f, story, open) && open &&
+			 !(f->own_post && story->digest_id)) {
 			f->edit = 1;
 			snprintf(f->channel_id, sizeof(f->channel_id), "%s",
 				 story->channel_id);
@@ -372,6 +393,10 @@ static void prepare(struct engine *e, struct flight *f)
 			msg = xstrdup(story->message_id);
 		}
 		pthread_mutex_unlock(&e->story_lock);
+	}
+	if (recheck) {
+		json_decref(body);
+		goto again;
 	}
 	if (f->edit && e->p->ops->update_request(e->p, chan, msg, body,
 						 &f->req, &err) < 0) {
@@ -558,7 +583,7 @@ void engine__hand_load(struct engine *e, int64_t *ids, size_t nr)
 	pthread_mutex_unlock(&pr->worker.lock);
 }
 
-void engine__dispatch(struct engine *e, struct queue *q)
+void engine__dispatch(struct engine *e, struct queue *q, double now)
 {
 	struct flight *f = xcalloc(1, sizeof(*f));
 
@@ -570,6 +595,7 @@ void engine__dispatch(struct engine *e, struct queue *q)
 	engine__take_cached(e, q->head, &f->rec, &f->ev);
 	f->chan = xstrdup(q->channel_id ? q->channel_id : "");
 	snprintf(f->channel_id, sizeof(f->channel_id), "%s", f->chan);
+	engine__digest_offer(e, f, q, now);
 	q->inflight = f;
 	e->in_flight++;
 	if (e->pout_tail)

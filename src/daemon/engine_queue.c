@@ -316,7 +316,7 @@ void engine__stories_clear(struct engine *e)
 struct story *engine__story_set(struct engine *e, const char *key,
 				const char *dest, const char *channel_id,
 				const char *message_id, double updated_at,
-				const struct story_mark *mark)
+				const struct story_mark *mark, int64_t digest_id)
 {
 	uint64_t h = fnv1a(key, FNV1A_BASIS);
 	struct story *s = (struct story *)htab_find(&e->stories, h, story_eq,
@@ -336,6 +336,7 @@ struct story *engine__story_set(struct engine *e, const char *key,
 	s->channel_id = xstrdup(channel_id);
 	s->message_id = xstrdup(message_id);
 	s->updated_at = updated_at;
+	s->digest_id = digest_id;
 	if (mark)
 		s->mark = *mark;
 	else
@@ -364,9 +365,11 @@ struct story *engine__story_find(struct engine *e, const char *key)
 					 st.body_hash);
 			s = engine__story_set(e, key, st.destination,
 					      st.channel_id, st.message_id,
-					      st.updated_at, &mark);
+					      st.updated_at, &mark,
+					      st.digest_id);
 		} else {
-			s = engine__story_set(e, key, NULL, NULL, NULL, 0, NULL);
+			s = engine__story_set(e, key, NULL, NULL, NULL, 0, NULL,
+					      0);
 		}
 		store_story_release(&st);
 	}

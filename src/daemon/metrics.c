@@ -515,6 +515,16 @@ void metrics_init(struct metrics *m, const char *version)
 		"Requests to the chat platform sent again on a new connection "
 		"because the reused one closed without an answer, by provider.",
 		"provider", NULL);
+	m->digests = metric_registry_counter(reg,
+		"herald_digests_total",
+		"Digest messages posted (one message listing many "
+		"notifications of a destination under a storm), by provider.",
+		"provider", NULL);
+	m->digest_notifications = metric_registry_counter(reg,
+		"herald_digest_notifications_total",
+		"Notifications delivered in a digest (posted, or a line of one "
+		"edited), by provider.",
+		"provider", NULL);
 	m->state_write_failures = metric_registry_counter(reg,
 		"herald_state_write_failures_total",
 		"Writes of delivery states to the store that failed; each is "
@@ -603,6 +613,17 @@ void metrics_rate_limited(struct metrics *m, const char *provider)
 {
 	if (m)
 		metric_add(m->rate_limited, METRIC_LABELS(provider), 1);
+}
+
+void metrics_digest(struct metrics *m, const char *provider, int edit,
+		    size_t notifications)
+{
+	if (!m)
+		return;
+	if (!edit)
+		metric_add(m->digests, METRIC_LABELS(provider), 1);
+	metric_add(m->digest_notifications, METRIC_LABELS(provider),
+		   (double)notifications);
 }
 
 void metrics_request_resent(struct metrics *m, const char *provider,

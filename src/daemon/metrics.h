@@ -82,6 +82,8 @@ struct metrics {
 	struct metric *delivery_attempts;	/* {provider,result} */
 	struct metric *rate_limited;		/* {provider} */
 	struct metric *resent;			/* {provider} */
+	struct metric *digests;			/* {provider} */
+	struct metric *digest_notifications;	/* {provider} */
 	struct metric *state_write_failures;
 	struct metric *queue_depth;
 	struct metric *silences_active;
@@ -109,6 +111,12 @@ void metrics_notification(struct metrics *m, const char *provider,
 void metrics_delivery_attempt(struct metrics *m, const char *provider,
 			      const char *result);
 void metrics_rate_limited(struct metrics *m, const char *provider);
+/*
+ * A digest was posted (edit 0) or edited (edit 1), delivering
+ * notifications notifications; only a post counts as a digest sent.
+ */
+void metrics_digest(struct metrics *m, const char *provider, int edit,
+		    size_t notifications);
 /*
  * The HTTP client sent a request again, times times, on a new connection
  * after the reused one closed without an answer (http_response.resent).

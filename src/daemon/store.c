@@ -163,7 +163,7 @@ int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 	for (size_t i = 0; i < nr; i++) {
 		const struct store_update *u = &ups[i];
 
-		if ((unsigned)u->kind > STORE_UP_STORY)
+		if ((unsigned)u->kind > STORE_UP_DIGEST)
 			return errbuf_set(err, HERALD_EINVAL,
 					  "update %zu: unknown kind %d", i,
 					  (int)u->kind);
@@ -184,6 +184,12 @@ int store_apply(struct store *st, const struct store_update *ups, size_t nr,
 			return errbuf_set(err, HERALD_EINVAL,
 					  "update %zu: notification %lld is silenced by no silence",
 					  i, (long long)u->id);
+		if (u->kind == STORE_UP_DIGEST &&
+		    (u->id <= 0 || !u->provider || !u->destination ||
+		     !u->lines))
+			return errbuf_set(err, HERALD_EINVAL,
+					  "update %zu: a digest needs an id, provider, destination and lines",
+					  i);
 		if (u->kind == STORE_UP_ATTEMPT && !u->outcome)
 			return errbuf_set(err, HERALD_EINVAL,
 					  "update %zu: an attempt needs an outcome",
@@ -257,6 +263,22 @@ int store_story_get(struct store *st, const char *correlation_key,
 	return st->ops->story_get(st, correlation_key, out, err);
 }
 
+int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
+		     struct errbuf *err)
+{
+	return st->ops->digest_get(st, id, out, err);
+}
+
+void store_digest_release(struct store_digest *d)
+{
+	free(d->provider);
+	free(d->destination);
+	free(d->channel_id);
+	free(d->message_id);
+	free(d->lines);
+	memset(d, 0, sizeof(*d));
+}
+
 int store_story_put(struct store *st, const char *correlation_key,
 		    const struct store_story *s, double at, struct errbuf *err)
 {
@@ -266,7 +288,7 @@ int store_story_put(struct store *st, const char *correlation_key,
 		.provider = s->provider, .destination = s->destination,
 		.channel_id = s->channel_id, .message_id = s->message_id,
 		.event_at = s->event_at, .rank = s->rank,
-		.body_hash = s->body_hash,
+		.body_hash = s->body_hash, .digest_id = s->digest_id,
 	};
 
 	return store_apply(st, &u, 1, err);
@@ -493,6 +515,8 @@ json_t *store_record_to_json(const struct store_record *rec)
 	json_object_set_new(obj, "last_error", err);
 	json_object_set_new(obj, "channel_id", str_json(rec->channel_id));
 	json_object_set_new(obj, "message_id", str_json(rec->message_id));
+	json_object_set_new(obj, "digest_id", rec->digest_id ?
+			    json_integer(rec->digest_id) : json_null());
 	json_object_set_new(obj, "created_at", time_json(rec->created_at));
 	json_object_set_new(obj, "updated_at", time_json(rec->updated_at));
 	json_object_set_new(obj, "delivered_at", time_json(rec->delivered_at));

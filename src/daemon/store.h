@@ -197,6 +197,7 @@ struct store_record {
 	int http_status;		/* of the last attempt; 0: none */
 	char *channel_id;		/* where it was delivered */
 	char *message_id;
+	int64_t digest_id;		/* the digest it went out in; 0: none */
 	double created_at;
 	double updated_at;
 	double delivered_at;
@@ -211,8 +212,8 @@ void store_record_array_free(struct store_record *recs, size_t nr);
  * status, app, env, and "body" as JSON when rec->body is set}, provider,
  * destination, kind, reason, correlation_key, state, attempts,
  * next_attempt_at, last_error {code, message, http_status} or null,
- * channel_id, message_id, created_at, updated_at, delivered_at, and
- * silence_id (null unless it was silenced). Times are
+ * channel_id, message_id, digest_id (or null), created_at, updated_at,
+ * delivered_at, and silence_id (null unless it was silenced). Times are
  * RFC 3339 UTC strings with milliseconds, or null when unset.
  */
 json_t *store_record_to_json(const struct store_record *rec);
@@ -316,7 +317,7 @@ const char *store_instance_id(struct store *st);
 enum store_update_kind {
 	STORE_UP_SENDING,	/* id, at */
 	STORE_UP_DELIVERED,	/* id, at, channel_id, message_id, attempts,
-				   http_status */
+				   http_status, digest_id */
 	STORE_UP_RETRYING,	/* id, at, attempts, next_at, code, msg,
 				   http_status */
 	STORE_UP_FAILED,	/* id, at, state (failed, dead, superseded,
@@ -328,7 +329,10 @@ enum store_update_kind {
 	STORE_UP_STORY,		/* correlation_key, provider, destination,
 				   channel_id, message_id, id (first
 				   notification), at, event_at, rank,
-				   body_hash; upsert */
+				   body_hash, digest_id; upsert */
+	STORE_UP_DIGEST,	/* id (the digest's), at, provider,
+				   destination, channel_id, message_id,
+				   lines; upsert */
 };
 
 /*
@@ -357,6 +361,10 @@ struct store_update {
 	int rank;			/* and its status rank */
 	const char *body_hash;		/* of the message as it now reads */
 	int64_t silence_id;		/* STORE_SILENCED: which silence */
+	int64_t digest_id;		/* the digest a notification went out
+					   in, or a story's message is; 0: none */
+	const char *lines;		/* a digest's lines: a JSON array of
+					   notification ids */
 };
 
 /*
@@ -382,6 +390,7 @@ struct store_story {
 	double event_at;		/* the latest event it shows: time */
 	int rank;			/* and status rank */
 	char *body_hash;		/* of the message as it reads */
+	int64_t digest_id;		/* its message is this digest; 0: not */
 };
 
 void store_story_release(struct store_story *s);
@@ -389,6 +398,29 @@ void store_story_release(struct store_story *s);
 /* HERALD_ENOENT when there is no story for the key yet. */
 int store_story_get(struct store *st, const char *correlation_key,
 		    struct store_story *out, struct errbuf *err);
+
+/*
+ * A digest: one message that lists several notifications of a destination
+ * (docs/delivery.md, "Digests"). Its id is the id of its first
+ * notification. Owns its strings.
+ */
+struct store_digest {
+	int64_t id;
+	char *provider;
+	char *destination;
+	char *channel_id;
+	char *message_id;
+	char *lines;			/* JSON array of notification ids, one
+					   per line, the latest of its story */
+	double created_at;
+	double updated_at;
+};
+
+void store_digest_release(struct store_digest *d);
+
+/* HERALD_ENOENT when there is no digest with this id. */
+int store_digest_get(struct store *st, int64_t id, struct store_digest *out,
+		     struct errbuf *err);
 
 /*
  * A cached resolution of destination (a name, an e-mail address, a user

@@ -95,6 +95,9 @@ struct store_ops {
 	/* store_story_get(): HERALD_ENOENT when the key has no story. */
 	int (*story_get)(struct store *st, const char *correlation_key,
 			 struct store_story *out, struct errbuf *err);
+	/* store_digest_get(): HERALD_ENOENT when there is none. */
+	int (*digest_get)(struct store *st, int64_t id,
+			  struct store_digest *out, struct errbuf *err);
 	/*
 	 * store_resolution_get(): *channel_id is already NULL; HERALD_ENOENT
 	 * when there is none or it expired before now.
@@ -157,7 +160,7 @@ int store_sqlite_silence_peek(const char *path, double now,
 			      struct silence **out, size_t *nr,
 			      struct errbuf *err);
 /* The SQLite schema version this herald writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* ---- for tests -------------------------------------------------------- */
 

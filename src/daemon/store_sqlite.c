@@ -286,6 +286,7 @@ static void read_record(sqlite3_stmt *stmt, struct store_record *rec,
 	rec->updated_at = sqlite3_column_double(stmt, 21);
 	rec->delivered_at = sqlite3_column_double(stmt, 22);
 	rec->silence_id = sqlite3_column_int64(stmt, 23);
+	rec->digest_id = sqlite3_column_int64(stmt, 24);
 	if (with_body)
 		rec->body = sqlite_store__col_str(stmt, RECORD_BODY_COLUMN);
 }
@@ -891,27 +892,6 @@ out:
 	return ret;
 }
 
-/*
- * After a failed commit: a small write of its own (the probe row in meta),
- * committed like an accept. Returns 0 when it was.
- */
-static int probe_commit(struct sqlite_store *s, struct conn *c,
-			struct errbuf *err)
-{
-	int ret = sqlite_store__write_begin(s, c, err);
-
-	if (!ret)
-		ret = sqlite_store__conn_exec(c,
-			"INSERT OR REPLACE INTO meta (key, value)"
-			" VALUES ('ready_probe', strftime('%s', 'now'))", err);
-	if (!ret && sqlite_store__test_fail(s, err))
-		ret = HERALD_EIO;
-	if (!ret)
-		ret = sqlite_store__conn_exec(c, "COMMIT", err);
-	sqlite_store__write_end(s, c);
-	return ret;
-}
-
 static int sq_ping(struct store *st, struct errbuf *err)
 {
 	struct sqlite_store *s = sq(st);
@@ -927,7 +907,7 @@ static int sq_ping(struct store *st, struct errbuf *err)
 
 	pthread_mutex_lock(&c->lock);
 	if (failing) {
-		if (!probe_commit(s, c, &probe))
+		if (!sqlite_store__probe_commit(s, c, &probe))
 			sqlite_store__note_commit(s, NULL);
 		else
 			ret = errbuf_set(err, HERALD_EIO,
@@ -950,34 +930,41 @@ out:
 int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 			    struct errbuf *err)
 {
-	sqlite3_stmt *stmt = NULL;
+	static const char *const sql[] = {
+		[STORE_UP_SENDING] = sqlite_store__sql_up_sending,
+		[STORE_UP_DELIVERED] = sqlite_store__sql_up_delivered,
+		[STORE_UP_RETRYING] = sqlite_store__sql_up_problem,
+		[STORE_UP_FAILED] = sqlite_store__sql_up_problem,
+		[STORE_UP_ATTEMPT] = sqlite_store__sql_up_attempt,
+		[STORE_UP_STORY] = sqlite_store__sql_up_story,
+		[STORE_UP_DIGEST] = sqlite_store__sql_up_digest,
+	};
+	sqlite3_stmt *stmt;
 
 	if (u->kind == STORE_UP_FAILED && u->state == STORE_SILENCED)
 		return sqlite_store__apply_silenced(c, u, err);
+	if ((unsigned)u->kind >= sizeof(sql) / sizeof(*sql))
+		return errbuf_set(err, HERALD_EINVAL, "unknown update kind %d",
+				  (int)u->kind);
+	stmt = conn_stmt(c, sql[u->kind], err);
+	if (!stmt)
+		return HERALD_EIO;
 	switch (u->kind) {
 	case STORE_UP_SENDING:
-		stmt = conn_stmt(c, sqlite_store__sql_up_sending, err);
-		if (!stmt)
-			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_double(stmt, 2, u->at);
 		break;
 	case STORE_UP_DELIVERED:
-		stmt = conn_stmt(c, sqlite_store__sql_up_delivered, err);
-		if (!stmt)
-			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_double(stmt, 2, u->at);
 		sqlite_store__bind_str(stmt, 3, u->channel_id);
 		sqlite_store__bind_str(stmt, 4, u->message_id);
 		sqlite3_bind_int(stmt, 5, u->attempts);
 		bind_int_or_null(stmt, 6, u->http_status);
+		bind_int_or_null(stmt, 7, u->digest_id);
 		break;
 	case STORE_UP_RETRYING:
 	case STORE_UP_FAILED:
-		stmt = conn_stmt(c, sqlite_store__sql_up_problem, err);
-		if (!stmt)
-			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_double(stmt, 2, u->at);
 		sqlite_store__bind_str(stmt, 3, store_state_name(u->kind == STORE_UP_RETRYING ?
@@ -990,9 +977,6 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		bind_int_or_null(stmt, 8, u->http_status);
 		break;
 	case STORE_UP_ATTEMPT:
-		stmt = conn_stmt(c, sqlite_store__sql_up_attempt, err);
-		if (!stmt)
-			return HERALD_EIO;
 		sqlite3_bind_int64(stmt, 1, u->id);
 		sqlite3_bind_int(stmt, 2, u->attempts);
 		sqlite3_bind_double(stmt, 3, u->at);
@@ -1002,9 +986,6 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		sqlite3_bind_int64(stmt, 7, u->duration_ms);
 		break;
 	case STORE_UP_STORY:
-		stmt = conn_stmt(c, sqlite_store__sql_up_story, err);
-		if (!stmt)
-			return HERALD_EIO;
 		sqlite_store__bind_str(stmt, 1, u->correlation_key);
 		sqlite_store__bind_str(stmt, 2, u->provider);
 		sqlite_store__bind_str(stmt, 3, u->destination);
@@ -1015,40 +996,19 @@ int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 		sqlite3_bind_double(stmt, 8, u->event_at);
 		sqlite3_bind_int(stmt, 9, u->rank);
 		sqlite_store__bind_str(stmt, 10, u->body_hash);
+		bind_int_or_null(stmt, 11, u->digest_id);
+		break;
+	case STORE_UP_DIGEST:
+		sqlite3_bind_int64(stmt, 1, u->id);
+		sqlite_store__bind_str(stmt, 2, u->provider);
+		sqlite_store__bind_str(stmt, 3, u->destination);
+		sqlite_store__bind_str(stmt, 4, u->channel_id);
+		sqlite_store__bind_str(stmt, 5, u->message_id);
+		sqlite_store__bind_str(stmt, 6, u->lines);
+		sqlite3_bind_double(stmt, 7, u->at);
 		break;
 	}
-	if (!stmt)
-		return errbuf_set(err, HERALD_EINVAL, "unknown update kind %d",
-				  (int)u->kind);
 	return sqlite_store__stmt_run(c, stmt, err);
-}
-
-/* store_apply() in a transaction of its own, on the engine's connection. */
-int sqlite_store__apply_alone(struct sqlite_store *s,
-			      const struct store_update *ups, size_t nr,
-			      struct errbuf *err)
-{
-	struct conn *c = &s->engine;
-	int ret;
-
-	pthread_mutex_lock(&c->lock);
-	ret = sqlite_store__write_begin(s, c, err);
-	for (size_t i = 0; !ret && i < nr; i++) {
-		ret = sqlite_store__apply_one(c, &ups[i], err);
-		if (ret)
-			errbuf_prefix(err, "update %zu of notification %lld", i,
-				      (long long)ups[i].id);
-	}
-	if (!ret && sqlite_store__test_fail(s, err))
-		ret = HERALD_EIO;
-	if (!ret)
-		ret = sqlite_store__conn_exec(c, "COMMIT", err);
-	if (!ret)
-		atomic_fetch_add(&s->apply_commits, 1);
-	sqlite_store__note_commit(s, ret ? err->msg : NULL);
-	sqlite_store__write_end(s, c);
-	pthread_mutex_unlock(&c->lock);
-	return ret;
 }
 
 /* ---- statistics, tests, lifecycle ------------------------------------- */
@@ -1103,6 +1063,7 @@ static const struct store_ops sqlite_ops = {
 	.ping = sq_ping,
 	.apply = sqlite_store__apply,
 	.story_get = sqlite_store__story_get,
+	.digest_get = sqlite_store__digest_get,
 	.resolution_get = sqlite_store__resolution_get,
 	.resolution_put = sqlite_store__resolution_put,
 	.silence_add = sqlite_store__silence_add,

@@ -346,6 +346,54 @@ int sqlite_store__accept(struct store *st, const struct store_item *items,
 }
 
 /*
+ * After a failed commit: a small write of its own (the probe row in meta),
+ * committed like an accept. Returns 0 when it was.
+ */
+int sqlite_store__probe_commit(struct sqlite_store *s, struct conn *c,
+			       struct errbuf *err)
+{
+	int ret = sqlite_store__write_begin(s, c, err);
+
+	if (!ret)
+		ret = sqlite_store__conn_exec(c,
+			"INSERT OR REPLACE INTO meta (key, value)"
+			" VALUES ('ready_probe', strftime('%s', 'now'))", err);
+	if (!ret && sqlite_store__test_fail(s, err))
+		ret = HERALD_EIO;
+	if (!ret)
+		ret = sqlite_store__conn_exec(c, "COMMIT", err);
+	sqlite_store__write_end(s, c);
+	return ret;
+}
+
+/* store_apply() in a transaction of its own, on the engine's connection. */
+static int apply_alone(struct sqlite_store *s, const struct store_update *ups,
+		       size_t nr, struct errbuf *err)
+{
+	struct conn *c = &s->engine;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = sqlite_store__write_begin(s, c, err);
+	for (size_t i = 0; !ret && i < nr; i++) {
+		ret = sqlite_store__apply_one(c, &ups[i], err);
+		if (ret)
+			errbuf_prefix(err, "update %zu of notification %lld", i,
+				      (long long)ups[i].id);
+	}
+	if (!ret && sqlite_store__test_fail(s, err))
+		ret = HERALD_EIO;
+	if (!ret)
+		ret = sqlite_store__conn_exec(c, "COMMIT", err);
+	if (!ret)
+		atomic_fetch_add(&s->apply_commits, 1);
+	sqlite_store__note_commit(s, ret ? err->msg : NULL);
+	sqlite_store__write_end(s, c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/*
  * The updates join the committer's next round: one transaction, and one
  * write of the pages that accepts and updates share (the newest rows of
  * notifications and their indexes), instead of two. Alone when the
@@ -364,7 +412,7 @@ int sqlite_store__apply(struct store *st, const struct store_update *ups,
 	pthread_mutex_lock(&s->lock);
 	if (!s->committer_started || s->closing || !nr) {
 		pthread_mutex_unlock(&s->lock);
-		return sqlite_store__apply_alone(s, ups, nr, err);
+		return apply_alone(s, ups, nr, err);
 	}
 	return wait_round(s, &req);
 }

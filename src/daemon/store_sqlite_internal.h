@@ -133,10 +133,6 @@ int sqlite_store__accept_items(struct conn *c, struct accept_req *r,
 /* One update, inside the caller's transaction. */
 int sqlite_store__apply_one(struct conn *c, const struct store_update *u,
 			    struct errbuf *err);
-/* store_apply() in a transaction of its own, on the engine's connection. */
-int sqlite_store__apply_alone(struct sqlite_store *s,
-			      const struct store_update *ups, size_t nr,
-			      struct errbuf *err);
 /*
  * Copies the WAL into the database, holding the write lock; with truncate,
  * also empties the WAL file (giving its space back), unless a reader is
@@ -176,6 +172,8 @@ char *sqlite_store__col_str(struct sqlite3_stmt *stmt, int i);
 /* The ops of the same names: see struct store_ops. */
 int sqlite_store__story_get(struct store *st, const char *correlation_key,
 			    struct store_story *out, struct errbuf *err);
+int sqlite_store__digest_get(struct store *st, int64_t id,
+			     struct store_digest *out, struct errbuf *err);
 int sqlite_store__resolution_get(struct store *st, const char *provider,
 				 const char *destination, double now,
 				 char **channel_id, struct errbuf *err);
@@ -208,6 +206,13 @@ int sqlite_store__apply_silenced(struct conn *c, const struct store_update *u,
 /* The ops stats and test_fail_commits: see struct store_ops. */
 void sqlite_store__stats(struct store *st, struct store_stats *out);
 void sqlite_store__test_fail_commits(struct store *st, long n);
+/*
+ * A write that commits (store_ping() while commits fail): 0 when the
+ * database takes writes again. Callers hold c->lock.
+ */
+int sqlite_store__probe_commit(struct sqlite_store *s, struct conn *c,
+			       struct errbuf *err);
+
 /*
  * Records how a commit ended: why NULL for committed, else what failed.
  * A failure makes store_ping() try a write of its own until one succeeds,
@@ -287,10 +292,10 @@ extern const char sqlite_store__sql_prune_created_at[];
 	" n.correlation_key, n.state, n.attempts, n.next_attempt_at," \
 	" n.last_error_code, n.last_error, n.http_status, n.channel_id," \
 	" n.message_id, n.created_at, n.updated_at, n.delivered_at," \
-	" n.silence_id"
+	" n.silence_id, n.digest_id"
 #define RECORD_FROM \
 	" FROM notifications n JOIN events e ON e.seq = n.event_seq"
-#define RECORD_BODY_COLUMN 24
+#define RECORD_BODY_COLUMN 25
 
 /*
  * The statements. The statement cache compares pointers, so always pass
@@ -313,6 +318,8 @@ extern const char sqlite_store__sql_up_problem[];
 extern const char sqlite_store__sql_up_attempt[];
 extern const char sqlite_store__sql_up_story[];
 extern const char sqlite_store__sql_story_get[];
+extern const char sqlite_store__sql_up_digest[];
+extern const char sqlite_store__sql_digest_get[];
 extern const char sqlite_store__sql_resolution_get[];
 extern const char sqlite_store__sql_resolution_put[];
 extern const char sqlite_store__sql_instance_id[];

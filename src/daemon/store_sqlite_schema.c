@@ -213,6 +213,29 @@ const char *const sqlite_store__migrations[] = {
 	 * (store_walk_events()).
 	 */
 	"CREATE INDEX IF NOT EXISTS events_received_at ON events(received_at);",
+	/*
+	 * 8: digests (docs/delivery.md, "Digests"): one message listing
+	 * several notifications of a destination under a storm. A digest's
+	 * id is its first notification's; lines is a JSON array of the
+	 * notification ids it shows. Each notification, and each story
+	 * whose message is a digest, points at it.
+	 */
+	"CREATE TABLE digests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  destination TEXT NOT NULL,"
+	"  channel_id TEXT,"
+	"  message_id TEXT,"
+	"  lines TEXT NOT NULL,"
+	"  created_at REAL NOT NULL,"
+	"  updated_at REAL NOT NULL"
+	");"
+	"ALTER TABLE notifications ADD COLUMN digest_id INTEGER;"
+	"ALTER TABLE stories ADD COLUMN digest_id INTEGER;"
+	"CREATE INDEX notifications_digest ON notifications(digest_id)"
+	"  WHERE digest_id IS NOT NULL;"
+	"CREATE INDEX stories_digest ON stories(digest_id)"
+	"  WHERE digest_id IS NOT NULL;",
 };
 
 _Static_assert(sizeof(sqlite_store__migrations) /
@@ -269,7 +292,7 @@ const char sqlite_store__sql_up_delivered[] =
 	" message_id = ?4, delivered_at = ?2, updated_at = ?2,"
 	" attempts = CASE WHEN ?5 > 0 THEN ?5 ELSE attempts END,"
 	" next_attempt_at = NULL, last_error_code = NULL, last_error = NULL,"
-	" http_status = ?6 WHERE id = ?1";
+	" http_status = ?6, digest_id = ?7 WHERE id = ?1";
 const char sqlite_store__sql_up_problem[] =
 	"UPDATE notifications SET state = ?3,"
 	" attempts = CASE WHEN ?4 > 0 THEN ?4 ELSE attempts END,"
@@ -283,20 +306,31 @@ const char sqlite_store__sql_up_attempt[] =
 const char sqlite_store__sql_up_story[] =
 	"INSERT INTO stories (correlation_key, provider, destination, channel_id,"
 	" message_id, first_notification_id, updated_at, event_at, rank,"
-	" body_hash)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" body_hash, digest_id)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 	" ON CONFLICT (correlation_key) DO UPDATE SET"
 	" provider = excluded.provider, destination = excluded.destination,"
 	" channel_id = excluded.channel_id, message_id = excluded.message_id,"
 	" first_notification_id = coalesce(stories.first_notification_id,"
 	"   excluded.first_notification_id),"
 	" updated_at = excluded.updated_at, event_at = excluded.event_at,"
-	" rank = excluded.rank, body_hash = excluded.body_hash";
+	" rank = excluded.rank, body_hash = excluded.body_hash,"
+	" digest_id = excluded.digest_id";
 const char sqlite_store__sql_story_get[] =
 	"SELECT provider, destination, channel_id, message_id,"
-	" first_notification_id, updated_at, event_at, rank, body_hash"
-	" FROM stories"
+	" first_notification_id, updated_at, event_at, rank, body_hash,"
+	" digest_id FROM stories"
 	" WHERE correlation_key = ?1";
+const char sqlite_store__sql_up_digest[] =
+	"INSERT INTO digests (id, provider, destination, channel_id, message_id,"
+	" lines, created_at, updated_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+	" ON CONFLICT (id) DO UPDATE SET channel_id = excluded.channel_id,"
+	" message_id = excluded.message_id, lines = excluded.lines,"
+	" updated_at = excluded.updated_at";
+const char sqlite_store__sql_digest_get[] =
+	"SELECT provider, destination, channel_id, message_id, lines,"
+	" created_at, updated_at FROM digests WHERE id = ?1";
 const char sqlite_store__sql_resolution_get[] =
 	"SELECT channel_id FROM resolutions"
 	" WHERE provider = ?1 AND destination = ?2 AND expires_at > ?3";
@@ -385,6 +419,13 @@ const struct sqlite_prune_step sqlite_store__prune_steps[] = {
 			 "  WHERE coalesce(s.ended_at, s.ends_at) < ?1"
 			 "  AND NOT EXISTS (SELECT 1 FROM notifications n"
 			 "    WHERE n.silence_id = s.id) LIMIT ?2)" },
+	/* Digests no kept notification went out in and no story shows. */
+	{ "digests", 0, "DELETE FROM digests WHERE id IN"
+			" (SELECT d.id FROM digests d WHERE d.updated_at < ?3"
+			"  AND NOT EXISTS (SELECT 1 FROM notifications n"
+			"    WHERE n.digest_id = d.id)"
+			"  AND NOT EXISTS (SELECT 1 FROM stories s"
+			"    WHERE s.digest_id = d.id) LIMIT ?2)" },
 	{ "resolutions", 0, "DELETE FROM resolutions WHERE rowid IN"
 			    " (SELECT rowid FROM resolutions"
 			    "  WHERE expires_at < ?4 LIMIT ?2)" },

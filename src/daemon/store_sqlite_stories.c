@@ -1,7 +1,8 @@
 /*
  * store_sqlite_stories: the SQLite store's stories (the platform message
- * each correlation key edits), cached channel resolutions, and the walk
- * over a time range of events (the weekly summary's reads).
+ * each correlation key edits), digests (one message for many
+ * notifications), cached channel resolutions, and the walk over a time
+ * range of events (the weekly summary's reads).
  */
 #include "daemon/store_sqlite_internal.h"
 #include "lib/strbuf.h"
@@ -43,8 +44,47 @@ int sqlite_store__story_get(struct store *st, const char *correlation_key,
 		out->event_at = sqlite3_column_double(stmt, 6);
 		out->rank = sqlite3_column_int(stmt, 7);
 		out->body_hash = sqlite_store__col_str(stmt, 8);
+		out->digest_id = sqlite3_column_int64(stmt, 9);
 	} else if (rc == SQLITE_DONE) {
 		ret = errbuf_set(err, HERALD_ENOENT, "no story for this correlation key");
+	} else {
+		ret = errbuf_set(err, HERALD_EIO, "database: %s",
+				 sqlite3_errmsg(c->db));
+	}
+	sqlite3_reset(stmt);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int sqlite_store__digest_get(struct store *st, int64_t id,
+			 struct store_digest *out, struct errbuf *err)
+{
+	struct conn *c = &sq(st)->engine;
+	sqlite3_stmt *stmt;
+	int ret = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&c->lock);
+	stmt = sqlite_store__conn_stmt(c, sqlite_store__sql_digest_get, err);
+	if (!stmt) {
+		ret = HERALD_EIO;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		out->id = id;
+		out->provider = sqlite_store__col_str(stmt, 0);
+		out->destination = sqlite_store__col_str(stmt, 1);
+		out->channel_id = sqlite_store__col_str(stmt, 2);
+		out->message_id = sqlite_store__col_str(stmt, 3);
+		out->lines = sqlite_store__col_str(stmt, 4);
+		out->created_at = sqlite3_column_double(stmt, 5);
+		out->updated_at = sqlite3_column_double(stmt, 6);
+	} else if (rc == SQLITE_DONE) {
+		ret = errbuf_set(err, HERALD_ENOENT, "no digest %lld",
+				 (long long)id);
 	} else {
 		ret = errbuf_set(err, HERALD_EIO, "database: %s",
 				 sqlite3_errmsg(c->db));

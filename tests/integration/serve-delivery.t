@@ -105,7 +105,8 @@ fake_reset
 curl -sS -m 5 -X POST "$FAKE_URL/_fake/config" -d '{"slack_rate":20,"slack_burst":3}' >/dev/null
 rm -f "$T"/herald.db*
 batch=$(python3 -c 'import json; print(json.dumps([{"type":"message","title":"paced %02d" % i} for i in range(30)]))')
-start_herald HERALD_SLACK_RATE=15
+# A message each (no digest): this checks the pacing of posts.
+start_herald HERALD_SLACK_RATE=15 HERALD_DIGEST_THRESHOLD=0
 post "$batch" >/dev/null
 wait_states 30 delivered
 ok $? "pacing: 30 posts to one channel delivered"

@@ -83,7 +83,7 @@ like "$(state "$N4")" '^(retrying|delivered)$' "the old retrying one is kept (re
 api GET "/api/v1/notifications?limit=100"
 is "$(printf '%s' "$BODY" | jq -c '[.notifications[].id]')" "[$N4]" "the delivery log lists only it"
 like "$(grep 'msg=pruned' "$HERALD_ERR")" \
-	'level=info msg=pruned attempts=3 notifications=3 events=3 stories=3 silences=0 resolutions=0 batches=1 longest_batch_ms=[0-9.]+ duration_ms=' \
+	'level=info msg=pruned attempts=3 notifications=3 events=3 stories=3 silences=0 digests=0 resolutions=0 batches=1 longest_batch_ms=[0-9.]+ duration_ms=' \
 	"one info line for the pass, with the counts"
 is "$(metric_sum herald_pruned_rows_total table=notifications) $(metric_sum herald_pruned_rows_total table=events) $(metric_sum herald_pruned_rows_total table=attempts)" \
 	"3 3 3" "herald_pruned_rows_total counts per table"

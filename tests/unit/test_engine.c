@@ -13,6 +13,7 @@
  * edits let through, nothing replayed when one ends, across a restart.
  */
 #include <fcntl.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@
 #include "daemon/engine.h"
 #include "core/event.h"
 #include "core/silence.h"
+#include "core/pace.h"
 #include "daemon/log.h"
 #include "daemon/store_internal.h"
 
@@ -1666,6 +1668,232 @@ static void test_silence_log_provider(void **state)
 	env_close(&v);
 }
 
+/* ---- digests (docs/delivery.md, "Digests") ---- */
+
+/* The decision: more than the threshold, or held back too long. */
+static void test_digest_decision(void **state)
+{
+	struct pace_bucket b;
+
+	assert_false(pace_digest_due(11, 0, 30, 1000));	/* off */
+	assert_false(pace_digest_due(1, 10, 30, 1000));	/* one post */
+	assert_false(pace_digest_due(10, 10, 30, 0));
+	assert_true(pace_digest_due(11, 10, 30, 0));
+	assert_false(pace_digest_due(5, 10, 30, 30));
+	assert_true(pace_digest_due(5, 10, 30, 30.5));
+
+	/* 0.9/s with 3 tokens: the 30th post waits (30 - 3) / 0.9 s. */
+	pace_bucket_init(&b, 0.9, 3, 100);
+	assert_true(pace_hold(&b, 100, 3, 0) == 0);
+	assert_true(fabs(pace_hold(&b, 100, 30, 0) - 30.0) < 1e-6);
+	assert_true(fabs(pace_hold(&b, 100, 30, 5) - 35.0) < 1e-6);
+	/* Without a rate (Discord's buckets): only a block still to come. */
+	pace_bucket_init(&b, 0, 0, 100);
+	assert_true(pace_hold(&b, 100, 500, 2) == 2);
+}
+
+static int64_t digest_of(struct env *v, int64_t id)
+{
+	struct store_record rec;
+	struct errbuf err;
+	int64_t d;
+
+	if (store_get(v->st, id, &rec, &err) < 0)
+		fail_msg("store_get: %s", err.msg);
+	d = rec.digest_id;
+	store_record_release(&rec);
+	return d;
+}
+
+/* A storm (25 > 10 waiting) is one digest request for all of them. */
+static void test_digest_storm(void **state)
+{
+	struct env v;
+	int64_t ids[25];
+	char title[32];
+	char *mid;
+
+	env_open(&v, 1);
+	for (int i = 0; i < 25; i++) {
+		snprintf(title, sizeof(title), "m%02d", i);
+		ids[i] = accept_msg(&v, title, "#deploys", NULL);
+	}
+	deliver(&v, ids, 25);
+	assert_int_equal(v.fake.posts, 1);
+	assert_non_null(strstr(v.fake.titles, "Digest: 25 notifications"));
+	assert_non_null(strstr(v.fake.titles, "m00"));
+	assert_non_null(strstr(v.fake.titles, "m24"));
+	mid = message_of(&v, ids[0]);
+	for (int i = 0; i < 25; i++) {
+		char *m = message_of(&v, ids[i]);
+
+		assert_int_equal(state_of(&v, ids[i], NULL, NULL, 0),
+				 STORE_DELIVERED);
+		assert_int_equal(digest_of(&v, ids[i]), ids[0]);
+		assert_string_equal(m, mid);
+		free(m);
+	}
+	free(mid);
+	env_close(&v);
+}
+
+/*
+ * A silence holds back new lines as it holds back new messages: in a storm
+ * the silenced notifications settle as silenced, with their silence, and
+ * the digest lists only the others.
+ */
+static void test_digest_leaves_out_silenced(void **state)
+{
+	struct env v;
+	int64_t ids[24], sid;
+	char app[32];
+
+	env_open(&v, 1);
+	sid = add_silence(&v, "app=quiet*");
+	for (int i = 0; i < 24; i++) {
+		snprintf(app, sizeof(app), i % 4 ? "loud%02d" : "quiet%02d", i);
+		ids[i] = accept_app(&v, app, NULL);
+	}
+	deliver(&v, ids, 24);
+	assert_int_equal(v.fake.posts, 1);
+	assert_non_null(strstr(v.fake.titles, "loud01"));
+	assert_null(strstr(v.fake.titles, "quiet"));
+	for (int i = 0; i < 24; i++) {
+		if (i % 4) {
+			assert_int_equal(state_of(&v, ids[i], NULL, NULL, 0),
+					 STORE_DELIVERED);
+			assert_int_equal(digest_of(&v, ids[i]), ids[1]);
+		} else {
+			assert_silenced(&v, ids[i], sid);
+			assert_int_equal(digest_of(&v, ids[i]), 0);
+		}
+	}
+	env_close(&v);
+}
+
+/* Under the threshold, and not held back: a message each. */
+static void test_digest_calm(void **state)
+{
+	struct env v;
+	int64_t ids[10];
+
+	env_open(&v, 1);
+	for (int i = 0; i < 10; i++)
+		ids[i] = accept_msg(&v, "calm", "#deploys", NULL);
+	deliver(&v, ids, 10);
+	assert_int_equal(v.fake.posts, 10);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(digest_of(&v, ids[i]), 0);
+	env_close(&v);
+}
+
+/* HERALD_DIGEST_THRESHOLD=0: never, however long the queue. */
+static void test_digest_off(void **state)
+{
+	struct env v;
+	int64_t ids[30];
+
+	env_open(&v, 1);
+	v.cfg.digest_threshold = 0;
+	env_restart(&v, 0);
+	for (int i = 0; i < 30; i++)
+		ids[i] = accept_msg(&v, "x", "#deploys", NULL);
+	deliver(&v, ids, 30);
+	assert_int_equal(v.fake.posts, 30);
+	env_close(&v);
+}
+
+/*
+ * An edit of a message already posted is never folded into a digest: it
+ * goes as an edit, in its place in the queue; the posts after it make the
+ * digest.
+ */
+static void test_digest_edits_not_folded(void **state)
+{
+	struct env v;
+	int64_t ids[16], first;
+
+	env_open(&v, 1);
+	first = accept_msg(&v, "one", "#deploys", "k");
+	deliver(&v, &first, 1);
+	assert_int_equal(v.fake.posts, 1);
+	ids[0] = accept_msg(&v, "two", "#deploys", "k");
+	for (int i = 1; i < 16; i++)
+		ids[i] = accept_msg(&v, "new", "#deploys", NULL);
+	deliver(&v, ids, 16);
+	assert_int_equal(v.fake.updates, 1);
+	assert_string_equal(v.fake.edits, "two");
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(digest_of(&v, ids[0]), 0);
+	for (int i = 1; i < 16; i++)
+		assert_int_equal(digest_of(&v, ids[i]), ids[1]);
+	env_close(&v);
+}
+
+/*
+ * Later events of stories that went out in a digest edit the digest's
+ * lines, all of them in one edit, while the storm lasts (and in its tail,
+ * within HERALD_DIGEST_AFTER of the digest); once it is over, such an event
+ * posts a message of its own, which its story follows. All of it across a
+ * restart.
+ */
+static void test_digest_story_edits(void **state)
+{
+	struct env v;
+	int64_t a[12], b[12], c;
+	char key[16], title[16];
+	char *mid, *m;
+
+	env_open(&v, 1);
+	for (int i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(title, sizeof(title), "a%d", i);
+		a[i] = accept_msg(&v, title, "#deploys", key);
+	}
+	deliver(&v, a, 12);
+	assert_int_equal(v.fake.posts, 1);
+	mid = message_of(&v, a[0]);
+	env_restart(&v, 0);
+	for (int i = 0; i < 12; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(title, sizeof(title), "b%d", i);
+		b[i] = accept_msg(&v, title, "#deploys", key);
+	}
+	deliver(&v, b, 12);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 1);
+	assert_string_equal(v.fake.last_update_mid, mid);
+	assert_non_null(strstr(v.fake.edits, "b0"));
+	assert_non_null(strstr(v.fake.edits, "b11"));
+	assert_null(strstr(v.fake.edits, "a5"));
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(digest_of(&v, b[i]), a[0]);
+		m = message_of(&v, b[i]);
+		assert_string_equal(m, mid);
+		free(m);
+	}
+	/* The storm's tail (within HERALD_DIGEST_AFTER): it edits its line. */
+	c = accept_msg(&v, "c3", "#deploys", "k3");
+	deliver(&v, &c, 1);
+	assert_int_equal(v.fake.posts, 1);
+	assert_int_equal(v.fake.updates, 2);
+	assert_int_equal(digest_of(&v, c), a[0]);
+	/* Calm again: a message of its own, and the story follows it. */
+	v.cfg.digest_after_s = 1;
+	env_restart(&v, 0);
+	usleep(1200 * 1000);
+	c = accept_msg(&v, "d3", "#deploys", "k3");
+	deliver(&v, &c, 1);
+	assert_int_equal(v.fake.posts, 2);
+	assert_int_equal(v.fake.updates, 2);
+	assert_int_equal(digest_of(&v, c), 0);
+	m = story_message(&v, "k3");
+	assert_string_not_equal(m, mid);
+	free(m);
+	free(mid);
+	env_close(&v);
+}
+
 int main(void)
 {
 	int devnull;
@@ -1705,10 +1933,17 @@ int main(void)
 		cmocka_unit_test(test_silence_lets_edits_through),
 		cmocka_unit_test(test_silence_survives_restart),
 		cmocka_unit_test(test_silence_log_provider),
+		cmocka_unit_test(test_digest_decision),
+		cmocka_unit_test(test_digest_storm),
+		cmocka_unit_test(test_digest_leaves_out_silenced),
+		cmocka_unit_test(test_digest_calm),
+		cmocka_unit_test(test_digest_off),
+		cmocka_unit_test(test_digest_edits_not_folded),
+		cmocka_unit_test(test_digest_story_edits),
 	};
 
 	/* The engine's log lines are not what these tests check. */
-	devnull = open("/dev/null", O_WRONLY);
+	devnull = getenv("ENGINE_LOG") ? 2 : open("/dev/null", O_WRONLY);
 	if (devnull >= 0)
 		log_set_fd(devnull);
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

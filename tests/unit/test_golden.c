@@ -157,6 +157,183 @@ static void check_golden(void **state)
 	strbuf_release(&want);
 }
 
+/* The examples a digest golden lists, in order. */
+static const char *const digest_examples[] = {
+	"deploy-started", "deploy-succeeded", "deploy-failed",
+	"rollback-started", "gitops-progressing", "alert-firing",
+	"alert-resolved", "message", "hostile", "impostor",
+};
+#define DIGEST_EXAMPLES_NR \
+	(sizeof(digest_examples) / sizeof(digest_examples[0]))
+
+static void read_example(const char *name, struct event **ev)
+{
+	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT;
+	size_t nr = 0;
+
+	strbuf_addf(&path, "%s/examples/%s.json", root, name);
+	if (read_file(path.buf, &text) < 0) {
+		print_error("cannot read %s: %s\n", path.buf, strerror(errno));
+		fail();
+	}
+	assert_int_equal(event_parse_many(text.buf, text.len, 1, ev, &nr,
+					  NULL), 0);
+	assert_int_equal(nr, 1);
+	strbuf_release(&path);
+	strbuf_release(&text);
+}
+
+/*
+ * tests/golden/PLATFORM/digest.json: a digest of digest_examples (hostile
+ * ones among them) with 3 more waiting.
+ */
+static void check_digest(void **state)
+{
+	const struct golden *g = *state;
+	const char *platform = g->provider == PROVIDER_SLACK ? "slack" :
+			       "discord";
+	const char *update = getenv("HERALD_UPDATE_GOLDEN");
+	struct event *evs[DIGEST_EXAMPLES_NR];
+	struct render_ctx ctxs[DIGEST_EXAMPLES_NR];
+	struct strbuf path = STRBUF_INIT, want = STRBUF_INIT;
+	char *dump;
+	json_t *body;
+
+	for (size_t i = 0; i < DIGEST_EXAMPLES_NR; i++) {
+		read_example(digest_examples[i], &evs[i]);
+		ctxs[i] = (struct render_ctx){
+			.commit_url = CONFIG_DEFAULT_COMMIT_URL };
+	}
+	body = render_digest(g->provider, (const struct event *const *)evs,
+			     ctxs, DIGEST_EXAMPLES_NR, 3);
+	dump = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
+	assert_non_null(dump);
+	/* No ping from the events' text, whatever the golden says. */
+	if (g->provider == PROVIDER_SLACK) {
+		assert_null(strstr(dump, "<!channel>"));
+		assert_null(strstr(dump, "<!here>"));
+		assert_null(strstr(dump, "<!everyone>"));
+	} else {
+		assert_null(strstr(dump, " @everyone"));
+		assert_non_null(json_object_get(body, "allowed_mentions"));
+	}
+	strbuf_addf(&path, "%s/tests/golden/%s/digest.json", root, platform);
+	if (update && !strcmp(update, "1")) {
+		struct strbuf text = STRBUF_INIT;
+
+		strbuf_addf(&text, "%s\n", dump);
+		write_file(path.buf, text.buf);
+		strbuf_release(&text);
+	} else {
+		if (read_file(path.buf, &want) < 0) {
+			print_error("cannot read %s: %s (create it with "
+				    "HERALD_UPDATE_GOLDEN=1)\n", path.buf,
+				    strerror(errno));
+			fail();
+		}
+		if (strncmp(want.buf, dump, strlen(dump)) ||
+		    strcmp(want.buf + strlen(dump), "\n")) {
+			report_difference(path.buf, want.buf, dump);
+			fail();
+		}
+	}
+	free(dump);
+	json_decref(body);
+	for (size_t i = 0; i < DIGEST_EXAMPLES_NR; i++)
+		event_free(evs[i]);
+	strbuf_release(&path);
+	strbuf_release(&want);
+}
+
+/* Units of a JSON string member. */
+static size_t units_of(const json_t *j)
+{
+	const char *s = json_string_value(j);
+	size_t n = 0;
+
+	for (; s && *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n += ((unsigned char)*s >= 0xF0) ? 2 : 1;
+	return n;
+}
+
+/*
+ * A full digest of the most hostile event (long values, quotes, links)
+ * and more than fit stays within every limit of the platform, and lists
+ * exactly its capacity.
+ */
+static void check_digest_limits(void **state)
+{
+	const struct golden *g = *state;
+	size_t cap = render_digest_capacity(g->provider), nr = cap + 10;
+	struct event *hostile;
+	const struct event **evs = calloc(nr, sizeof(*evs));
+	struct render_ctx *ctxs = calloc(nr, sizeof(*ctxs));
+	json_t *body, *blocks, *embeds;
+	char *dump;
+
+	read_example("hostile", &hostile);
+	for (size_t i = 0; i < nr; i++) {
+		evs[i] = hostile;
+		ctxs[i].commit_url = CONFIG_DEFAULT_COMMIT_URL;
+	}
+	body = render_digest(g->provider, evs, ctxs, nr, 5);
+	if (g->provider == PROVIDER_SLACK) {
+		size_t lines = 0;
+
+		blocks = json_object_get(body, "blocks");
+		assert_true(json_array_size(blocks) <= SLACK_BLOCKS_MAX);
+		dump = json_dumps(blocks, JSON_COMPACT);
+		assert_true(strlen(dump) <= SLACK_BLOCKS_CHARS_MAX);
+		free(dump);
+		for (size_t i = 0; i < json_array_size(blocks); i++) {
+			json_t *b = json_array_get(blocks, i);
+			json_t *t = json_object_get(json_object_get(b, "text"),
+						    "text");
+
+			if (strcmp(json_string_value(json_object_get(b,
+						      "type")), "section"))
+				continue;
+			assert_true(units_of(t) <= SLACK_SECTION_TEXT_MAX);
+			lines++;
+			for (const char *c = json_string_value(t); *c; c++)
+				lines += *c == '\n';
+		}
+		assert_int_equal(lines, cap);
+		assert_true(units_of(json_object_get(body, "text")) <=
+			    SLACK_TEXT_MAX);
+		dump = json_dumps(body, JSON_COMPACT);
+		assert_non_null(strstr(dump, "and 15 more"));
+		free(dump);
+	} else {
+		size_t total = 0, lines = 0;
+
+		embeds = json_object_get(body, "embeds");
+		assert_true(json_array_size(embeds) <= 10);
+		assert_true(units_of(json_object_get(body, "content")) <=
+			    DISCORD_CONTENT_MAX);
+		for (size_t i = 0; i < json_array_size(embeds); i++) {
+			json_t *em = json_array_get(embeds, i);
+			json_t *d = json_object_get(em, "description");
+
+			assert_true(units_of(d) <= DISCORD_DESCRIPTION_MAX);
+			total += units_of(d) +
+				 units_of(json_object_get(em, "title"));
+			lines++;
+			for (const char *c = json_string_value(d); *c; c++)
+				lines += *c == '\n';
+		}
+		assert_true(total <= DISCORD_EMBED_TOTAL_MAX);
+		assert_int_equal(lines, cap);
+		assert_non_null(strstr(json_string_value(json_object_get(body,
+					"content")), "and 15 more"));
+	}
+	json_decref(body);
+	event_free(hostile);
+	free(evs);
+	free(ctxs);
+}
+
 #define GOLDEN(n)							\
 	{ "slack " n, check_golden, NULL, NULL,				\
 	  &(struct golden){ n, PROVIDER_SLACK } },			\
@@ -186,6 +363,14 @@ int main(int argc, char **argv)
 		GOLDEN("message"),
 		GOLDEN("hostile"),
 		GOLDEN("impostor"),
+		{ "slack digest", check_digest, NULL, NULL,
+		  &(struct golden){ "digest", PROVIDER_SLACK } },
+		{ "discord digest", check_digest, NULL, NULL,
+		  &(struct golden){ "digest", PROVIDER_DISCORD } },
+		{ "slack digest limits", check_digest_limits, NULL, NULL,
+		  &(struct golden){ "digest", PROVIDER_SLACK } },
+		{ "discord digest limits", check_digest_limits, NULL, NULL,
+		  &(struct golden){ "digest", PROVIDER_DISCORD } },
 	};
 
 	if (argc > 1)

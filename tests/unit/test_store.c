@@ -182,6 +182,12 @@ static void test_open_migrates(void **state)
 }
 
 /* What a version 5 database lacks: silences (version 6). */
+/* What migration 8 adds (digests), but stories.digest_id. */
+#define UNDO_V8 \
+	"DROP INDEX notifications_digest;" \
+	"DROP INDEX stories_digest;" \
+	"DROP TABLE digests;" \
+	"ALTER TABLE notifications DROP COLUMN digest_id;"
 #define UNDO_V6 \
 	"DROP TABLE silences;" \
 	"DROP INDEX notifications_silence;" \
@@ -198,7 +204,7 @@ static void test_migrate_from_1(void **state)
 	tmpdb_make(&t);
 	st = open_ok(t.path);
 	store_close(st);
-	exec_sql(t.path, UNDO_V6
+	exec_sql(t.path, UNDO_V8 UNDO_V6
 		"DROP TABLE stories;"
 		"CREATE TABLE stories (correlation_key TEXT PRIMARY KEY,"
 		"  provider TEXT NOT NULL, destination TEXT NOT NULL,"
@@ -303,7 +309,9 @@ static void test_migrate_from_3(void **state)
 	it.body = "not JSON";
 	bad_body = accept_one(st, &it);
 	store_close(st);
-	exec_sql(t.path, UNDO_V6 "DROP TABLE meta; PRAGMA user_version = 3;");
+	exec_sql(t.path, UNDO_V8 UNDO_V6
+		 "ALTER TABLE stories DROP COLUMN digest_id;"
+		 "DROP TABLE meta; PRAGMA user_version = 3;");
 
 	st = open_ok(t.path);
 	assert_instance_id(store_instance_id(st));
@@ -1638,6 +1646,88 @@ static void test_prune_what_goes(void **state)
 	tmpdb_remove(&t);
 }
 
+/*
+ * A digest's outcome in one transaction: its row, its notifications
+ * delivered in it, its stories pointing at it; all of it read back.
+ */
+static void test_digests(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_item it = item("d-1", "api", "production");
+	struct store_digest d;
+	struct store_story story;
+	struct store_record rec;
+	struct errbuf err = { "" };
+	int64_t a, b;
+	json_t *j;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	a = accept_one(st, &it);
+	it = item("d-2", "web", "production");
+	b = accept_one(st, &it);
+	assert_int_equal(store_digest_get(st, a, &d, &err), HERALD_ENOENT);
+	{
+		struct store_update ups[] = {
+			{ .kind = STORE_UP_DIGEST, .id = a, .at = 100,
+			  .provider = "slack", .destination = "#deploys",
+			  .channel_id = "C1", .message_id = "111.1",
+			  .lines = "[1,2]" },
+			{ .kind = STORE_UP_DELIVERED, .id = a, .at = 100,
+			  .channel_id = "C1", .message_id = "111.1",
+			  .digest_id = a },
+			{ .kind = STORE_UP_DELIVERED, .id = b, .at = 100,
+			  .channel_id = "C1", .message_id = "111.1",
+			  .digest_id = a },
+			{ .kind = STORE_UP_STORY, .id = b, .at = 100,
+			  .correlation_key = "k", .provider = "slack",
+			  .destination = "#deploys", .channel_id = "C1",
+			  .message_id = "111.1", .digest_id = a },
+		};
+
+		assert_int_equal(store_apply(st, ups, 4, &err), 0);
+	}
+	assert_int_equal(store_digest_get(st, a, &d, &err), 0);
+	assert_int_equal(d.id, a);
+	assert_string_equal(d.provider, "slack");
+	assert_string_equal(d.destination, "#deploys");
+	assert_string_equal(d.channel_id, "C1");
+	assert_string_equal(d.message_id, "111.1");
+	assert_string_equal(d.lines, "[1,2]");
+	assert_true(d.created_at == 100 && d.updated_at == 100);
+	store_digest_release(&d);
+	assert_int_equal(store_get(st, b, &rec, &err), 0);
+	assert_int_equal(rec.digest_id, a);
+	assert_int_equal(rec.state, STORE_DELIVERED);
+	j = store_record_to_json(&rec);
+	assert_int_equal(json_integer_value(json_object_get(j, "digest_id")),
+			 a);
+	json_decref(j);
+	store_record_release(&rec);
+	assert_int_equal(store_story_get(st, "k", &story, &err), 0);
+	assert_int_equal(story.digest_id, a);
+	store_story_release(&story);
+
+	/* An edit of its lines keeps when it was created. */
+	{
+		struct store_update u = { .kind = STORE_UP_DIGEST, .id = a,
+			.at = 200, .provider = "slack",
+			.destination = "#deploys", .channel_id = "C1",
+			.message_id = "111.1", .lines = "[3,2]" };
+
+		assert_int_equal(store_apply(st, &u, 1, &err), 0);
+		u.lines = NULL;
+		assert_int_equal(store_apply(st, &u, 1, &err), HERALD_EINVAL);
+	}
+	assert_int_equal(store_digest_get(st, a, &d, &err), 0);
+	assert_string_equal(d.lines, "[3,2]");
+	assert_true(d.created_at == 100 && d.updated_at == 200);
+	store_digest_release(&d);
+	store_close(st);
+	tmpdb_remove(&t);
+}
+
 /* An event stays while any of its notifications does. */
 static void test_prune_event_with_kept_notification(void **state)
 {
@@ -1725,6 +1815,50 @@ static void test_prune_stories_and_resolutions(void **state)
 			 1);
 	store_close(st);
 	tmpdb_remove(&t);
+}
+
+/*
+ * A digest goes once it was last written before the stories' cutoff and
+ * neither a kept notification went out in it nor a kept story shows it.
+ */
+static void test_prune_digests(void **state)
+{
+	struct tmpdb t;
+	struct store *st;
+	struct store_prune_params p = { 0 };
+	struct store_prune_result r;
+	struct errbuf err = { "" };
+	struct store_item it = item("in-digest", "api", "production");
+	struct store_accepted out;
+
+	tmpdb_make(&t);
+	st = open_ok(t.path);
+	assert_int_equal(store_accept(st, &it, 1, &out, NULL), 0);
+	store_accepted_release(&out);
+	store_close(st);
+	exec_sql(t.path,
+		 "INSERT INTO digests (id, provider, destination, lines,"
+		 " created_at, updated_at) VALUES"
+		 " (1, 'slack', '#d', '[1]', 50, 100),"
+		 " (2, 'slack', '#d', '[1]', 50, 100),"
+		 " (3, 'slack', '#d', '[1]', 50, 100),"
+		 " (4, 'slack', '#d', '[1]', 50, 5000);"
+		 "UPDATE notifications SET state = 'delivered', digest_id = 2,"
+		 " updated_at = 2000;"
+		 "INSERT INTO stories (correlation_key, provider, destination,"
+		 " updated_at, digest_id) VALUES ('k', 'slack', '#d', 2000, 3);");
+	st = open_ok(t.path);
+	p.before = 1000;
+	p.stories_before = 1000;
+	p.now = 1000;
+	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+	assert_int_equal(pruned(&r, "digests"), 1);
+	store_close(st);
+	/* Digests 2, 3 and 4 are left. */
+	assert_int_equal(query_int(t.path, "SELECT sum(1 << id) FROM digests"),
+			 (1 << 2) | (1 << 3) | (1 << 4));
+	tmpdb_remove(&t);
+	(void)state;
 }
 
 /*
@@ -1904,6 +2038,7 @@ int main(void)
 		cmocka_unit_test(test_state_transitions),
 		cmocka_unit_test(test_requeue_rules),
 		cmocka_unit_test(test_stories),
+		cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_resolutions),
 		cmocka_unit_test(test_recover_after_crash),
 		cmocka_unit_test(test_load_pending_many),
@@ -1917,6 +2052,7 @@ int main(void)
 		cmocka_unit_test(test_prune_event_with_kept_notification),
 		cmocka_unit_test(test_prune_stories_and_resolutions),
 		cmocka_unit_test(test_prune_silences),
+		cmocka_unit_test(test_prune_digests),
 		cmocka_unit_test(test_prune_batches),
 		cmocka_unit_test(test_prune_walk_bound),
 		cmocka_unit_test(test_pruner_params),

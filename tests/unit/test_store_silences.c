@@ -326,7 +326,12 @@ static void test_migrate_from_5(void **state)
 	assert_int_equal(store_mark_delivered(st, id, "C1", "1.2", 100,
 					      &err), 0);
 	store_close(st);
-	exec_sql(t.path, "DROP TABLE silences;"
+	exec_sql(t.path, "DROP INDEX notifications_digest;"	/* migration 8 */
+		 "DROP INDEX stories_digest;"
+		 "DROP TABLE digests;"
+		 "ALTER TABLE notifications DROP COLUMN digest_id;"
+		 "ALTER TABLE stories DROP COLUMN digest_id;"
+		 "DROP TABLE silences;"
 		 "DROP INDEX notifications_silence;"
 		 "ALTER TABLE notifications DROP COLUMN silence_id;"
 		 "PRAGMA user_version = 5;");
