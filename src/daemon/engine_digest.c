@@ -23,8 +23,10 @@
 
 #include "core/event.h"
 #include "core/render.h"
+#include "delivery/provider.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/summary_job.h"
 #include "inputs/event_json.h"
 
 /* Ids offered at most: room to count a threshold and to pass quiet ones. */
@@ -110,11 +112,18 @@ static int read_event(struct engine *e, int64_t id, struct store_record *rec,
 {
 	struct event *evs = NULL;
 	struct errbuf err;
+	json_t *summary;
 	size_t nr = 0;
 
 	*ev = NULL;
 	if (store_get(e->store, id, rec, &err) < 0)
 		return -1;
+	/* A weekly summary is a message of its own, never a line. */
+	if (rec->body && (summary = summary_job_rendered(rec->body,
+			provider_kind_name(e->kind)))) {
+		json_decref(summary);
+		return -1;
+	}
 	if (!rec->body || event_parse_many(rec->body, strlen(rec->body), 1,
 					   &evs, &nr, NULL) < 0 || nr != 1) {
 		event_array_free(evs, nr);

@@ -1771,6 +1771,39 @@ static void test_digest_leaves_out_silenced(void **state)
 	env_close(&v);
 }
 
+/*
+ * A weekly summary is a message of its own even in a storm: the digest
+ * before it stops at it, and it is posted as stored.
+ */
+static void test_digest_leaves_out_summary(void **state)
+{
+	struct env v;
+	int64_t ids[41];
+	char title[32];
+
+	env_open(&v, 1);
+	for (int i = 0; i < 41; i++) {
+		snprintf(title, sizeof(title), "m%02d", i);
+		ids[i] = i == 20 ?
+			accept_one(&v, "{\"type\":\"message\",\"id\":"
+				   "\"summary-2026-W48\",\"title\":\"Week\","
+				   "\"rendered\":{\"slack\":{\"text\":"
+				   "\"WEEKLY\"},\"discord\":{\"content\":"
+				   "\"WEEKLY\"}}}", "#deploys", NULL) :
+			accept_msg(&v, title, "#deploys", NULL);
+	}
+	deliver(&v, ids, 41);
+	assert_non_null(strstr(v.fake.titles, " WEEKLY "));
+	assert_int_equal(state_of(&v, ids[20], NULL, NULL, 0), STORE_DELIVERED);
+	assert_int_equal(digest_of(&v, ids[20]), 0);
+	assert_int_equal(digest_of(&v, ids[0]), ids[0]);
+	assert_int_equal(digest_of(&v, ids[19]), ids[0]);
+	for (int i = 0; i < 41; i++)
+		assert_int_equal(state_of(&v, ids[i], NULL, NULL, 0),
+				 STORE_DELIVERED);
+	env_close(&v);
+}
+
 /* Under the threshold, and not held back: a message each. */
 static void test_digest_calm(void **state)
 {
@@ -1936,6 +1969,7 @@ int main(void)
 		cmocka_unit_test(test_digest_decision),
 		cmocka_unit_test(test_digest_storm),
 		cmocka_unit_test(test_digest_leaves_out_silenced),
+		cmocka_unit_test(test_digest_leaves_out_summary),
 		cmocka_unit_test(test_digest_calm),
 		cmocka_unit_test(test_digest_off),
 		cmocka_unit_test(test_digest_edits_not_folded),
