@@ -530,8 +530,6 @@ struct store_stats {
 	uint64_t accept_items;		/* items in them (new or existing) */
 	uint64_t accept_commits;	/* group-commit transactions */
 	uint64_t apply_commits;		/* store_apply() transactions */
-	uint64_t led_rounds;		/* rounds a caller ran on its own
-					   thread, no round being in progress */
 };
 
 void store_stats(struct store *st, struct store_stats *out);

@@ -1096,7 +1096,6 @@ int store_sqlite_open(struct store **out, const char *path,
 	atomic_init(&s->accept_items, 0);
 	atomic_init(&s->accept_commits, 0);
 	atomic_init(&s->apply_commits, 0);
-	atomic_init(&s->led_rounds, 0);
 
 	sqlite_store__conn_init(&s->commit);
 	sqlite_store__conn_init(&s->engine);

@@ -1,12 +1,10 @@
 /*
  * store_sqlite_commit: group commit for the SQLite store.
  *
- * store_accept() queues its batch; when no round is running it leads one
- * itself, on its own thread, and otherwise sleeps until the committer
- * thread has taken everything queued meanwhile. A round writes its
- * requests in one transaction (each batch inside its own SAVEPOINT, so one
- * refused batch does not sink the others), commits once (one fsync) and
- * wakes every caller with its own results.
+ * store_accept() queues its batch and sleeps; the committer thread takes
+ * everything queued, writes it in one transaction (each batch inside its
+ * own SAVEPOINT, so one refused batch does not sink the others), commits
+ * once (one fsync) and wakes every caller with its own results.
  * store_apply() calls join the same rounds; a round of state changes only
  * commits with synchronous=NORMAL (no fsync of its own: the next accept's
  * fsync takes it to disk, and a power cut before that can only make a
@@ -20,7 +18,6 @@
  * fail.
  */
 #include "daemon/store_sqlite_internal.h"
-#include "lib/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -172,114 +169,69 @@ unlock:
 }
 
 /*
- * Runs batch as one round, with s->busy set and s->lock not held; returns
- * with s->lock held, having woken every caller of the round but self (the
- * leader, who is not waiting), and the committer when there is more to do.
- */
-static void run_round(struct sqlite_store *s, struct accept_req *batch,
-		      struct accept_req *self)
-{
-	struct accept_req *r, *next;
-
-	commit_round(s, batch);
-	pthread_mutex_lock(&s->lock);
-	s->busy = 0;
-	s->last_commit = monotonic_now();
-	for (r = batch; r; r = next) {
-		next = r->next;
-		r->done = 1;
-		if (r != self)
-			pthread_cond_signal(&r->cond);
-	}
-	if (self && (s->head || s->want_truncate || s->wal_pages >=
-		     CHECKPOINT_PAGES || (s->wal_dirty && s->sleeping)))
-		pthread_cond_signal(&s->wake);
-}
-
-/* With s->lock held: takes everything queued, for one round. */
-static struct accept_req *take_queued(struct sqlite_store *s)
-{
-	struct accept_req *batch = s->head;
-
-	s->head = NULL;
-	s->tail = &s->head;
-	s->busy = 1;
-	return batch;
-}
-
-/*
- * With s->lock held: waits for work, or until IDLE_TRUNCATE_S after the
- * last commit while the WAL has commits not truncated yet. Returns 1 when
- * that time has passed idle.
+ * With s->lock held: waits for work, at most IDLE_TRUNCATE_S while the WAL
+ * has commits not truncated yet. Returns 1 when that time passed idle.
  */
 static int wait_for_work(struct sqlite_store *s)
 {
 	struct timespec ts;
-	double left;
 
-	if (!s->wal_dirty || s->busy) {
-		s->sleeping = 1;
+	if (!s->wal_dirty) {
 		pthread_cond_wait(&s->wake, &s->lock);
-		s->sleeping = 0;
 		return 0;
 	}
-	left = s->last_commit + IDLE_TRUNCATE_S - monotonic_now();
-	if (left > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)left;
-		ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
-	}
-	return !s->head && !s->closing && !s->busy && s->wal_dirty &&
-	       monotonic_now() >= s->last_commit + IDLE_TRUNCATE_S;
-}
-
-/* With s->lock held (and held again on return): one checkpoint. */
-static void checkpoint(struct sqlite_store *s, int truncate)
-{
-	s->busy = 1;
-	pthread_mutex_unlock(&s->lock);
-	sqlite_store__checkpoint(s, truncate);
-	pthread_mutex_lock(&s->lock);
-	s->busy = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += IDLE_TRUNCATE_S;
+	return pthread_cond_timedwait(&s->wake, &s->lock, &ts) == ETIMEDOUT &&
+	       !s->head && !s->closing;
 }
 
 void *sqlite_store__committer_main(void *arg)
 {
 	struct sqlite_store *s = arg;
-	struct accept_req *r, *next;
+	struct accept_req *batch, *r, *next;
 
 	pthread_setname_np(pthread_self(), "herald-commit");
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		int idle = 0;
 
-		while (!s->closing && !idle &&
-		       (s->busy || (!s->head && !s->want_truncate &&
-				    s->wal_pages < CHECKPOINT_PAGES)))
+		while (!s->head && !s->closing && !s->want_truncate &&
+		       s->wal_pages < CHECKPOINT_PAGES && !idle)
 			idle = wait_for_work(s);
 		if (s->closing)
 			break;
 		if (idle || s->want_truncate) {
 			s->want_truncate = s->wal_dirty = s->wal_pages = 0;
-			checkpoint(s, 1);
+			pthread_mutex_unlock(&s->lock);
+			sqlite_store__checkpoint(s, 1);
+			pthread_mutex_lock(&s->lock);
 			continue;
 		}
 		if (s->wal_pages >= (s->head ? CHECKPOINT_URGENT_PAGES :
 				     CHECKPOINT_PAGES)) {
 			s->wal_pages = 0;
-			checkpoint(s, 0);
+			pthread_mutex_unlock(&s->lock);
+			sqlite_store__checkpoint(s, 0);
+			pthread_mutex_lock(&s->lock);
 			continue;
 		}
 		if (!s->head)
 			continue;
-		r = take_queued(s);
+		batch = s->head;
+		s->head = NULL;
+		s->tail = &s->head;
 		pthread_mutex_unlock(&s->lock);
-		run_round(s, r, NULL);
+
+		commit_round(s, batch);
+
+		/* Each caller of the round, and no one else, wakes up. */
+		pthread_mutex_lock(&s->lock);
+		for (r = batch; r; r = next) {
+			next = r->next;
+			r->done = 1;
+			pthread_cond_signal(&r->cond);
+		}
 	}
 	for (r = s->head; r; r = next) {
 		next = r->next;
@@ -297,10 +249,8 @@ void *sqlite_store__committer_main(void *arg)
 }
 
 /*
- * With s->lock held (released on return): queues r for the next round and
- * waits until it is done. When no round is running, the caller leads one
- * itself, on its own thread, with whatever is queued: a lone request does
- * not wait for the committer to wake up and then to wake it.
+ * With s->lock held (released on return): queues r for the committer's
+ * next round and waits until it is done.
  */
 static int wait_round(struct sqlite_store *s, struct accept_req *r)
 {
@@ -308,16 +258,7 @@ static int wait_round(struct sqlite_store *s, struct accept_req *r)
 	s->active++;
 	*s->tail = r;
 	s->tail = &r->next;
-	if (!s->busy && s->committer_started &&
-	    s->wal_pages < CHECKPOINT_URGENT_PAGES && !s->want_truncate) {
-		struct accept_req *batch = take_queued(s);
-
-		pthread_mutex_unlock(&s->lock);
-		atomic_fetch_add(&s->led_rounds, 1);
-		run_round(s, batch, r);
-	} else {
-		pthread_cond_signal(&s->wake);
-	}
+	pthread_cond_signal(&s->wake);
 	while (!r->done)
 		pthread_cond_wait(&r->cond, &s->lock);
 	if (--s->active == 0 && s->closing)
@@ -427,7 +368,6 @@ void sqlite_store__stats(struct store *st, struct store_stats *out)
 	out->accept_items = atomic_load(&s->accept_items);
 	out->accept_commits = atomic_load(&s->accept_commits);
 	out->apply_commits = atomic_load(&s->apply_commits);
-	out->led_rounds = atomic_load(&s->led_rounds);
 }
 
 int sqlite_store__test_fail(struct sqlite_store *s, struct errbuf *err)

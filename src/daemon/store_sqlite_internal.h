@@ -83,9 +83,6 @@ struct sqlite_store {
 	int wal_dirty;			/* committed since the last truncate */
 	int want_truncate;		/* a commit failed: truncate the WAL */
 	int failing;			/* the last commit failed */
-	int busy;			/* a round or a checkpoint runs */
-	double last_commit;		/* monotonic, of the last round */
-	int sleeping;			/* the committer waits with no timer */
 	char failing_why[256];		/* and why, for /readyz */
 	size_t active;			/* callers inside store_accept() */
 
@@ -94,7 +91,7 @@ struct sqlite_store {
 	int committer_started;
 
 	atomic_uint_fast64_t accept_calls, accept_items, accept_commits;
-	atomic_uint_fast64_t apply_commits, led_rounds;
+	atomic_uint_fast64_t apply_commits;
 	atomic_long test_fail;		/* store_test_fail_commits() */
 };
 

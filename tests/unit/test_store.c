@@ -810,11 +810,9 @@ static void test_group_commit(void **state)
 	assert_int_equal(stats.accept_items, GC_THREADS * GC_EACH);
 	assert_true(stats.accept_commits >= 1);
 	assert_true(stats.accept_commits < GC_THREADS * GC_EACH);
-	assert_true(stats.led_rounds <= stats.accept_commits);
-	print_message("# group commit: %d accepts in %llu transactions, %llu led by a caller\n",
+	print_message("# group commit: %d accepts in %llu transactions\n",
 		      GC_THREADS * GC_EACH,
-		      (unsigned long long)stats.accept_commits,
-		      (unsigned long long)stats.led_rounds);
+		      (unsigned long long)stats.accept_commits);
 	store_close(st);
 
 	/* All of them are on disk. */
@@ -1472,49 +1470,6 @@ static void test_wal_truncated_when_idle(void **state)
 	tmpdb_remove(&t);
 }
 
-/*
- * A caller that finds no round in progress commits its own on its thread
- * (it does not wake the committer and wait to be woken): one after the
- * other, every accept and every apply leads its round, and the rows are
- * on disk when it returns.
- */
-static void test_lone_accept_leads(void **state)
-{
-	struct tmpdb t;
-	struct store *st;
-	struct store_stats stats;
-	struct store_accepted out;
-	struct store_item it;
-	struct store_update up;
-	char key[32];
-
-	tmpdb_make(&t);
-	st = open_ok(t.path);
-	for (int i = 0; i < 20; i++) {
-		snprintf(key, sizeof(key), "lone-%d", i);
-		it = item(key, "api", "production");
-		assert_int_equal(store_accept(st, &it, 1, &out, NULL), 0);
-		assert_int_equal(query_int(t.path,
-					   "SELECT count(*) FROM notifications"),
-				 i + 1);
-		memset(&up, 0, sizeof(up));
-		up.kind = STORE_UP_SENDING;
-		up.id = out.id;
-		up.at = store_now();
-		assert_int_equal(store_apply(st, &up, 1, NULL), 0);
-		store_accepted_release(&out);
-	}
-	store_stats(st, &stats);
-	assert_int_equal(stats.accept_commits, 20);
-	assert_int_equal(stats.apply_commits, 20);
-	assert_int_equal(stats.led_rounds, 40);
-	store_close(st);
-	assert_int_equal(query_int(t.path, "SELECT count(*) FROM notifications"
-				   " WHERE state = 'sending'"), 20);
-	tmpdb_remove(&t);
-	(void)state;
-}
-
 static void test_ping_and_stats(void **state)
 {
 	struct tmpdb t;
@@ -2034,7 +1989,6 @@ int main(void)
 		cmocka_unit_test(test_batch_all_or_nothing),
 		cmocka_unit_test(test_commit_failure),
 		cmocka_unit_test(test_group_commit),
-		cmocka_unit_test(test_lone_accept_leads),
 		cmocka_unit_test(test_state_transitions),
 		cmocka_unit_test(test_requeue_rules),
 		cmocka_unit_test(test_stories),
