@@ -8,6 +8,7 @@
  * message bodies are in render_summary.c.
  */
 #include "core/summary.h"
+#include "lib/rfc3339.h"
 #include "lib/strbuf.h"
 #include "lib/text.h"
 
@@ -16,19 +17,6 @@
 #include <strings.h>
 
 /* ---- dates ---------------------------------------------------------- */
-
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-	long era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long)doe - 719468;
-}
 
 static void civil_from_days(long z, int *y, int *m, int *d)
 {
@@ -62,14 +50,14 @@ static struct summary_week week_of_days(long days)
 
 	civil_from_days(thursday, &y, &m, &d);
 	return (struct summary_week){
-		y, (int)((thursday - days_from_civil(y, 1, 1)) / 7) + 1
+		y, (int)((thursday - (long)rfc3339_days_from_civil(y, 1, 1)) / 7) + 1
 	};
 }
 
 /* The Monday of week w, in days. */
 static long monday_of(struct summary_week w)
 {
-	long jan4 = days_from_civil(w.year, 1, 4);
+	long jan4 = (long)rfc3339_days_from_civil(w.year, 1, 4);
 
 	return jan4 - (iso_wday(jan4) - 1) + 7L * (w.week - 1);
 }
@@ -92,7 +80,7 @@ static time_t local_time(long days, int hour, int minute)
 
 int summary_year_has_53(int year)
 {
-	return week_of_days(days_from_civil(year, 12, 28)).week == 53;
+	return week_of_days((long)rfc3339_days_from_civil(year, 12, 28)).week == 53;
 }
 
 struct summary_week summary_week_of(time_t t)
@@ -101,7 +89,7 @@ struct summary_week summary_week_of(time_t t)
 
 	if (!localtime_r(&t, &tm))
 		return (struct summary_week){ 1970, 1 };
-	return week_of_days(days_from_civil(tm.tm_year + 1900,
+	return week_of_days((long)rfc3339_days_from_civil(tm.tm_year + 1900,
 					    (unsigned)tm.tm_mon + 1,
 					    (unsigned)tm.tm_mday));
 }

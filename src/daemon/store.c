@@ -9,6 +9,7 @@
  */
 #include "daemon/store_internal.h"
 #include "core/silence.h"
+#include "lib/rfc3339.h"
 #include "lib/strbuf.h"
 
 #include <math.h>
@@ -450,24 +451,10 @@ void store_story_release(struct store_story *s)
 /* "2024-05-01T12:00:00.123Z", or null for an unset time. */
 static json_t *time_json(double t)
 {
-	char buf[96];
-	struct tm tm;
-	time_t secs;
-	long ms;
+	char buf[RFC3339_BUF];
 
-	if (t <= 0 || !isfinite(t))
+	if (t <= 0 || !rfc3339_format(t, buf))
 		return json_null();
-	secs = (time_t)floor(t);
-	ms = lround((t - floor(t)) * 1000.0);
-	if (ms >= 1000) {
-		secs++;
-		ms -= 1000;
-	}
-	if (!gmtime_r(&secs, &tm))
-		return json_null();
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, ms);
 	return json_string(buf);
 }
 

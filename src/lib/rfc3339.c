@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
+long long rfc3339_days_from_civil(long long y, unsigned m, unsigned d)
 {
 	long long era;
 	unsigned yoe, doy, doe;
@@ -72,7 +71,7 @@ int rfc3339_parse(const char *s, time_t *out)
 		return -1;
 	if (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)))
 		return -1;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = rfc3339_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= sign * (long long)(oh * 3600 + om * 60);
 	*out = (time_t)t;
 	return 0;

@@ -25,4 +25,10 @@ int rfc3339_parse(const char *s, time_t *out);
  */
 char *rfc3339_format(double t, char buf[RFC3339_BUF]);
 
+/*
+ * Days from 1970-01-01 to y-m-d (month 1-12) in the proleptic Gregorian
+ * calendar; negative before 1970.
+ */
+long long rfc3339_days_from_civil(long long y, unsigned m, unsigned d);
+
 #endif

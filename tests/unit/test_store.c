@@ -23,45 +23,7 @@
 #include "daemon/pruner.h"
 #include "daemon/store_internal.h"
 #include "lib/strbuf.h"
-
-struct tmpdb {
-	char dir[256];
-	char path[300];
-};
-
-static void tmpdb_make(struct tmpdb *t)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(t->dir, sizeof(t->dir), "%s/herald-store-XXXXXX",
-		 base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->path, sizeof(t->path), "%s/herald.db", t->dir);
-}
-
-static void tmpdb_remove(struct tmpdb *t)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[340];
-
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
-		snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(t->dir), 0);
-}
-
-static struct store *open_ok(const char *path)
-{
-	struct store *st = NULL;
-	struct errbuf err = { "" };
-	int ret = store_open(&st, path, &err);
-
-	if (ret)
-		fail_msg("store_open: %s", err.msg);
-	assert_non_null(st);
-	return st;
-}
+#include "tmpdb.h"
 
 /* A routed deploy event with this key (NULL: none). */
 static struct store_item item(const char *key, const char *app, const char *env)
@@ -115,32 +77,6 @@ static uint64_t total(struct store *st)
 	for (int i = 0; i < STORE_STATE_NR; i++)
 		sum += counts[i];
 	return sum;
-}
-
-/* One integer from SQL run on a separate connection. */
-static long long query_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	long long v;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-	v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return v;
-}
-
-/* Runs SQL on a separate connection (the store closed): a crafted state. */
-static void exec_sql(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static void test_state_names(void **state)

@@ -19,53 +19,7 @@
 #include "core/silence.h"
 #include "daemon/store_internal.h"
 #include "lib/strbuf.h"
-
-struct tmpdb {
-	char dir[256];
-	char path[300];
-};
-
-static void tmpdb_make(struct tmpdb *t)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(t->dir, sizeof(t->dir), "%s/herald-silences-XXXXXX",
-		 base && *base ? base : "/tmp");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->path, sizeof(t->path), "%s/herald.db", t->dir);
-}
-
-static void tmpdb_remove(struct tmpdb *t)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[340];
-
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
-		snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(t->dir), 0);
-}
-
-static struct store *open_ok(const char *path)
-{
-	struct store *st = NULL;
-	struct errbuf err = { "" };
-
-	if (store_open(&st, path, &err))
-		fail_msg("store_open: %s", err.msg);
-	return st;
-}
-
-static void exec_sql(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
+#include "tmpdb.h"
 
 /* A silence of app (and env, may be NULL) from now for secs. */
 static struct silence make(const char *app, const char *env, double now,
