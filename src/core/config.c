@@ -710,9 +710,13 @@ static size_t http_scheme_len(const char *s)
 	return 0;
 }
 
-/* An http(s) URL with a host; trailing slashes are removed. */
-static int check_api_url(const struct config_var *var, char *v,
-			 struct errlist *problems)
+/*
+ * Whether v is an http(s) URL with a host (trailing slashes are removed);
+ * if not, a problem saying so and what to set, e.g. example.
+ */
+static int check_http_url(const struct config_var *var, char *v,
+			  const char *what, const char *example,
+			  struct errlist *problems)
 {
 	size_t len = strlen(v), scheme = http_scheme_len(v);
 
@@ -721,28 +725,24 @@ static int check_api_url(const struct config_var *var, char *v,
 	if (!scheme || len == scheme || v[scheme] == '/' ||
 	    has_space(v, len) || has_control(v, len)) {
 		config__problem_value(problems, var->name, STRVIEW(v), "is not an "
-			      "http:// or https:// URL: set the API base URL, "
-			      "e.g. %s", var->def);
+			      "http:// or https:// URL: set %s, e.g. %s", what,
+			      example);
 		return -1;
 	}
 	return 0;
 }
 
+static int check_api_url(const struct config_var *var, char *v,
+			 struct errlist *problems)
+{
+	return check_http_url(var, v, "the API base URL", var->def, problems);
+}
+
 static int check_herald_url(const struct config_var *var, char *v,
 			    struct errlist *problems)
 {
-	size_t len = strlen(v), scheme = http_scheme_len(v);
-
-	while (len > scheme && v[len - 1] == '/')
-		v[--len] = '\0';
-	if (!scheme || len == scheme || v[scheme] == '/' ||
-	    has_space(v, len) || has_control(v, len)) {
-		config__problem_value(problems, var->name, STRVIEW(v), "is not an "
-			      "http:// or https:// URL: set herald serve's "
-			      "address, e.g. http://127.0.0.1:8080");
-		return -1;
-	}
-	return 0;
+	return check_http_url(var, v, "herald serve's address",
+			      "http://127.0.0.1:8080", problems);
 }
 
 static int check_commit_url(const struct config_var *var, char *v,
