@@ -47,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	CHECK(s.comment && s.comment[0]);
-	CHECK(s.ends_at > NOW && s.ends_at <= NOW + SILENCE_MAX_S);
+	CHECK(s.starts_at >= NOW && s.starts_at <= NOW + SILENCE_MAX_S);
+	CHECK(s.ends_at > NOW && s.ends_at > s.starts_at &&
+	      s.ends_at <= s.starts_at + SILENCE_MAX_S);
 	for (int i = 0; i < SILENCE_FIELD_NR; i++) {
 		if (!s.match[i])
 			continue;

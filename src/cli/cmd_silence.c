@@ -19,9 +19,10 @@
 #include "lib/strbuf.h"
 
 const char cmd_silence_help[] =
-"usage: herald silence add NAME=VALUE... (--for DURATION | --until TIME)\n"
+"usage: herald silence add NAME=VALUE... [--from TIME]\n"
+"                          (--for DURATION | --until TIME)\n"
 "                          --comment TEXT [--by NAME] [--json]\n"
-"       herald silence list [--active | --expired] [--json]\n"
+"       herald silence list [--active | --pending | --expired] [--json]\n"
 "       herald silence end ID... [--json]\n"
 "\n"
 "Silences the new messages of matching notifications for a while, on the\n"
@@ -33,14 +34,16 @@ const char cmd_silence_help[] =
 "(the alert's object) or destination (#deploys); VALUE is exact or a glob\n"
 "(* any characters, ? one; quote it for the shell). Prints the new\n"
 "silence's ID.\n"
+"  --from TIME      when it starts (default now): RFC 3339, at most 30d\n"
+"                   away; until then it is pending\n"
 "  --for DURATION   how long: 90s, 30m, 2h, 1d, 1h30m (at most 30d)\n"
 "  --until TIME     or until when: RFC 3339, e.g. 2026-12-06T18:00:00Z\n"
 "  --comment TEXT   why (required)\n"
 "  --by NAME        who (default: $USER)\n"
 "\n"
-"list: the active silences and those ended within 24 hours, newest first,\n"
-"with how many notifications each held back.\n"
-"  --active, --expired   only those\n"
+"list: the active and pending silences and those ended within 24 hours,\n"
+"newest first, with how many notifications each held back.\n"
+"  --active, --pending, --expired   only those\n"
 "\n"
 "end: ends each silence now; notifications it held back are not sent.\n"
 "Ending one that has already ended changes nothing.\n"
@@ -227,7 +230,7 @@ static void add_matchers(struct strbuf *sb, const json_t *match)
 /* ---- add ------------------------------------------------------------- */
 
 static int silence_add(struct client *cl, int argc, char **argv,
-		       const char *dur, const char *until,
+		       const char *from, const char *dur, const char *until,
 		       const char *comment, const char *by)
 {
 	struct silence s = SILENCE_INIT;
@@ -278,6 +281,8 @@ static int silence_add(struct client *cl, int argc, char **argv,
 	}
 	if (by && *by)
 		json_object_set_new(body, "created_by", json_string(by));
+	if (from)
+		json_object_set_new(body, "starts_at", json_string(from));
 	text = json_dumps(body, JSON_COMPACT);
 	ret = call(cl, "POST", "/api/v1/silences", text, &answer, &status);
 	if (ret)
@@ -304,9 +309,10 @@ struct column {
 
 static int silence_list(struct client *cl, const char *state)
 {
-	enum { C_ID, C_STATE, C_ENDS, C_BY, C_HELD, C_MATCH, C_NR };
+	enum { C_ID, C_STATE, C_STARTS, C_ENDS, C_BY, C_HELD, C_MATCH, C_NR };
 	struct column cols[C_NR] = {
-		{ "ID", 2 }, { "STATE", 5 }, { "ENDS", 4 }, { "BY", 2 },
+		{ "ID", 2 }, { "STATE", 5 }, { "STARTS", 6 }, { "ENDS", 4 },
+		{ "BY", 2 },
 		{ "SILENCED", 8 }, { "MATCHERS", 8 },
 	};
 	struct strbuf path = STRBUF_INIT, (*cells)[C_NR] = NULL;
@@ -327,8 +333,8 @@ static int silence_list(struct client *cl, const char *state)
 	}
 	n = json_array_size(list);
 	if (!n) {
-		printf("no %ssilences\n", !strcmp(state, "all") ? "" :
-		       !strcmp(state, "active") ? "active " : "expired ");
+		printf("no %s%ssilences\n", strcmp(state, "all") ? state : "",
+		       strcmp(state, "all") ? " " : "");
 		goto out;
 	}
 	cells = xcalloc(n, sizeof(*cells));
@@ -343,6 +349,7 @@ static int silence_list(struct client *cl, const char *state)
 		strbuf_addstr(&cells[i][C_STATE], json_is_string(
 			json_object_get(s, "state")) ? json_string_value(
 			json_object_get(s, "state")) : "?");
+		add_time(&cells[i][C_STARTS], json_object_get(s, "starts_at"));
 		add_time(&cells[i][C_ENDS], json_object_get(s,
 			json_is_string(json_object_get(s, "ended_at")) ?
 			"ended_at" : "ends_at"));
@@ -435,17 +442,20 @@ static int silence_end(struct client *cl, int argc, char **argv)
 int cmd_silence(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{ "from", required_argument, NULL, 'F' },
 		{ "for", required_argument, NULL, 'f' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "comment", required_argument, NULL, 'c' },
 		{ "by", required_argument, NULL, 'b' },
 		{ "active", no_argument, NULL, 'A' },
+		{ "pending", no_argument, NULL, 'P' },
 		{ "expired", no_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dur = NULL, *until = NULL, *comment = NULL, *by = NULL;
+	const char *from = NULL;
 	const char *state = "all", *verb;
 	struct cli_env env;
 	struct client cl;
@@ -458,11 +468,13 @@ int cmd_silence(int argc, char **argv)
 	/* Options may follow the verb and the matchers ("add app=api --for 2h"). */
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
+		case 'F': from = optarg; break;
 		case 'f': dur = optarg; break;
 		case 'u': until = optarg; break;
 		case 'c': comment = optarg; break;
 		case 'b': by = optarg; break;
 		case 'A': state = "active"; break;
+		case 'P': state = "pending"; break;
 		case 'E': state = "expired"; break;
 		case 'j': json = 1; break;
 		case 'h':
@@ -479,12 +491,12 @@ int cmd_silence(int argc, char **argv)
 	if (strcmp(verb, "add") && strcmp(verb, "list") && strcmp(verb, "end"))
 		return cli_usage_error("silence", "\"%s\" is not add, list or "
 				       "end", verb);
-	if (strcmp(verb, "add") && (dur || until || comment))
-		return cli_usage_error("silence", "--for, --until and --comment "
-				       "go with add");
+	if (strcmp(verb, "add") && (from || dur || until || comment))
+		return cli_usage_error("silence", "--from, --for, --until and "
+				       "--comment go with add");
 	if (strcmp(verb, "list") && strcmp(state, "all"))
-		return cli_usage_error("silence", "--active and --expired go "
-				       "with list");
+		return cli_usage_error("silence", "--active, --pending and "
+				       "--expired go with list");
 	if (!strcmp(verb, "list") && optind < argc)
 		return cli_usage_error("silence", "list takes no arguments, not "
 				       "\"%s\"", argv[optind]);
@@ -498,8 +510,8 @@ int cmd_silence(int argc, char **argv)
 	if (ret)
 		goto out;
 	if (!strcmp(verb, "add"))
-		ret = silence_add(&cl, argc - optind, argv + optind, dur, until,
-				  comment, by);
+		ret = silence_add(&cl, argc - optind, argv + optind, from, dur,
+				  until, comment, by);
 	else if (!strcmp(verb, "list"))
 		ret = silence_list(&cl, state);
 	else

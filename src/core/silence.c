@@ -28,7 +28,7 @@ const char *const silence_fields_expected =
 	"app, env, type, status, alert, object or destination";
 
 static const char keys_expected[] =
-	"match, ends_at, duration, comment or created_by";
+	"match, starts_at, ends_at, duration, comment or created_by";
 
 void silence_release(struct silence *s)
 {
@@ -135,7 +135,9 @@ int silence_is_active(const struct silence *s, double now)
 
 const char *silence_state(const struct silence *s, double now)
 {
-	return silence_is_active(s, now) ? "active" : "expired";
+	if (silence_is_active(s, now))
+		return "active";
+	return s->ended_at <= 0 && now < s->starts_at ? "pending" : "expired";
 }
 
 int silence_matches(const struct silence *s,
@@ -360,6 +362,32 @@ static int parse_match(struct silence *s, const json_t *m, struct errbuf *err)
 	return 0;
 }
 
+/* starts_at: when given, RFC 3339 (a past time means now); else now. */
+static int parse_start(struct silence *s, const json_t *obj, double now,
+		       struct errbuf *err)
+{
+	const char *start;
+	size_t len;
+	time_t t;
+	int ret = get_string(obj, "starts_at", &start, &len, err);
+
+	s->starts_at = now;
+	if (ret || !start)
+		return ret;
+	if (len > 64 || strlen(start) != len || rfc3339_parse(start, &t))
+		return errbuf_set(err, HERALD_EINVAL,
+				  "starts_at \"%.64s\" is not an RFC 3339 time: expected e.g. 2026-12-06T18:00:00Z",
+				  start);
+	if ((double)t > now + SILENCE_MAX_S)
+		return errbuf_set(err, HERALD_EINVAL,
+				  "starts_at %s is more than 30 days away: add the silence nearer the time",
+				  start);
+	if ((double)t > now)
+		s->starts_at = (double)t;
+	return 0;
+}
+
+/* The end: ends_at, or duration from the start; at most 30 days after it. */
 static int parse_end(struct silence *s, const json_t *obj, double now,
 		     struct errbuf *err)
 {
@@ -387,7 +415,7 @@ static int parse_end(struct silence *s, const json_t *obj, double now,
 		ret = silence_parse_duration(dur, &secs, err);
 		if (ret)
 			return ret;
-		s->ends_at = now + (double)secs;
+		s->ends_at = s->starts_at + (double)secs;
 		return 0;
 	}
 	if (ends_len > 64 || strlen(ends) != ends_len || rfc3339_parse(ends, &t))
@@ -397,9 +425,12 @@ static int parse_end(struct silence *s, const json_t *obj, double now,
 	if ((double)t <= now)
 		return errbuf_set(err, HERALD_EINVAL,
 				  "ends_at %s is not in the future", ends);
-	if ((double)t > now + SILENCE_MAX_S)
+	if ((double)t <= s->starts_at)
 		return errbuf_set(err, HERALD_EINVAL,
-				  "ends_at %s is more than 30 days away, the longest a silence lasts",
+				  "ends_at %s is not after starts_at", ends);
+	if ((double)t > s->starts_at + SILENCE_MAX_S)
+		return errbuf_set(err, HERALD_EINVAL,
+				  "ends_at %s is more than 30 days after the start, the longest a silence lasts",
 				  ends);
 	s->ends_at = (double)t;
 	return 0;
@@ -414,7 +445,8 @@ static int parse_object(struct silence *s, const json_t *obj, double now,
 	int ret;
 
 	json_object_foreach((json_t *)obj, key, val) {
-		if (strcmp(key, "match") && strcmp(key, "ends_at") &&
+		if (strcmp(key, "match") && strcmp(key, "starts_at") &&
+		    strcmp(key, "ends_at") &&
 		    strcmp(key, "duration") && strcmp(key, "comment") &&
 		    strcmp(key, "created_by"))
 			return errbuf_set(err, HERALD_EINVAL,
@@ -422,6 +454,8 @@ static int parse_object(struct silence *s, const json_t *obj, double now,
 					  key, keys_expected);
 	}
 	ret = parse_match(s, json_object_get(obj, "match"), err);
+	if (!ret)
+		ret = parse_start(s, obj, now, err);
 	if (!ret)
 		ret = parse_end(s, obj, now, err);
 	if (!ret)
@@ -469,10 +503,8 @@ int silence_parse(struct silence *out, const char *text, size_t len,
 		goto out;
 	}
 	ret = parse_object(out, obj, now, err);
-	if (!ret) {
-		out->starts_at = now;
+	if (!ret)
 		out->created_at = now;
-	}
 out:
 	json_decref(obj);
 	if (ret)

@@ -123,7 +123,10 @@ void silence_subject_of(struct silence_subject *subj, const struct event *ev,
 
 /* Active: started, not ended early, and now before its end. */
 int silence_is_active(const struct silence *s, double now);
-/* "active" or "expired" (ended early or ran out). */
+/*
+ * "active", "pending" (starts later) or "expired" (ended early or ran
+ * out).
+ */
 const char *silence_state(const struct silence *s, double now);
 
 /*

@@ -108,10 +108,10 @@ void api__silence_list(struct api_context *ctx,
 	size_t nr = 0;
 	json_t *list;
 
-	if (want && strcmp(want, "active") && strcmp(want, "expired") &&
-	    strcmp(want, "all")) {
+	if (want && strcmp(want, "active") && strcmp(want, "pending") &&
+	    strcmp(want, "expired") && strcmp(want, "all")) {
 		api__reply_error(resp, 400, NULL, "state \"%.64s\" is not one: "
-				 "use active, expired or all", want);
+				 "use active, pending, expired or all", want);
 		return;
 	}
 	if (store_silence_list(ctx->store, now - API_SILENCES_RECENT_S, &set,

@@ -19,7 +19,8 @@
 
 /*
  * Sets herald_silences_active and silences_next_end (when the next active
- * one runs out: INFINITY for none); silence_lock held.
+ * one runs out or the next pending one starts: INFINITY for none);
+ * silence_lock held.
  */
 static void count_active(struct engine *e, double now)
 {
@@ -29,6 +30,9 @@ static void count_active(struct engine *e, double now)
 	for (size_t i = 0; i < e->silences_nr; i++) {
 		const struct silence *s = &e->silences[i];
 
+		if (s->ended_at <= 0 && now < s->starts_at &&
+		    s->starts_at < next)
+			next = s->starts_at;	/* it becomes active then */
 		if (!silence_is_active(s, now))
 			continue;
 		n++;

@@ -120,8 +120,8 @@ ok "$([ ! -e "$T/none.db" ]; echo $?)" "and creates none"
 # ---- the CLI lists it --------------------------------------------------------
 run silence list
 is "$RC" 0 "herald silence list succeeds"
-like "$OUT" "^ID +STATE +ENDS +BY +SILENCED +MATCHERS +COMMENT" "with a header"
-like "$OUT" "$SID +active +[0-9T:-]+Z +jane +1 +app=api env=staging +api staging rebuilt" \
+like "$OUT" "^ID +STATE +STARTS +ENDS +BY +SILENCED +MATCHERS +COMMENT" "with a header"
+like "$OUT" "$SID +active +[0-9T:-]+Z +[0-9T:-]+Z +jane +1 +app=api env=staging +api staging rebuilt" \
 	"and the silence on one line, with how many notifications it held back"
 run silence list --json
 is "$(printf '%s' "$OUT" | jqr .id)" "$SID" "--json prints the API's objects"
@@ -166,6 +166,27 @@ ok $? "and drops to 0 when it runs out"
 api GET "/api/v1/silences/$OUT"
 is "$(printf '%s' "$BODY" | jqr '[.state, .ended_at] | join(" ")')" "expired " \
 	"it is expired, without ended_at (it was not ended early)"
+
+# A silence scheduled for later is pending until it starts.
+run silence add app=later --from "$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ)" \
+	--for 1h --comment "a window"
+is "$RC" 0 "a silence starting in 4 s is added (--from)"
+LATER=$OUT
+api GET "/api/v1/silences/$LATER"
+is "$(printf '%s' "$BODY" | jqr .state)" pending "it is pending"
+run silence list --pending
+like "$OUT" "$LATER +pending" "herald silence list --pending lists it"
+is "$(metric_sum herald_silences_active)" 0 "a pending silence is not counted active"
+wait_until 20 silences_active 1
+ok $? "herald_silences_active counts it once it starts"
+api GET "/api/v1/silences/$LATER"
+is "$(printf '%s' "$BODY" | jqr .state)" active "and it is active"
+run silence end "$LATER"
+wait_until 10 silences_active 0
+ok $? "ended, it is counted no more"
+api POST /api/v1/silences '{"match": {"app": "x"}, "starts_at": "2099-01-01T00:00:00Z", "duration": "1h", "comment": "x"}'
+like "$STATUS $BODY" '^400 .*starts_at .* more than 30 days away' \
+	"a start more than 30 days away is refused"
 
 send "$(deploy started fff0006 s4-started)"
 wait_state s4-started delivered

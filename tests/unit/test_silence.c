@@ -73,14 +73,63 @@ static void test_parse_ends_at(void **state)
 	silence_release(&s);
 }
 
+/*
+ * starts_at schedules it: pending until then, active from then, and a
+ * duration counts from it. A start in the past is now.
+ */
+static void test_parse_starts_at(void **state)
+{
+	struct silence s;
+	struct errbuf err;
+	struct silence_subject subj = { { 0 } };
+
+	/* NOW + 1 h */
+	assert_int_equal(parse(&s, "{\"match\": {\"app\": \"api\"}, \"starts_at\":"
+			       " \"2026-12-05T20:46:40Z\", \"duration\": \"2h\","
+			       " \"comment\": \"window\"}", &err), 0);
+	assert_true(s.starts_at == NOW + 3600);
+	assert_true(s.ends_at == NOW + 3600 + 7200);
+	assert_true(s.created_at == NOW);
+	assert_string_equal(silence_state(&s, NOW), "pending");
+	assert_false(silence_is_active(&s, NOW));
+	subj.v[SILENCE_APP] = "api";
+	assert_null(silence_find(&s, 1, &subj, NOW));
+	assert_ptr_equal(silence_find(&s, 1, &subj, NOW + 3600), &s);
+	assert_string_equal(silence_state(&s, NOW + 3600), "active");
+	assert_string_equal(silence_state(&s, NOW + 3600 + 7200), "expired");
+	s.ended_at = NOW + 60;		/* ended before it began */
+	assert_string_equal(silence_state(&s, NOW + 120), "expired");
+	assert_null(silence_find(&s, 1, &subj, NOW + 3600));
+	silence_release(&s);
+
+	/* In the past: from now. */
+	assert_int_equal(parse(&s, "{\"match\": {\"app\": \"api\"}, \"starts_at\":"
+			       " \"2026-12-01T00:00:00Z\", \"duration\": \"1h\","
+			       " \"comment\": \"x\"}", &err), 0);
+	assert_true(s.starts_at == NOW && s.ends_at == NOW + 3600);
+	silence_release(&s);
+
+	expect_error("{\"match\": {\"app\": \"api\"}, \"starts_at\": \"soon\","
+		     " \"duration\": \"1h\", \"comment\": \"x\"}",
+		     "starts_at \"soon\" is not an RFC 3339 time");
+	expect_error("{\"match\": {\"app\": \"api\"}, \"starts_at\":"
+		     " \"2027-02-01T00:00:00Z\", \"duration\": \"1h\","
+		     " \"comment\": \"x\"}", "more than 30 days away");
+	expect_error("{\"match\": {\"app\": \"api\"}, \"starts_at\":"
+		     " \"2026-12-05T20:46:40Z\", \"ends_at\":"
+		     " \"2026-12-05T20:00:00Z\", \"comment\": \"x\"}",
+		     "is not after starts_at");
+	(void)state;
+}
+
 static void test_parse_errors(void **state)
 {
 	expect_error("[1]", "expected a JSON object");
 	expect_error("{\"match\": {\"app\": \"api\"}", "invalid JSON");
 	expect_error("{\"match\": {\"app\": \"api\"}, \"duration\": \"2h\", "
 		     "\"comment\": \"x\", \"until\": \"y\"}",
-		     "unknown key \"until\": expected match, ends_at, duration, "
-		     "comment or created_by");
+		     "unknown key \"until\": expected match, starts_at, ends_at, "
+		     "duration, comment or created_by");
 	expect_error("{\"duration\": \"2h\", \"comment\": \"x\"}",
 		     "match is missing");
 	expect_error("{\"match\": {}, \"duration\": \"2h\", \"comment\": \"x\"}",
@@ -113,7 +162,7 @@ static void test_parse_errors(void **state)
 		     "is not in the future");
 	expect_error("{\"match\": {\"app\": \"api\"}, \"ends_at\": "
 		     "\"2027-02-01T00:00:00Z\", \"comment\": \"x\"}",
-		     "more than 30 days away");
+		     "more than 30 days after the start");
 	expect_error("{\"match\": {\"app\": \"api\"}, \"ends_at\": \"tomorrow\","
 		     " \"comment\": \"x\"}", "not an RFC 3339 time");
 	expect_error("{\"match\": {\"app\": \"api\"}, \"duration\": \"2h\"}",
@@ -288,6 +337,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_full),
 		cmocka_unit_test(test_parse_ends_at),
+		cmocka_unit_test(test_parse_starts_at),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_duration),
