@@ -26,6 +26,8 @@ start_fake --quiet --slack-rate 0
 use_slack
 export NOTIFICATIONS_DEFAULT_CHANNEL='#deploys'
 export HERALD_SLACK_RATE=100 HERALD_SLACK_BURST=1000 HERALD_SLACK_WORKSPACE_RATE=0
+# A batch of 12 to one channel is a storm (docs/delivery.md, "Digests").
+export HERALD_DIGEST_THRESHOLD=5
 start_herald
 
 # nstate ID: the state of notification ID, from the API.
@@ -200,6 +202,19 @@ api GET "/api/v1/notifications/$failed_id"
 is "$(printf '%s' "$BODY" | jqr .attempts)" 1 "the API: attempts reset by the retry (1, the delivery)"
 cdp_ok wait 30 "document.querySelector('tr[data-id=\"$failed_id\"]').dataset.state === 'delivered' && !document.querySelector('button.retry')" \
 	"the page refreshes by itself: delivered, no retry button left"
+
+# --- a notification that went out in a digest names it ------------------------
+storm=$(jq -cn '[range(12) | {type:"message", title:"storm \(.)", channel:"#backend-deploys", id:"page-storm-\(.)"}]')
+storm_id=$(post_event "$storm")
+digest_of() { api GET "/api/v1/notifications/$1"; printf '%s' "$BODY" | jqr .digest_id; }
+wait_until 30 state_is "$storm_id" delivered
+like "$(digest_of "$storm_id")" '^[0-9]+$' "seed: a batch of 12 to one channel went out in a digest"
+cdp_ok wait 30 "!!document.querySelector('tr[data-id=\"$storm_id\"] button.link')" "its row is listed"
+cdp_ok click "tr[data-id=\"$storm_id\"] button.link" "click it"
+cdp_ok wait 30 "!document.getElementById('detail').hidden && document.getElementById('detail-fields').textContent.includes('went out in the digest of notification $(digest_of "$storm_id")')" \
+	"its details name the digest it went out in"
+cdp_ok click '#detail-close' "close the details"
+total=$((total + 12))
 
 no_errors '' "no console error, exception, CSP violation or dialog in the page"
 cdp eval "console.error('cdp-probe'); 1"

@@ -281,6 +281,7 @@
     field(dl, 'next attempt', time(n.next_attempt_at));
     field(dl, 'last error', n.last_error);
     if (n.silence_id) field(dl, 'silence', n.silence_id);
+    if (n.digest_id) field(dl, 'digest', 'went out in the digest of notification ' + n.digest_id);
     field(dl, 'story', story(n.correlation_key));
     field(dl, 'channel id', n.channel_id);
     field(dl, 'message id', n.message_id);
