@@ -1709,42 +1709,53 @@ static void test_prune_stories_and_resolutions(void **state)
 }
 
 /*
+ * A database with one notification (delivered at 2000) and what sql adds,
+ * pruned once at 1000 (every cutoff): *r says what went. The store is
+ * closed again; t->path is left for queries.
+ */
+static void prune_crafted(struct tmpdb *t, const char *sql,
+			  struct store_prune_result *r)
+{
+	struct store *st;
+	struct store_prune_params p = { 0 };
+	struct errbuf err = { "" };
+	struct store_item it = item("crafted", "api", "production");
+
+	tmpdb_make(t);
+	st = open_ok(t->path);
+	accept_one(st, &it);
+	store_close(st);
+	exec_sql(t->path, "UPDATE notifications SET state = 'delivered',"
+		 " updated_at = 2000");
+	exec_sql(t->path, sql);
+	st = open_ok(t->path);
+	p.before = p.stories_before = p.now = 1000;
+	assert_int_equal(store_prune(st, &p, r, &err), 0);
+	assert_int_equal(pruned(r, "notifications"), 0);
+	store_close(st);
+}
+
+/*
  * A digest goes once it was last written before the stories' cutoff and
  * neither a kept notification went out in it nor a kept story shows it.
  */
 static void test_prune_digests(void **state)
 {
 	struct tmpdb t;
-	struct store *st;
-	struct store_prune_params p = { 0 };
 	struct store_prune_result r;
-	struct errbuf err = { "" };
-	struct store_item it = item("in-digest", "api", "production");
-	struct store_accepted out;
 
-	tmpdb_make(&t);
-	st = open_ok(t.path);
-	assert_int_equal(store_accept(st, &it, 1, &out, NULL), 0);
-	store_accepted_release(&out);
-	store_close(st);
-	exec_sql(t.path,
+	prune_crafted(&t,
 		 "INSERT INTO digests (id, provider, destination, lines,"
 		 " created_at, updated_at) VALUES"
 		 " (1, 'slack', '#d', '[1]', 50, 100),"
 		 " (2, 'slack', '#d', '[1]', 50, 100),"
 		 " (3, 'slack', '#d', '[1]', 50, 100),"
 		 " (4, 'slack', '#d', '[1]', 50, 5000);"
-		 "UPDATE notifications SET state = 'delivered', digest_id = 2,"
-		 " updated_at = 2000;"
+		 "UPDATE notifications SET digest_id = 2;"
 		 "INSERT INTO stories (correlation_key, provider, destination,"
-		 " updated_at, digest_id) VALUES ('k', 'slack', '#d', 2000, 3);");
-	st = open_ok(t.path);
-	p.before = 1000;
-	p.stories_before = 1000;
-	p.now = 1000;
-	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+		 " updated_at, digest_id) VALUES ('k', 'slack', '#d', 2000, 3);",
+		 &r);
 	assert_int_equal(pruned(&r, "digests"), 1);
-	store_close(st);
 	/* Digests 2, 3 and 4 are left. */
 	assert_int_equal(query_int(t.path, "SELECT sum(1 << id) FROM digests"),
 			 (1 << 2) | (1 << 3) | (1 << 4));
@@ -1759,35 +1770,18 @@ static void test_prune_digests(void **state)
 static void test_prune_silences(void **state)
 {
 	struct tmpdb t;
-	struct store *st;
-	struct store_prune_params p = { 0 };
 	struct store_prune_result r;
-	struct errbuf err = { "" };
-	struct store_item it = item("held", "api", "production");
-	struct store_accepted out;
 
-	tmpdb_make(&t);
-	st = open_ok(t.path);
-	assert_int_equal(store_accept(st, &it, 1, &out, NULL), 0);
-	store_accepted_release(&out);
-	store_close(st);
-	exec_sql(t.path,
+	prune_crafted(&t,
 		 "INSERT INTO silences (id, matchers, starts_at, ends_at,"
 		 " ended_at, comment, created_at) VALUES"
 		 " (1, '{\"app\":\"a\"}', 50, 100, NULL, 'ran out', 50),"
 		 " (2, '{\"app\":\"b\"}', 50, 100, NULL, 'still named', 50),"
 		 " (3, '{\"app\":\"c\"}', 50, 5000, NULL, 'active', 50),"
 		 " (4, '{\"app\":\"d\"}', 50, 4000, 150, 'ended early', 50);"
-		 "UPDATE notifications SET state = 'silenced', silence_id = 2,"
-		 " updated_at = 2000;");
-	st = open_ok(t.path);
-	p.before = 1000;
-	p.stories_before = 1000;
-	p.now = 1000;
-	assert_int_equal(store_prune(st, &p, &r, &err), 0);
+		 "UPDATE notifications SET state = 'silenced', silence_id = 2;",
+		 &r);
 	assert_int_equal(pruned(&r, "silences"), 2);
-	assert_int_equal(pruned(&r, "notifications"), 0);
-	store_close(st);
 	/* Silences 2 and 3 are left: bits 2 and 3. */
 	assert_int_equal(query_int(t.path, "SELECT sum(1 << id) FROM silences"),
 			 (1 << 2) | (1 << 3));
