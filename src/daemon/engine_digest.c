@@ -27,7 +27,6 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/summary_job.h"
-#include "inputs/event_json.h"
 
 /* Ids offered at most: room to count a threshold and to pass quiet ones. */
 #define CAND_MAX 1000
@@ -110,10 +109,8 @@ static void body_hash(const json_t *body, char hex[17])
 static int read_event(struct engine *e, int64_t id, struct store_record *rec,
 		      struct event **ev)
 {
-	struct event *evs = NULL;
 	struct errbuf err;
 	json_t *summary;
-	size_t nr = 0;
 
 	*ev = NULL;
 	if (store_get(e->store, id, rec, &err) < 0)
@@ -124,14 +121,11 @@ static int read_event(struct engine *e, int64_t id, struct store_record *rec,
 		json_decref(summary);
 		return -1;
 	}
-	if (!rec->body || event_parse_many(rec->body, strlen(rec->body), 1,
-					   &evs, &nr, NULL) < 0 || nr != 1) {
-		event_array_free(evs, nr);
+	*ev = engine__stored_event(rec);
+	if (!*ev)
 		return -1;
-	}
 	free(rec->body);
 	rec->body = NULL;
-	*ev = evs;		/* an array of one: event_free() frees it */
 	return 0;
 }
 

@@ -532,6 +532,11 @@ void engine__send_log(struct engine *e, struct queue *q);
  */
 void engine__mark_sending(struct engine *e, double now);
 void engine__flight_free(struct flight *f);
+/*
+ * The event of rec's body (an array of one: event_free() frees it), or
+ * NULL when the stored body cannot be read back as one event.
+ */
+struct event *engine__stored_event(const struct store_record *rec);
 
 /* ---- engine_digest.c: digests (docs/delivery.md, "Digests") ---- */
 

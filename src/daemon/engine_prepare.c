@@ -168,6 +168,19 @@ struct facts {
 	char silence_why[200];
 };
 
+struct event *engine__stored_event(const struct store_record *rec)
+{
+	struct event *evs = NULL;
+	size_t nr = 0;
+
+	if (!rec->body || event_parse_many(rec->body, strlen(rec->body), 1,
+					   &evs, &nr, NULL) < 0 || nr != 1) {
+		event_array_free(evs, nr);
+		return NULL;
+	}
+	return evs;
+}
+
 /*
  * Renders ev, or when it is NULL the event read back with rec; fills
  * facts (may be NULL).
@@ -191,10 +204,9 @@ static json_t *render(struct engine *e, const struct store_record *rec,
 	if (ev) {
 		evs = (struct event *)ev;
 		nr = 1;
-	} else if (!rec->body ||
-		   event_parse_many(rec->body, strlen(rec->body), 1, &evs, &nr,
-				    NULL) < 0 || nr != 1) {
-		event_array_free(evs, nr);
+	} else if ((evs = engine__stored_event(rec))) {
+		nr = 1;
+	} else {
 		delivery_result_set(r, DELIVERY_PERMANENT, "invalid_event",
 				    "the stored event cannot be read back; "
 				    "send it again");
